@@ -1,0 +1,73 @@
+package express
+
+import "time"
+
+// End is the Next index of a state that ends its machine (End: true, Succeed).
+const End = -1
+
+// Machine is a compiled list of states: a whole state machine, a Parallel
+// branch or a Map item processor. It is immutable once built and safe for
+// concurrent use by any number of executions.
+type Machine struct {
+	States []*State
+	Start  int
+	// Blocking is true when some state of the machine (or of a nested
+	// machine) may wait: a Task, a Wait, a Map or Parallel with such states.
+	// Map uses it to decide whether iterations need goroutines.
+	Blocking bool
+}
+
+// Exec is the compiled body of a state: it takes the state's raw input and
+// returns its output (after all input and output processing) and the index of
+// the next state, or End. It must not modify in: a state's input may be shared.
+type Exec func(s *Scope, in any) (out any, next int, err error)
+
+// State is one compiled state.
+type State struct {
+	Name string
+	Type string // "Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"
+	Exec Exec
+	// Retry and Catch apply to Task, Parallel and Map states.
+	Retry []Retrier
+	Catch []Catcher
+	// ExitEvents is how many history events the state adds after its
+	// Exec returns successfully (the StateExited event; 0 for Fail).
+	ExitEvents int
+}
+
+// Retrier is one entry of a state's Retry list.
+type Retrier struct {
+	ErrorEquals []string
+	Interval    time.Duration
+	MaxAttempts int
+	BackoffRate float64
+	MaxDelay    time.Duration // 0: no cap
+	FullJitter  bool
+}
+
+// Delay returns how long to wait before retry number attempt (0-based).
+func (r *Retrier) Delay(attempt int, rnd func() float64) time.Duration {
+	d := float64(r.Interval)
+	for i := 0; i < attempt; i++ {
+		d *= r.BackoffRate
+		if r.MaxDelay > 0 && d > float64(r.MaxDelay) {
+			break
+		}
+	}
+	if r.MaxDelay > 0 && d > float64(r.MaxDelay) {
+		d = float64(r.MaxDelay)
+	}
+	if r.FullJitter && rnd != nil {
+		d *= rnd()
+	}
+	return time.Duration(d)
+}
+
+// Catcher is one entry of a state's Catch list. Apply turns the state's raw
+// input and the error output into the next state's input (ResultPath) and
+// performs the catcher's Assign.
+type Catcher struct {
+	ErrorEquals []string
+	Next        int
+	Apply       func(s *Scope, in any, errOut map[string]any) (any, error)
+}

@@ -1,0 +1,273 @@
+package express
+
+import (
+	"fmt"
+	"time"
+)
+
+// Scope is where a state runs: the execution, the variables visible to it
+// and the context object's per-state fields. The top-level machine has one
+// scope; every Parallel branch and Map iteration runs in a child scope that
+// reads its parents' variables and assigns its own. A Scope is used by one
+// goroutine at a time.
+type Scope struct {
+	x      *Execution
+	parent *Scope
+	vars   map[string]any
+
+	stateName    string
+	enteredAt    time.Time
+	enteredEvent int64
+	retryCount   int
+
+	inMap    bool
+	mapIndex int
+	mapValue any
+}
+
+// Execution returns the execution the scope belongs to.
+func (s *Scope) Execution() *Execution { return s.x }
+
+// StateName is the name of the state running in this scope.
+func (s *Scope) StateName() string { return s.stateName }
+
+// RetryCount is the current state's retry attempt number (0 on first try).
+func (s *Scope) RetryCount() int { return s.retryCount }
+
+// AddEvents counts history events, so that error causes can say "entered at
+// the event id #N" as AWS does.
+func (s *Scope) AddEvents(n int) { s.x.events.Add(int64(n)) }
+
+// Child returns a scope for a Parallel branch or Map iteration.
+func (s *Scope) Child() *Scope {
+	c := &Scope{x: s.x, parent: s, stateName: s.stateName, enteredAt: s.enteredAt,
+		enteredEvent: s.enteredEvent, retryCount: s.retryCount}
+	if s.inMap {
+		c.inMap, c.mapIndex, c.mapValue = true, s.mapIndex, s.mapValue
+	}
+	return c
+}
+
+// MapItem sets the $$.Map.Item fields of a Map iteration scope.
+func (s *Scope) MapItem(index int, value any) {
+	s.inMap, s.mapIndex, s.mapValue = true, index, value
+}
+
+// Var looks a variable up in this scope and its parents.
+func (s *Scope) Var(name string) (any, bool) {
+	for c := s; c != nil; c = c.parent {
+		if v, ok := c.vars[name]; ok {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// Vars returns every variable visible in the scope, inner scopes winning.
+func (s *Scope) Vars() map[string]any {
+	out := map[string]any{}
+	var walk func(c *Scope)
+	walk = func(c *Scope) {
+		if c == nil {
+			return
+		}
+		walk(c.parent)
+		for k, v := range c.vars {
+			out[k] = v
+		}
+	}
+	walk(s)
+	return out
+}
+
+// Assign sets variables in this scope. All values of one Assign are
+// evaluated before any is set, so callers pass them all at once.
+func (s *Scope) Assign(vals map[string]any) {
+	if len(vals) == 0 {
+		return
+	}
+	if s.vars == nil {
+		s.vars = make(map[string]any, len(vals))
+	}
+	for k, v := range vals {
+		s.vars[k] = v
+	}
+}
+
+// SetVar sets one variable in this scope.
+func (s *Scope) SetVar(name string, v any) {
+	if s.vars == nil {
+		s.vars = make(map[string]any, 4)
+	}
+	s.vars[name] = v
+}
+
+// StateError builds an error for the running state with AWS's cause prefix:
+// "An error occurred while executing the state 'X' (entered at the event id #N). ..."
+func (s *Scope) StateError(name, format string, args ...any) *Error {
+	return &Error{Name: name, HasCause: true, Cause: fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). ", s.stateName, s.enteredEvent) + fmt.Sprintf(format, args...)}
+}
+
+// Runtime is StateError with States.Runtime.
+func (s *Scope) Runtime(format string, args ...any) *Error {
+	return s.StateError(ErrRuntime, format, args...)
+}
+
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+// ContextObject builds the context object ($$) as the running state sees it.
+// It is built on demand: most workflows never read it.
+func (s *Scope) ContextObject() map[string]any {
+	x := s.x
+	w := x.wf
+	execID := "arn:aws:states:" + w.opts.Region + ":" + w.opts.Account + ":execution:" + w.opts.Name + ":" + x.Name
+	entered := s.enteredAt
+	if entered.IsZero() {
+		entered = x.Start
+	}
+	c := map[string]any{
+		"Execution": map[string]any{
+			"Id":           execID,
+			"Input":        x.Input,
+			"Name":         x.Name,
+			"RoleArn":      "arn:aws:iam::" + w.opts.Account + ":role/express",
+			"StartTime":    x.Start.UTC().Format(timeLayout),
+			"RedriveCount": int64(0),
+		},
+		"State": map[string]any{
+			"EnteredTime": entered.UTC().Format(timeLayout),
+			"Name":        s.stateName,
+			"RetryCount":  int64(s.retryCount),
+		},
+		"StateMachine": map[string]any{
+			"Id":   w.arn,
+			"Name": w.opts.Name,
+		},
+	}
+	if s.inMap {
+		c["Map"] = map[string]any{"Item": map[string]any{"Index": int64(s.mapIndex), "Value": s.mapValue}}
+	}
+	return c
+}
+
+// Sleep waits d on the execution clock. It fails with the execution's
+// terminal error when the wait would outlast the execution's time limit.
+func (s *Scope) Sleep(d time.Duration) *Error {
+	x := s.x
+	now := x.clock.Now()
+	if !now.Add(d).Before(x.deadline) {
+		_ = x.clock.Sleep(x.Context(), x.deadline.Sub(now))
+		return errExecTimeout
+	}
+	if err := x.clock.Sleep(x.Context(), d); err != nil {
+		return x.ctxErr(err)
+	}
+	return nil
+}
+
+// Run runs machine m from its start state with the given input in this
+// scope and returns the output of its last state.
+func (s *Scope) Run(m *Machine, input any) (any, error) {
+	x := s.x
+	hooks := &x.wf.opts.Hooks
+	i := m.Start
+	for {
+		st := m.States[i]
+		if n := x.transitions.Add(1); n&63 == 0 || m.Blocking {
+			if e := x.checkLive(); e != nil {
+				return nil, e
+			}
+		}
+		s.stateName = st.Name
+		s.retryCount = 0
+		s.enteredEvent = x.events.Add(1)
+		var t0 time.Time
+		if hooks.StateExit != nil || x.clock != RealClock {
+			t0 = x.clock.Now()
+		} else if m.Blocking {
+			t0 = time.Now()
+		}
+		s.enteredAt = t0
+		out, next, err := st.Exec(s, input)
+		if err != nil {
+			out, next, err = s.handleError(st, input, err)
+		}
+		if err == nil {
+			if e := x.checkSize(st.Name, out); e != nil {
+				err = e
+			}
+		}
+		if hooks.StateExit != nil {
+			hooks.StateExit(x.wf, st.Name, st.Type, x.clock.Now().Sub(t0), AsError(err))
+		}
+		if err != nil {
+			return nil, err
+		}
+		x.events.Add(int64(st.ExitEvents))
+		if next == End {
+			return out, nil
+		}
+		input = out
+		i = next
+	}
+}
+
+// handleError applies the state's Retry and Catch to a failure of its Exec.
+func (s *Scope) handleError(st *State, input any, err error) (any, int, error) {
+	x := s.x
+	var attempts [8]int
+	counts := attempts[:0]
+	if len(st.Retry) <= len(attempts) {
+		counts = attempts[:len(st.Retry)]
+	} else {
+		counts = make([]int, len(st.Retry))
+	}
+	for {
+		e := AsError(err)
+		if e.Terminal() {
+			return nil, 0, e
+		}
+		retried := false
+		for ri := range st.Retry {
+			r := &st.Retry[ri]
+			if !e.Matches(r.ErrorEquals) {
+				continue
+			}
+			// Only the first matching retrier counts.
+			if counts[ri] < r.MaxAttempts {
+				if d := r.Delay(counts[ri], x.rnd); d > 0 {
+					if se := s.Sleep(d); se != nil {
+						return nil, 0, se
+					}
+				}
+				counts[ri]++
+				s.retryCount++
+				if h := x.wf.opts.Hooks.Retry; h != nil {
+					h(x.wf, st.Name, e)
+				}
+				retried = true
+			}
+			break
+		}
+		if retried {
+			out, next, err2 := st.Exec(s, input)
+			if err2 == nil {
+				return out, next, nil
+			}
+			err = err2
+			continue
+		}
+		for ci := range st.Catch {
+			c := &st.Catch[ci]
+			if !e.Matches(c.ErrorEquals) {
+				continue
+			}
+			out, aerr := c.Apply(s, input, e.Output())
+			if aerr != nil {
+				return nil, 0, aerr
+			}
+			return out, c.Next, nil
+		}
+		return nil, 0, e
+	}
+}

@@ -1,0 +1,100 @@
+package express
+
+import (
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// exceedsSize reports whether v serialised as compact JSON would be longer
+// than limit bytes. It walks the value without allocating and stops as soon
+// as the limit is passed, so a value shared many times over (a state that
+// copies its input into two fields, in a loop) cannot make it run long.
+func exceedsSize(v any, limit int) bool {
+	n := limit
+	return !fits(v, &n)
+}
+
+func fits(v any, left *int) bool {
+	switch t := v.(type) {
+	case nil:
+		*left -= 4
+	case bool:
+		if t {
+			*left -= 4
+		} else {
+			*left -= 5
+		}
+	case string:
+		*left -= stringSize(t)
+	case int64:
+		*left -= intLen(t)
+	case int:
+		*left -= intLen(int64(t))
+	case float64:
+		if math.IsInf(t, 0) || math.IsNaN(t) {
+			*left -= 4
+		} else if t == math.Trunc(t) && math.Abs(t) < 1e15 {
+			*left -= intLen(int64(t))
+		} else {
+			*left -= len(strconv.FormatFloat(t, 'g', -1, 64))
+		}
+	case []any:
+		*left -= 2 + len(t)
+		for _, e := range t {
+			if *left < 0 || !fits(e, left) {
+				return false
+			}
+		}
+	case map[string]any:
+		*left -= 2 + len(t)
+		for k, e := range t {
+			*left -= stringSize(k) + 1
+			if *left < 0 || !fits(e, left) {
+				return false
+			}
+		}
+	default:
+		*left -= 16
+	}
+	return *left >= 0
+}
+
+func intLen(i int64) int {
+	n := 1
+	if i < 0 {
+		n++
+		if i == math.MinInt64 {
+			return 20
+		}
+		i = -i
+	}
+	for i >= 10 {
+		i /= 10
+		n++
+	}
+	return n
+}
+
+func stringSize(s string) int {
+	n := 2
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f':
+				n += 2
+			case c < 0x20:
+				n += 6
+			default:
+				n++
+			}
+			i++
+			continue
+		}
+		_, sz := utf8.DecodeRuneInString(s[i:])
+		n += sz
+		i += sz
+	}
+	return n
+}

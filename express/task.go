@@ -1,0 +1,78 @@
+package express
+
+import (
+	"context"
+	"time"
+)
+
+// TaskRequest is what a Task state hands to its resource.
+type TaskRequest struct {
+	// Resource is the Task's Resource string, e.g.
+	// "arn:aws:states:::lambda:invoke" or a Lambda function ARN.
+	Resource string
+	// State is the Task state's name; Workflow is the workflow's name.
+	State    string
+	Workflow string
+	// Execution is the execution's name: its idempotency key. Resources that
+	// cause side effects should pass it on (an Idempotency-Key header, a
+	// record header) so that a re-delivered record does not act twice.
+	Execution string
+	// Input is the effective input: the state input after InputPath and
+	// Parameters (or Arguments). Resources must not modify it.
+	Input any
+	// Timeout is the state's TimeoutSeconds (or TimeoutSecondsPath) as a
+	// duration, 0 when the state has none; ctx carries the execution deadline.
+	Timeout time.Duration
+	// Heartbeat is the state's HeartbeatSeconds, 0 when absent.
+	Heartbeat time.Duration
+	// Credentials is the state's Credentials field after evaluation, if any.
+	Credentials any
+}
+
+// Invoker runs Task resources. The result is the raw task result, before
+// ResultSelector and ResultPath; it must not be modified after return. An
+// error of type *Error is reported with its name; any other error becomes
+// States.TaskFailed. Invokers are called concurrently.
+type Invoker interface {
+	Invoke(ctx context.Context, req *TaskRequest) (any, error)
+}
+
+// InvokerFunc adapts a function to Invoker.
+type InvokerFunc func(ctx context.Context, req *TaskRequest) (any, error)
+
+// Invoke calls f.
+func (f InvokerFunc) Invoke(ctx context.Context, req *TaskRequest) (any, error) { return f(ctx, req) }
+
+// Router dispatches Task requests to invokers by exact Resource string, with
+// an optional fallback. A Router is read-only after construction and safe for
+// concurrent use.
+type Router struct {
+	routes   map[string]Invoker
+	fallback Invoker
+}
+
+// NewRouter returns a Router for the given resource→invoker table.
+func NewRouter(routes map[string]Invoker, fallback Invoker) *Router {
+	r := &Router{routes: make(map[string]Invoker, len(routes)), fallback: fallback}
+	for k, v := range routes {
+		r.routes[k] = v
+	}
+	return r
+}
+
+// Has reports whether the router handles the resource.
+func (r *Router) Has(resource string) bool {
+	_, ok := r.routes[resource]
+	return ok || r.fallback != nil
+}
+
+// Invoke sends req to the invoker registered for req.Resource.
+func (r *Router) Invoke(ctx context.Context, req *TaskRequest) (any, error) {
+	if inv, ok := r.routes[req.Resource]; ok {
+		return inv.Invoke(ctx, req)
+	}
+	if r.fallback != nil {
+		return r.fallback.Invoke(ctx, req)
+	}
+	return nil, Errorf(ErrTaskFailed, "no resource is configured for %q (state %q)", req.Resource, req.State)
+}

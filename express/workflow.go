@@ -1,0 +1,290 @@
+package express
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// MaxExecutionTime is the Express workflow cap on one execution.
+const MaxExecutionTime = 5 * time.Minute
+
+// MaxPayloadBytes is the AWS limit on a state's input or output (256 KiB).
+const MaxPayloadBytes = 256 * 1024
+
+// Status is the final status of an execution.
+type Status string
+
+// Execution statuses, as AWS names them.
+const (
+	Succeeded Status = "SUCCEEDED"
+	Failed    Status = "FAILED"
+	TimedOut  Status = "TIMED_OUT"
+	Aborted   Status = "ABORTED"
+)
+
+// Result is the outcome of one execution.
+type Result struct {
+	Name   string
+	Status Status
+	// Output is the final output of a succeeded execution.
+	Output any
+	// Error and Cause describe a failed, timed-out or aborted execution.
+	Error string
+	Cause string
+	Start time.Time
+	Stop  time.Time
+	// Transitions counts states entered.
+	Transitions int
+}
+
+// Err returns the failure as an *Error, or nil for a succeeded execution.
+func (r *Result) Err() *Error {
+	if r.Status == Succeeded {
+		return nil
+	}
+	return &Error{Name: r.Error, Cause: r.Cause, HasCause: r.Cause != ""}
+}
+
+// Hooks observe executions; every field is optional. Hooks are called on the
+// execution's goroutine (and on Map/Parallel goroutines) and must be fast and
+// safe for concurrent use: they sit on the hot path.
+type Hooks struct {
+	ExecutionStart func(wf *Workflow, name string)
+	ExecutionEnd   func(wf *Workflow, r *Result)
+	// StateExit is called when a state finishes, successfully or not
+	// (err is nil on success), with the time spent in it.
+	StateExit func(wf *Workflow, state, typ string, d time.Duration, err *Error)
+	// TaskDone is called after each Task invocation attempt.
+	TaskDone func(wf *Workflow, state, resource string, d time.Duration, err *Error)
+	// Retry is called when a Retrier schedules a new attempt.
+	Retry func(wf *Workflow, state string, err *Error)
+}
+
+// Options configure a Workflow.
+type Options struct {
+	// Name of the workflow (the state machine name in $$.StateMachine.Name).
+	Name string
+	// Timeout is the definition's TimeoutSeconds; 0 or more than
+	// MaxExecutionTime means MaxExecutionTime.
+	Timeout time.Duration
+	// Invoker runs Task resources unless an execution brings its own.
+	Invoker Invoker
+	Hooks   Hooks
+	// Region and Account make up the ARNs of the context object.
+	Region, Account string
+}
+
+// Workflow is a compiled state machine. It is immutable and safe for
+// concurrent use: run any number of executions at once.
+type Workflow struct {
+	Machine *Machine
+	opts    Options
+	arn     string
+}
+
+// NewWorkflow wraps a compiled machine (see package compile) as a runnable workflow.
+func NewWorkflow(m *Machine, opts Options) *Workflow {
+	if opts.Timeout <= 0 || opts.Timeout > MaxExecutionTime {
+		opts.Timeout = MaxExecutionTime
+	}
+	if opts.Name == "" {
+		opts.Name = "workflow"
+	}
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.Account == "" {
+		opts.Account = "111111111111"
+	}
+	return &Workflow{Machine: m, opts: opts,
+		arn: "arn:aws:states:" + opts.Region + ":" + opts.Account + ":stateMachine:" + opts.Name}
+}
+
+// Name is the workflow's name.
+func (w *Workflow) Name() string { return w.opts.Name }
+
+// Timeout is the execution time limit.
+func (w *Workflow) Timeout() time.Duration { return w.opts.Timeout }
+
+// WithInvoker returns a copy of w that runs Tasks on inv.
+func (w *Workflow) WithInvoker(inv Invoker) *Workflow {
+	c := *w
+	c.opts.Invoker = inv
+	return &c
+}
+
+// WithHooks returns a copy of w with the given hooks.
+func (w *Workflow) WithHooks(h Hooks) *Workflow {
+	c := *w
+	c.opts.Hooks = h
+	return &c
+}
+
+// ExecOptions configure one execution.
+type ExecOptions struct {
+	// Name is the execution name and idempotency key; generated when empty.
+	Name string
+	// Invoker overrides the workflow's Invoker for this execution.
+	Invoker Invoker
+	// Clock overrides the real clock (tests use a VirtualClock).
+	Clock Clock
+	// Rand returns numbers in [0,1) for jitter and States.MathRandom; nil
+	// means math/rand/v2.
+	Rand func() float64
+}
+
+var execSeq atomic.Uint64
+
+// Execute runs one execution to its end and returns its result. ctx cancels
+// it (status ABORTED); the workflow's Timeout ends it with TIMED_OUT. input
+// is not modified. Execute never panics on bad input: a panic inside a state
+// is reported as a States.Runtime failure.
+func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (res Result) {
+	x := &Execution{wf: w, parent: ctx, Input: input, Name: opts.Name, invoker: opts.Invoker, clock: opts.Clock, rnd: opts.Rand}
+	if x.Name == "" {
+		x.Name = "exec-" + strconv.FormatUint(execSeq.Add(1), 10)
+	}
+	if x.invoker == nil {
+		x.invoker = w.opts.Invoker
+	}
+	if x.clock == nil {
+		x.clock = RealClock
+	}
+	if x.rnd == nil {
+		x.rnd = rand.Float64
+	}
+	x.Start = x.clock.Now()
+	x.deadline = x.Start.Add(w.opts.Timeout)
+	x.events.Store(1) // ExecutionStarted
+	res.Name = x.Name
+	res.Start = x.Start
+	if h := w.opts.Hooks.ExecutionStart; h != nil {
+		h(w, x.Name)
+	}
+	s := &x.root
+	s.x = x
+	out, err := x.runGuarded(s, input)
+	x.finish(&res, out, err)
+	if x.cancel != nil {
+		x.cancel()
+	}
+	if h := w.opts.Hooks.ExecutionEnd; h != nil {
+		h(w, &res)
+	}
+	return res
+}
+
+func (x *Execution) runGuarded(s *Scope, input any) (out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = Errorf(ErrRuntime, "internal error while executing state %q: %v", s.stateName, p)
+		}
+	}()
+	if e := x.checkSize("", input); e != nil {
+		return nil, e
+	}
+	return s.Run(x.wf.Machine, input)
+}
+
+func (x *Execution) finish(res *Result, out any, err error) {
+	res.Stop = x.clock.Now()
+	res.Transitions = int(x.transitions.Load())
+	if err == nil {
+		res.Status = Succeeded
+		res.Output = out
+		return
+	}
+	e := AsError(err)
+	res.Error, res.Cause = e.Name, e.Cause
+	switch {
+	case e == errExecTimeout || (e.terminal && e.Name == ErrTimeout):
+		res.Status = TimedOut
+	case e.terminal && e.Name == ErrExecutionAborted:
+		res.Status = Aborted
+	default:
+		res.Status = Failed
+	}
+}
+
+var errExecTimeout = &Error{Name: ErrTimeout, Cause: "", terminal: true}
+
+// Execution is the state of one running execution, shared by all its scopes.
+type Execution struct {
+	wf       *Workflow
+	parent   context.Context
+	ctx      context.Context // parent with the deadline, made on first need
+	cancel   context.CancelFunc
+	Name     string
+	Input    any
+	Start    time.Time
+	deadline time.Time
+	clock    Clock
+	rnd      func() float64
+	invoker  Invoker
+
+	events      atomic.Int64
+	transitions atomic.Int64
+	root        Scope
+}
+
+// Workflow returns the workflow being executed.
+func (x *Execution) Workflow() *Workflow { return x.wf }
+
+// Context returns a context that is done when the execution is cancelled or
+// reaches its time limit.
+func (x *Execution) Context() context.Context {
+	if x.ctx == nil {
+		if _, virtual := x.clock.(*VirtualClock); virtual {
+			x.ctx = x.parent
+		} else {
+			x.ctx, x.cancel = context.WithDeadline(x.parent, x.deadline)
+		}
+	}
+	return x.ctx
+}
+
+// Rand returns a pseudo-random number in [0,1).
+func (x *Execution) Rand() float64 { return x.rnd() }
+
+// Now is the execution clock's current time.
+func (x *Execution) Now() time.Time { return x.clock.Now() }
+
+// ctxErr converts a done context into the execution's terminal error.
+func (x *Execution) ctxErr(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) && !x.clock.Now().Before(x.deadline) {
+		return errExecTimeout
+	}
+	if x.parent.Err() != nil {
+		if errors.Is(x.parent.Err(), context.DeadlineExceeded) {
+			return errExecTimeout
+		}
+		return &Error{Name: ErrExecutionAborted, Cause: "execution cancelled: " + x.parent.Err().Error(), HasCause: true, terminal: true}
+	}
+	return errExecTimeout
+}
+
+// checkLive reports the execution's terminal error once it has been
+// cancelled or has run out of time.
+func (x *Execution) checkLive() *Error {
+	if err := x.parent.Err(); err != nil {
+		return x.ctxErr(err)
+	}
+	if !x.clock.Now().Before(x.deadline) {
+		return errExecTimeout
+	}
+	return nil
+}
+
+func (x *Execution) checkSize(state string, v any) *Error {
+	if exceedsSize(v, MaxPayloadBytes) {
+		return Errorf(ErrDataLimitExceeded, "The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", state)
+	}
+	return nil
+}

@@ -1,0 +1,155 @@
+// Package jsonv holds small helpers over JSON values as ojg decodes them:
+// nil, bool, int64, float64, string, []any and map[string]any.
+package jsonv
+
+import (
+	"math"
+
+	"github.com/ohler55/ojg/oj"
+)
+
+// Number returns v as a float64 when it is a JSON number.
+func Number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return float64(n), true
+	case float64:
+		return n, true
+	case int:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	case float32:
+		return float64(n), true
+	}
+	return 0, false
+}
+
+// IsNumber reports whether v is a JSON number.
+func IsNumber(v any) bool { _, ok := Number(v); return ok }
+
+// Integer returns v as an int64 when it is a number with no fraction.
+func Integer(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	case float64:
+		if n == math.Trunc(n) && math.Abs(n) < 1<<63 {
+			return int64(n), true
+		}
+	}
+	return 0, false
+}
+
+// Equal compares two JSON values: numbers by value (10 == 10.0), objects
+// regardless of key order.
+func Equal(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !Equal(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, xv := range x {
+			yv, ok := y[k]
+			if !ok || !Equal(xv, yv) {
+				return false
+			}
+		}
+		return true
+	}
+	if xn, ok := Number(a); ok {
+		yn, ok := Number(b)
+		if !ok {
+			return false
+		}
+		if xi, ok := a.(int64); ok {
+			if yi, ok := b.(int64); ok {
+				return xi == yi
+			}
+		}
+		return xn == yn
+	}
+	return false
+}
+
+// TypeName names the JSON type of v: "null", "boolean", "number", "string",
+// "array" or "object".
+func TypeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	if IsNumber(v) {
+		return "number"
+	}
+	return "unknown"
+}
+
+// Marshal serialises v as compact JSON, object keys in sorted order (Go maps
+// have no order), with HTML characters left alone.
+func Marshal(v any) string {
+	return oj.JSON(v, &marshalOptions)
+}
+
+// MarshalUnsorted is Marshal without sorting keys: cheaper, for output
+// whose key order does not matter.
+func MarshalUnsorted(v any) string {
+	return oj.JSON(v, &unsortedOptions)
+}
+
+var (
+	marshalOptions  = oj.Options{Sort: true, HTMLUnsafe: true}
+	unsortedOptions = oj.Options{HTMLUnsafe: true}
+)
+
+// Parse parses JSON text.
+func Parse(b []byte) (any, error) { return oj.Parse(b) }
+
+// Copy returns a deep copy of v.
+func Copy(v any) any {
+	switch t := v.(type) {
+	case []any:
+		c := make([]any, len(t))
+		for i, e := range t {
+			c[i] = Copy(e)
+		}
+		return c
+	case map[string]any:
+		c := make(map[string]any, len(t))
+		for k, e := range t {
+			c[k] = Copy(e)
+		}
+		return c
+	}
+	return v
+}
