@@ -1,6 +1,7 @@
 package express
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -270,4 +271,65 @@ func (s *Scope) handleError(st *State, input any, err error) (any, int, error) {
 		}
 		return nil, 0, e
 	}
+}
+
+// IsolatedChild returns a scope that does not see its parents' variables:
+// a distributed Map's iterations run as separate executions.
+func (s *Scope) IsolatedChild() *Scope {
+	c := s.Child()
+	c.parent = nil
+	return c
+}
+
+// Invoke runs a Task request on the execution's invoker, bounded by the
+// state's timeout and the execution's deadline, counting the Task's history
+// events. A state timeout fails with States.Timeout (which Retry and Catch
+// see); the execution's deadline ends the execution.
+func (s *Scope) Invoke(req *TaskRequest) (any, error) {
+	x := s.x
+	req.Execution = x.Name
+	if req.Workflow == "" {
+		req.Workflow = x.wf.opts.Name
+	}
+	s.AddEvents(2) // TaskScheduled, TaskStarted
+	inv := x.invoker
+	if inv == nil {
+		s.AddEvents(1)
+		return nil, Errorf(ErrTaskFailed, "no resource is configured to run %q (state %q)", req.Resource, req.State)
+	}
+	ctx := x.Context()
+	var cancel context.CancelFunc
+	if req.Timeout > 0 && x.clock == RealClock {
+		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
+	}
+	hook := x.wf.opts.Hooks.TaskDone
+	var t0 time.Time
+	if hook != nil {
+		t0 = time.Now()
+	}
+	res, err := inv.Invoke(ctx, req)
+	s.AddEvents(1) // TaskSucceeded / TaskFailed
+	var e *Error
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			if le := x.checkLive(); le != nil {
+				e = le
+			} else if cancel != nil {
+				e = &Error{Name: ErrTimeout, HasCause: true, Cause: "Task timed out after " + req.Timeout.String()}
+			}
+		}
+		if e == nil {
+			e = AsError(err)
+		}
+	}
+	if cancel != nil {
+		cancel()
+	}
+	if hook != nil {
+		hook(x.wf, req.State, req.Resource, time.Since(t0), e)
+	}
+	if e != nil {
+		return nil, e
+	}
+	return res, nil
 }

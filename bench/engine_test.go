@@ -1,0 +1,154 @@
+// Package bench holds the project's throughput benchmarks. Run them with
+//
+//	go test -run '^$' -bench . -benchmem ./bench/
+//
+// Each reports custom metrics (records/s, ns/record, allocs/record) besides
+// Go's own; BENCHMARKS.md records figures with the commands that made them.
+package bench
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/ohler55/ojg/oj"
+
+	"github.com/stepstream/express/compile"
+	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/jsonv"
+)
+
+// sharedBench is ../shared/bench seen from this package.
+const sharedBench = "../../shared/bench"
+
+// enrichResult is what the reference workflow's Enrich task returns.
+var enrichResult = map[string]any{"site": "plant-1", "threshold": int64(30)}
+
+// enrich is an in-process Task handler: the fastest resource there is, so
+// the benchmark measures the engine.
+var enrich = express.InvokerFunc(func(context.Context, *express.TaskRequest) (any, error) {
+	return enrichResult, nil
+})
+
+type reference struct {
+	wf       *express.Workflow
+	input    []byte
+	expected any
+}
+
+func loadReference(tb testing.TB) reference {
+	tb.Helper()
+	def, err := os.ReadFile(sharedBench + "/iot-reference.asl.json")
+	if err != nil {
+		tb.Skipf("reference workflow not found (../shared is absent): %v", err)
+	}
+	wf, err := compile.Compile(def, compile.Options{Name: "iot-reference", Invoker: enrich})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	in, err := os.ReadFile(sharedBench + "/iot-reading.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	exp, err := os.ReadFile(sharedBench + "/iot-expected-output.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	expected, err := jsonv.Parse(exp)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return reference{wf: wf, input: in, expected: expected}
+}
+
+// TestReferenceOutput checks that the reference workflow produces the
+// expected output, so the benchmarks measure a correct run.
+func TestReferenceOutput(t *testing.T) {
+	ref := loadReference(t)
+	in, _ := jsonv.Parse(ref.input)
+	res := ref.wf.Execute(context.Background(), in, express.ExecOptions{Name: "check"})
+	if res.Status != express.Succeeded {
+		t.Fatalf("status %s: %s: %s", res.Status, res.Error, res.Cause)
+	}
+	if !jsonv.Equal(res.Output, ref.expected) {
+		t.Fatalf("output %s, want %s", jsonv.Marshal(res.Output), jsonv.Marshal(ref.expected))
+	}
+	if res.Transitions != 7 {
+		t.Errorf("%d states entered, want 7", res.Transitions)
+	}
+}
+
+func report(b *testing.B) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/record")
+}
+
+// BenchmarkEngineIoTReference runs the reference workflow on one goroutine
+// with the input already parsed.
+func BenchmarkEngineIoTReference(b *testing.B) {
+	ref := loadReference(b)
+	in, _ := jsonv.Parse(ref.input)
+	ctx := context.Background()
+	opts := express.ExecOptions{Name: "bench"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		res := ref.wf.Execute(ctx, in, opts)
+		if res.Status != express.Succeeded {
+			b.Fatal(res.Error, res.Cause)
+		}
+	}
+	report(b)
+}
+
+// BenchmarkEngineIoTReferenceParallel is the same on every core.
+func BenchmarkEngineIoTReferenceParallel(b *testing.B) {
+	ref := loadReference(b)
+	in, _ := jsonv.Parse(ref.input)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		opts := express.ExecOptions{Name: "bench"}
+		for pb.Next() {
+			res := ref.wf.Execute(ctx, in, opts)
+			if res.Status != express.Succeeded {
+				b.Error(res.Error, res.Cause)
+				return
+			}
+		}
+	})
+	report(b)
+}
+
+// BenchmarkRecordIoTReference is bytes in, bytes out, as the daemon does per
+// record: parse the reading, execute, serialise the output; on every core.
+func BenchmarkRecordIoTReference(b *testing.B) {
+	ref := loadReference(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(ref.input)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var p oj.Parser
+		w := oj.Writer{Options: oj.Options{HTMLUnsafe: true}}
+		opts := express.ExecOptions{Name: "bench"}
+		for pb.Next() {
+			in, err := p.Parse(ref.input)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			res := ref.wf.Execute(ctx, in, opts)
+			if res.Status != express.Succeeded {
+				b.Error(res.Error, res.Cause)
+				return
+			}
+			if out := w.MustJSON(res.Output); len(out) == 0 {
+				b.Error("empty output")
+				return
+			}
+		}
+	})
+	report(b)
+}

@@ -1,0 +1,257 @@
+// Command express runs Amazon States Language workflows: as a Kafka stream
+// processor (serve), once (run), against test cases (test), or just checks
+// definitions (validate).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/stepstream/express/compile"
+	"github.com/stepstream/express/compile/diag"
+	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/jsonv"
+	"github.com/stepstream/express/testcase"
+)
+
+const usage = `express: Step Functions Express workflows at Kafka speed
+
+Usage:
+  express serve [flags]                 run workflows over Kafka (see express serve -h)
+  express validate FILE...              check state machine definitions
+  express validate --config FILE        check a serve config and its definitions
+  express run FILE [--input JSON|@file|-] [--resource RESOURCE=static:JSON]...
+                                        run one execution, print its output
+  express test PATH...                  run workflow test cases (files or directories)
+  express version
+`
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serveCmd(args[1:])
+	case "validate":
+		return validateCmd(args[1:], stdout, stderr)
+	case "run":
+		return runCmd(args[1:], stdin, stdout, stderr)
+	case "test":
+		return testCmd(args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "express", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "express: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func validateCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", "", "check a serve config file and every definition in it")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *config != "" {
+		return validateConfigCmd(*config)
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "usage: express validate FILE... | --config FILE")
+		return 2
+	}
+	bad := 0
+	for _, f := range fs.Args() {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", f, err)
+			bad++
+			continue
+		}
+		probs := compile.Validate(b)
+		if len(probs) == 0 {
+			fmt.Fprintf(stdout, "%s: ok\n", f)
+			continue
+		}
+		bad++
+		fmt.Fprintf(stdout, "%s: %d problem(s)\n", f, len(probs))
+		for _, p := range probs.Sorted() {
+			fmt.Fprintf(stdout, "  %s\n", p)
+		}
+	}
+	if bad > 0 {
+		return 1
+	}
+	return 0
+}
+
+// multiFlag collects a repeatable flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	input := fs.String("input", "{}", "execution input: JSON text, @file, or - for standard input")
+	name := fs.String("name", "", "execution name (idempotency key)")
+	var resources multiFlag
+	fs.Var(&resources, "resource", "RESOURCE=static:JSON: the fixed result of a Task resource (repeatable)")
+	// Allow the definition file before or after the flags.
+	var file string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		file, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if file == "" && fs.NArg() > 0 {
+		file = fs.Arg(0)
+	}
+	if file == "" {
+		fmt.Fprintln(stderr, "usage: express run FILE [--input JSON|@file|-] [--resource RESOURCE=static:JSON]...")
+		return 2
+	}
+	in, err := readInput(*input, stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "express run: --input: %v\n", err)
+		return 2
+	}
+	routes := map[string]express.Invoker{}
+	for _, r := range resources {
+		res, target, ok := strings.Cut(r, "=")
+		js, isStatic := strings.CutPrefix(target, "static:")
+		if !ok || !isStatic {
+			fmt.Fprintf(stderr, "express run: --resource %q: want RESOURCE=static:JSON\n", r)
+			return 2
+		}
+		v, err := jsonv.Parse([]byte(js))
+		if err != nil {
+			fmt.Fprintf(stderr, "express run: --resource %q: the result is not valid JSON: %v\n", r, err)
+			return 2
+		}
+		routes[res] = express.InvokerFunc(func(context.Context, *express.TaskRequest) (any, error) { return v, nil })
+	}
+	wf, err := compile.CompileFile(file, compile.Options{Name: baseName(file), Invoker: express.NewRouter(routes, nil)})
+	if err != nil {
+		printCompileError(stderr, file, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res := wf.Execute(ctx, in, express.ExecOptions{Name: *name})
+	if res.Status != express.Succeeded {
+		fmt.Fprintf(stderr, "%s\nerror: %s\ncause: %s\n", res.Status, res.Error, res.Cause)
+		return 1
+	}
+	fmt.Fprintln(stdout, jsonv.Marshal(res.Output))
+	return 0
+}
+
+func printCompileError(w io.Writer, file string, err error) {
+	var probs diag.Problems
+	if errors.As(err, &probs) {
+		fmt.Fprintf(w, "%s: %d problem(s)\n", file, len(probs))
+		for _, p := range probs.Sorted() {
+			fmt.Fprintf(w, "  %s\n", p)
+		}
+		return
+	}
+	fmt.Fprintf(w, "%v\n", err)
+}
+
+func baseName(file string) string {
+	b := file
+	if i := strings.LastIndexAny(b, "/\\"); i >= 0 {
+		b = b[i+1:]
+	}
+	for _, ext := range []string{".asl.json", ".json", ".asl.yaml", ".yaml", ".yml"} {
+		if s, ok := strings.CutSuffix(b, ext); ok {
+			return s
+		}
+	}
+	return b
+}
+
+func readInput(spec string, stdin io.Reader) (any, error) {
+	var b []byte
+	var err error
+	switch {
+	case spec == "-":
+		b, err = io.ReadAll(stdin)
+	case strings.HasPrefix(spec, "@"):
+		b, err = os.ReadFile(spec[1:])
+	default:
+		b = []byte(spec)
+	}
+	if err != nil {
+		return nil, err
+	}
+	v, err := jsonv.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("not valid JSON: %v", err)
+	}
+	return v, nil
+}
+
+func testCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	verbose := fs.Bool("v", false, "print a line for every case, not only failures")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "usage: express test [-v] PATH...")
+		return 2
+	}
+	files, err := testcase.Collect(fs.Args())
+	if err != nil {
+		fmt.Fprintf(stderr, "express test: %v\n", err)
+		return 2
+	}
+	passed, failed := 0, 0
+	for _, f := range files {
+		c, err := testcase.Load(f)
+		if err != nil {
+			failed++
+			fmt.Fprintf(stdout, "FAIL %s: %v\n", f, err)
+			continue
+		}
+		o := c.Run(context.Background())
+		if o.Passed {
+			passed++
+			if *verbose {
+				fmt.Fprintf(stdout, "ok   %s\n", c.Name)
+			}
+			continue
+		}
+		failed++
+		fmt.Fprintf(stdout, "FAIL %s (%s): %s\n", c.Name, f, o.Problem)
+	}
+	fmt.Fprintf(stdout, "%d passed, %d failed\n", passed, failed)
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}

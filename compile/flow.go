@@ -1,0 +1,251 @@
+package compile
+
+import (
+	"github.com/stepstream/express/compile/diag"
+	"github.com/stepstream/express/compile/path"
+	"github.com/stepstream/express/express"
+)
+
+// flow is a state's data flow in one query language: how the effective
+// input is made from the raw input, how the output is made from the result,
+// and which variables the state assigns. JSONPath and JSONata states differ
+// only here; the state bodies (invoke, wait, branch, iterate) are shared.
+type flow interface {
+	// effective turns the raw state input into the effective input
+	// (InputPath + Parameters, or Arguments).
+	effective(s *express.Scope, in any) (any, error)
+	// finish turns the raw input and the state's result into the state
+	// output and applies Assign. Variables assigned are visible only after
+	// the output is computed, as in AWS.
+	finish(s *express.Scope, in, result any) (any, error)
+	// splitAssign removes the state-level Assign from the flow and returns
+	// it (nil when there is none), for states that decide when it applies.
+	splitAssign() func(s *express.Scope, in, result any) (map[string]any, error)
+	// catcher builds the input of a Catch's Next state.
+	catcher(c *compiler, obj map[string]any, ptr string) func(s *express.Scope, in any, errOut map[string]any) (any, error)
+}
+
+// pathFlow is the JSONPath data flow.
+type pathFlow struct {
+	inputPath  *path.Path
+	inputNull  bool // InputPath: null — the effective input is {}
+	params     *template
+	resultSel  *template
+	resultPath *path.Path
+	resultNull bool // ResultPath: null — the result is discarded
+	outputPath *path.Path
+	outputNull bool // OutputPath: null — the output is {}
+	assign     *template
+}
+
+// fieldsOf describes which JSONPath fields a state type accepts.
+type ioFields struct {
+	inputPath, params, resultSel, resultPath, outputPath bool
+}
+
+func (c *compiler) pathFlow(st map[string]any, ptr string, f ioFields) *pathFlow {
+	pf := &pathFlow{}
+	if f.inputPath {
+		pf.inputPath, pf.inputNull = c.optPath(st, ptr, "InputPath", false)
+	}
+	if f.params {
+		if v, ok := st["Parameters"]; ok {
+			pf.params = c.compileTemplate(v, diag.Pointer(ptr, "Parameters"))
+		}
+	}
+	if f.resultSel {
+		if v, ok := st["ResultSelector"]; ok {
+			if _, isObj := v.(map[string]any); !isObj {
+				c.problem(diag.Pointer(ptr, "ResultSelector"), "ResultSelector must be an object")
+			} else {
+				pf.resultSel = c.compileTemplate(v, diag.Pointer(ptr, "ResultSelector"))
+			}
+		}
+	}
+	if f.resultPath {
+		pf.resultPath, pf.resultNull = c.optPath(st, ptr, "ResultPath", true)
+	}
+	if f.outputPath {
+		pf.outputPath, pf.outputNull = c.optPath(st, ptr, "OutputPath", false)
+	}
+	if v, ok := st["Assign"]; ok {
+		pf.assign = c.assignTemplate(v, diag.Pointer(ptr, "Assign"))
+	}
+	return pf
+}
+
+func (c *compiler) assignTemplate(v any, ptr string) *template {
+	m, ok := v.(map[string]any)
+	if !ok {
+		c.problem(ptr, "Assign must be an object of variable names to values")
+		return nil
+	}
+	for k := range m {
+		name := k
+		if len(name) > 2 && name[len(name)-2:] == ".$" {
+			name = name[:len(name)-2]
+		}
+		if !validVarName(name) {
+			c.problem(diag.Pointer(ptr, k), "%q is not a valid variable name: use letters, digits and underscores, not starting with a digit", name)
+		}
+		if name == "states" {
+			c.problem(diag.Pointer(ptr, k), "$states is reserved and cannot be assigned")
+		}
+	}
+	return c.compileTemplate(v, ptr)
+}
+
+func validVarName(n string) bool {
+	if n == "" || len(n) > 80 {
+		return false
+	}
+	for i, r := range n {
+		if r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || r > 127 || (i > 0 && r >= '0' && r <= '9') {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// optPath compiles an optional path field. It returns (nil, false) when the
+// field is absent or "$", (nil, true) when it is null.
+func (c *compiler) optPath(st map[string]any, ptr, field string, reference bool) (*path.Path, bool) {
+	v, ok := st[field]
+	if !ok {
+		return nil, false
+	}
+	if v == nil {
+		return nil, true
+	}
+	fptr := diag.Pointer(ptr, field)
+	s, ok := c.str(v, fptr)
+	if !ok {
+		return nil, false
+	}
+	p, err := path.Parse(s)
+	if err != nil {
+		c.problem(fptr, "%v", err)
+		return nil, false
+	}
+	if reference {
+		if p.Root() != path.Input {
+			c.problem(fptr, "%s must be a path into the state input (starting with \"$.\" or \"$\"), not %q", field, s)
+			return nil, false
+		}
+		if !p.Definite() {
+			c.problem(fptr, "%s must be a reference path (only .field and [index] steps): %q selects several values", field, s)
+			return nil, false
+		}
+	}
+	if p.IsRoot() {
+		return nil, false
+	}
+	return p, false
+}
+
+func (f *pathFlow) effective(s *express.Scope, in any) (any, error) {
+	v := in
+	switch {
+	case f.inputNull:
+		v = map[string]any{}
+	case f.inputPath != nil:
+		var err error
+		if v, err = getPath(s, f.inputPath, in); err != nil {
+			return nil, err
+		}
+	}
+	if f.params != nil {
+		return f.params.eval(s, v)
+	}
+	return v, nil
+}
+
+// getPath evaluates a path that must find something (InputPath, OutputPath,
+// ItemsPath...), failing like AWS does when it does not.
+func getPath(s *express.Scope, p *path.Path, in any) (any, error) {
+	v, ok := p.Get(s, in)
+	if !ok {
+		return nil, s.Runtime("Invalid path '%s' : %s", p.String(), p.MissingReason(s, in))
+	}
+	return v, nil
+}
+
+func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
+	if f.resultSel != nil {
+		var err error
+		if result, err = f.resultSel.eval(s, result); err != nil {
+			return nil, err
+		}
+	}
+	var assigned map[string]any
+	if f.assign != nil {
+		var err error
+		if assigned, err = f.assign.assignEval(s, result); err != nil {
+			return nil, err
+		}
+	}
+	out := result
+	switch {
+	case f.resultNull:
+		out = in
+	case f.resultPath != nil:
+		var err error
+		if out, err = f.resultPath.Set(in, result); err != nil {
+			return nil, s.StateError(express.ErrResultPathMatchFailure, "Unable to apply ResultPath '%s' to the state input: %v", f.resultPath.String(), err)
+		}
+	}
+	switch {
+	case f.outputNull:
+		out = map[string]any{}
+	case f.outputPath != nil:
+		var err error
+		if out, err = getPath(s, f.outputPath, out); err != nil {
+			return nil, err
+		}
+	}
+	if assigned != nil {
+		s.Assign(assigned)
+	}
+	return out, nil
+}
+
+func (f *pathFlow) splitAssign() func(s *express.Scope, in, result any) (map[string]any, error) {
+	t := f.assign
+	if t == nil {
+		return nil
+	}
+	f.assign = nil
+	return func(s *express.Scope, _, result any) (map[string]any, error) { return t.assignEval(s, result) }
+}
+
+func (f *pathFlow) catcher(c *compiler, obj map[string]any, ptr string) func(s *express.Scope, in any, errOut map[string]any) (any, error) {
+	rp, rnull := c.optPath(obj, ptr, "ResultPath", true)
+	var assign *template
+	if v, ok := obj["Assign"]; ok {
+		assign = c.assignTemplate(v, diag.Pointer(ptr, "Assign"))
+	}
+	return func(s *express.Scope, in any, errOut map[string]any) (any, error) {
+		var assigned map[string]any
+		if assign != nil {
+			var err error
+			if assigned, err = assign.assignEval(s, errOut); err != nil {
+				return nil, err
+			}
+		}
+		var out any = errOut
+		switch {
+		case rnull:
+			out = in
+		case rp != nil:
+			var err error
+			if out, err = rp.Set(in, errOut); err != nil {
+				return nil, s.StateError(express.ErrResultPathMatchFailure, "Unable to apply ResultPath '%s' to the state input: %v", rp.String(), err)
+			}
+		}
+		if assigned != nil {
+			s.Assign(assigned)
+		}
+		return out, nil
+	}
+}

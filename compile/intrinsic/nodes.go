@@ -1,0 +1,206 @@
+package intrinsic
+
+import (
+	"github.com/stepstream/express/compile/path"
+	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/jsonv"
+)
+
+// node is one compiled part of an expression.
+type node interface {
+	eval(f *Func, s *express.Scope, in any) (any, *express.Error)
+}
+
+// litNode is a literal, or a call evaluated at compile time. Its value is a
+// scalar, so it can be shared.
+type litNode struct{ v any }
+
+func (n *litNode) eval(*Func, *express.Scope, any) (any, *express.Error) { return n.v, nil }
+
+// pathNode is a path argument. A path that selects nothing is an error (a
+// stored null is a value).
+type pathNode struct {
+	p *path.Path
+}
+
+func (n *pathNode) eval(f *Func, s *express.Scope, in any) (any, *express.Error) {
+	v, ok := n.p.Get(s, in)
+	if !ok {
+		return nil, f.fail(s, n.missing(in))
+	}
+	return v, nil
+}
+
+// missing words a miss as AWS does. A context-object path is reported
+// relative to "$" and against the state input, as AWS reports it.
+func (n *pathNode) missing(in any) string {
+	src := n.p.String()
+	if n.p.Root() == path.Context {
+		src = src[1:]
+	}
+	return "The JsonPath argument for the field '" + src + "' could not be found in the input '" + toJSON(in) + "'"
+}
+
+// call nodes evaluate their arguments and hand them to the function's
+// implementation. There is one node type per arity so that arguments travel
+// in registers, not in a slice that would escape to the heap.
+
+type call0 struct{ fn *funcDef }
+
+func (n *call0) eval(f *Func, s *express.Scope, in any) (any, *express.Error) {
+	v, msg := n.fn.impl0(s)
+	if msg != "" {
+		return nil, f.fail(s, msg)
+	}
+	return v, nil
+}
+
+type call1 struct {
+	fn *funcDef
+	a  node
+}
+
+func (n *call1) eval(f *Func, s *express.Scope, in any) (any, *express.Error) {
+	a, e := n.a.eval(f, s, in)
+	if e != nil {
+		return nil, e
+	}
+	if msg := n.fn.checkArg(0, a); msg != "" {
+		return nil, f.fail(s, msg)
+	}
+	v, msg := n.fn.impl1(a)
+	if msg != "" {
+		return nil, f.fail(s, msg)
+	}
+	return v, nil
+}
+
+type call2 struct {
+	fn   *funcDef
+	a, b node
+}
+
+func (n *call2) eval(f *Func, s *express.Scope, in any) (any, *express.Error) {
+	a, e := n.a.eval(f, s, in)
+	if e != nil {
+		return nil, e
+	}
+	b, e := n.b.eval(f, s, in)
+	if e != nil {
+		return nil, e
+	}
+	if msg := n.fn.checkArg(0, a); msg != "" {
+		return nil, f.fail(s, msg)
+	}
+	if msg := n.fn.checkArg(1, b); msg != "" {
+		return nil, f.fail(s, msg)
+	}
+	v, msg := n.fn.impl2(s, a, b)
+	if msg != "" {
+		return nil, f.fail(s, msg)
+	}
+	return v, nil
+}
+
+type call3 struct {
+	fn      *funcDef
+	a, b, c node
+}
+
+func (n *call3) eval(f *Func, s *express.Scope, in any) (any, *express.Error) {
+	a, e := n.a.eval(f, s, in)
+	if e != nil {
+		return nil, e
+	}
+	b, e := n.b.eval(f, s, in)
+	if e != nil {
+		return nil, e
+	}
+	c, e := n.c.eval(f, s, in)
+	if e != nil {
+		return nil, e
+	}
+	for i, v := range [3]any{a, b, c} {
+		if msg := n.fn.checkArg(i, v); msg != "" {
+			return nil, f.fail(s, msg)
+		}
+	}
+	v, msg := n.fn.impl3(s, a, b, c)
+	if msg != "" {
+		return nil, f.fail(s, msg)
+	}
+	return v, nil
+}
+
+// arrayNode is States.Array: a new array of its arguments' values.
+type arrayNode struct{ args []node }
+
+func (n *arrayNode) eval(f *Func, s *express.Scope, in any) (any, *express.Error) {
+	out := make([]any, len(n.args))
+	for i, a := range n.args {
+		v, e := a.eval(f, s, in)
+		if e != nil {
+			return nil, e
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// toJSON serialises v for error messages.
+func toJSON(v any) string {
+	return string(appendJSON(nil, v))
+}
+
+// kind is a set of JSON types, for argument checks.
+type kind uint8
+
+const (
+	kString kind = 1 << iota
+	kNumber
+	kBool
+	kNull
+	kArray
+	kObject
+	kAny = kString | kNumber | kBool | kNull | kArray | kObject
+)
+
+func kindOf(v any) kind {
+	switch v.(type) {
+	case string:
+		return kString
+	case nil:
+		return kNull
+	case bool:
+		return kBool
+	case []any:
+		return kArray
+	case map[string]any:
+		return kObject
+	}
+	if jsonv.IsNumber(v) {
+		return kNumber
+	}
+	return 0
+}
+
+// String names the kinds in k: "a string", "a number or a string", ...
+func (k kind) String() string {
+	if k == kAny {
+		return "any value"
+	}
+	names := []struct {
+		k kind
+		n string
+	}{{kString, "a string"}, {kNumber, "a number"}, {kBool, "a boolean"}, {kNull, "null"}, {kArray, "an array"}, {kObject, "an object"}}
+	out := ""
+	for _, e := range names {
+		if k&e.k != 0 {
+			if out != "" {
+				out += " or "
+			}
+			out += e.n
+		}
+	}
+	return out
+}

@@ -1,0 +1,307 @@
+package compile
+
+import (
+	"math"
+	"sync"
+	"unicode"
+
+	"github.com/stepstream/express/compile/diag"
+	"github.com/stepstream/express/compile/path"
+	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/jsonv"
+)
+
+// defaultInlineConcurrency bounds the goroutines of a Map without
+// MaxConcurrency (AWS runs at most 40 inline iterations at once).
+const defaultInlineConcurrency = 40
+
+// maxMapItems bounds the items one Map state may iterate over in process.
+const maxMapItems = 100000
+
+func (sc *stateCompiler) mapState() bool {
+	c := sc.c
+	sc.allow(sc.langFields(jpMapFields, jaMapFields)...)
+	next := sc.b.transition(sc.i, sc.obj, sc.ptr)
+	// In JSONPath, the Map's Parameters is the legacy name of ItemSelector,
+	// so the data flow must not apply it to the whole input.
+	fl := sc.flowFor(ioFields{inputPath: true, resultSel: true, resultPath: true, outputPath: true})
+
+	procField := "ItemProcessor"
+	procV, hasProc := sc.obj["ItemProcessor"]
+	if itv, hasIt := sc.obj["Iterator"]; hasIt {
+		if hasProc {
+			c.problem(sc.ptr, "ItemProcessor and Iterator cannot both be set: Iterator is the older name, keep ItemProcessor")
+		}
+		procV, procField, hasProc = itv, "Iterator", true
+	}
+	distributed := false
+	var body *express.Machine
+	if !hasProc {
+		c.problem(sc.ptr, "a Map state needs ItemProcessor: the state machine to run for each item")
+	} else if proc, ok := procV.(map[string]any); !ok {
+		c.problem(sc.field(procField), "%s must be an object with StartAt and States", procField)
+	} else {
+		pptr := sc.field(procField)
+		c.allowed(proc, pptr, fieldSet("StartAt", "States", "Comment", "ProcessorConfig", "QueryLanguage"))
+		if cfgV, ok := proc["ProcessorConfig"]; ok {
+			cfg, ok := cfgV.(map[string]any)
+			if !ok {
+				c.problem(diag.Pointer(pptr, "ProcessorConfig"), "ProcessorConfig must be an object")
+			} else {
+				cptr := diag.Pointer(pptr, "ProcessorConfig")
+				c.allowed(cfg, cptr, fieldSet("Mode", "ExecutionType"))
+				switch cfg["Mode"] {
+				case nil, "INLINE":
+				case "DISTRIBUTED":
+					distributed = true
+				default:
+					c.problem(diag.Pointer(cptr, "Mode"), "Mode must be \"INLINE\" or \"DISTRIBUTED\", not %s", describe(cfg["Mode"]))
+				}
+				if et, ok := cfg["ExecutionType"]; ok && et != "STANDARD" && et != "EXPRESS" {
+					c.problem(diag.Pointer(cptr, "ExecutionType"), "ExecutionType must be \"STANDARD\" or \"EXPRESS\"")
+				}
+			}
+		}
+		lang := sc.lang
+		if v, ok := proc["QueryLanguage"]; ok {
+			lang = c.queryLanguage(v, diag.Pointer(pptr, "QueryLanguage"), sc.lang)
+		}
+		kind := scopeMap
+		if distributed {
+			kind = scopeDistributedMap
+		}
+		body = c.machine(proc, pptr, lang, kind)
+	}
+	for _, f := range []string{"ItemReader", "ResultWriter", "ItemBatcher"} {
+		if _, ok := sc.obj[f]; ok {
+			c.problem(sc.field(f), "%s reads or writes S3 objects through AWS and is not available here: pass the items in the state input (ItemsPath/Items)", f)
+		}
+	}
+	if v, ok := sc.obj["Label"]; ok {
+		if !distributed {
+			c.problem(sc.field("Label"), "Label is only allowed on a Map in DISTRIBUTED mode")
+		} else if s, ok := c.str(v, sc.field("Label")); ok {
+			if msg := checkLabel(s); msg != "" {
+				c.problem(sc.field("Label"), "%s", msg)
+			}
+		}
+	}
+
+	// Items: ItemsPath (JSONPath) or Items (JSONata).
+	var items func(s *express.Scope, in, eff any) (any, error)
+	if sc.lang == jsonata {
+		items = sc.jsonataItems()
+	} else if v, ok := sc.obj["ItemsPath"]; ok {
+		if p := sc.refPath(v, "ItemsPath"); p != nil && !p.IsRoot() {
+			items = func(s *express.Scope, _, eff any) (any, error) { return getPath(s, p, eff) }
+		}
+	}
+	// ItemSelector (or the legacy Parameters).
+	var selector func(s *express.Scope, in, eff any) (any, error)
+	selField := ""
+	if _, ok := sc.obj["ItemSelector"]; ok {
+		selField = "ItemSelector"
+	}
+	if _, ok := sc.obj["Parameters"]; ok && sc.lang == jsonPath {
+		if selField != "" {
+			c.problem(sc.ptr, "ItemSelector and Parameters cannot both be set: Parameters is the older name, keep ItemSelector")
+		}
+		selField = "Parameters"
+	}
+	if selField != "" {
+		if sc.lang == jsonata {
+			selector = sc.jsonataItemSelector(sc.obj[selField], sc.field(selField))
+		} else {
+			t := c.compileTemplate(sc.obj[selField], sc.field(selField))
+			selector = func(s *express.Scope, _, eff any) (any, error) { return t.eval(s, eff) }
+		}
+	}
+	maxConc := sc.numberField("MaxConcurrency", "MaxConcurrencyPath", true)
+	if maxConc.p == nil && maxConc.has && maxConc.lit < 0 {
+		c.problem(sc.field("MaxConcurrency"), "MaxConcurrency must not be negative")
+	}
+	tolCount := sc.numberField("ToleratedFailureCount", "ToleratedFailureCountPath", true)
+	tolPct := sc.numberField("ToleratedFailurePercentage", "ToleratedFailurePercentagePath", false)
+	if (tolCount.has || tolPct.has) && !distributed {
+		c.problem(sc.ptr, "ToleratedFailureCount and ToleratedFailurePercentage are only allowed on a Map in DISTRIBUTED mode")
+	}
+	if tolCount.has && tolCount.p == nil && tolCount.lit < 0 {
+		c.problem(sc.field("ToleratedFailureCount"), "ToleratedFailureCount must not be negative")
+	}
+	if tolPct.has && tolPct.p == nil && (tolPct.lit < 0 || tolPct.lit > 100) {
+		c.problem(sc.field("ToleratedFailurePercentage"), "ToleratedFailurePercentage must be between 0 and 100")
+	}
+	sc.retryCatch(fl)
+	blocking := body != nil && body.Blocking
+	sc.st.Exec = func(s *express.Scope, in any) (any, int, error) {
+		eff, err := fl.effective(s, in)
+		if err != nil {
+			return nil, 0, err
+		}
+		list := eff
+		if items != nil {
+			if list, err = items(s, in, eff); err != nil {
+				return nil, 0, err
+			}
+		}
+		arr, ok := list.([]any)
+		if !ok {
+			return nil, 0, s.Runtime("Map state input must be an array but was: %s", jsonv.Marshal(list))
+		}
+		if len(arr) > maxMapItems {
+			return nil, 0, s.Runtime("Map state input has %d items, more than the %d one Map state may iterate over in process", len(arr), maxMapItems)
+		}
+		mc, err := maxConc.value(s, eff, "MaxConcurrencyPath", true)
+		if err != nil {
+			return nil, 0, err
+		}
+		if mc < 0 {
+			return nil, 0, s.Runtime("MaxConcurrency cannot be negative.")
+		}
+		tolerated := 0
+		if distributed {
+			tc, err := tolCount.value(s, eff, "ToleratedFailureCountPath", true)
+			if err != nil {
+				return nil, 0, err
+			}
+			if tc < 0 {
+				return nil, 0, s.Runtime("ToleratedFailureCount cannot be negative.")
+			}
+			tp, err := tolPct.value(s, eff, "ToleratedFailurePercentagePath", false)
+			if err != nil {
+				return nil, 0, err
+			}
+			if tp < 0 || tp > 100 {
+				return nil, 0, s.Runtime("ToleratedFailurePercentage must be between 0 and 100.")
+			}
+			tolerated = int(min(tc, float64(math.MaxInt32)))
+			if tolPct.has {
+				byPct := int(math.Floor(tp / 100 * float64(len(arr))))
+				if !tolCount.has || byPct > tolerated {
+					tolerated = byPct
+				}
+			}
+		}
+		s.AddEvents(1) // MapStateStarted
+		outs, err := runIterations(s, body, arr, eff, in, selector, int(mc), blocking, distributed, tolerated)
+		if err != nil {
+			return nil, 0, err
+		}
+		s.AddEvents(1) // MapStateSucceeded
+		out, err := fl.finish(s, in, outs)
+		return out, next, err
+	}
+	return blocking
+}
+
+// checkLabel applies AWS's rules for a distributed Map's Label.
+func checkLabel(s string) string {
+	if s == "" {
+		return "Label must not be empty"
+	}
+	if len([]rune(s)) > 40 {
+		return "Label must be at most 40 characters"
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || (r >= 0x7f && r <= 0x9f) {
+			return "Label must not contain whitespace or control characters"
+		}
+		switch r {
+		case '?', '*', '<', '>', '{', '}', '[', ']', ':', ';', ',', '\\', '|', '^', '~', '$', '#', '%', '&', '`', '"':
+			return "Label must not contain wildcard, bracket or special characters such as " + string(r)
+		}
+	}
+	return ""
+}
+
+// runIterations runs the item processor once per item, sequentially or on
+// up to maxConc goroutines, and returns the outputs in item order.
+func runIterations(s *express.Scope, body *express.Machine, arr []any, eff, in any,
+	selector func(s *express.Scope, in, eff any) (any, error), maxConc int, blocking, distributed bool, tolerated int) ([]any, error) {
+	outs := make([]any, len(arr))
+	if body == nil {
+		return outs, nil
+	}
+	one := func(i int) error {
+		cs := s.Child()
+		if distributed {
+			cs = s.IsolatedChild()
+		}
+		cs.MapItem(i, arr[i])
+		input := arr[i]
+		if selector != nil {
+			v, err := selector(cs, in, eff)
+			if err != nil {
+				return err
+			}
+			input = v
+		}
+		s.AddEvents(1) // MapIterationStarted
+		out, err := runBranch(cs, body, input)
+		s.AddEvents(1) // MapIterationSucceeded / Failed
+		if err != nil {
+			return err
+		}
+		outs[i] = out
+		return nil
+	}
+	failures := 0
+	var lastErr error
+	record := func(err error) error {
+		if err == nil {
+			return nil
+		}
+		if express.AsError(err).Terminal() || !distributed {
+			return err
+		}
+		failures++
+		lastErr = err
+		if failures > tolerated {
+			return express.NewError(express.ErrExceedToleratedFailure, "The specified tolerated failure threshold was exceeded")
+		}
+		return nil
+	}
+	workers := maxConc
+	if workers <= 0 || workers > defaultInlineConcurrency {
+		workers = defaultInlineConcurrency
+	}
+	if !blocking || workers == 1 || len(arr) < 2 {
+		for i := range arr {
+			if err := record(one(i)); err != nil {
+				return nil, err
+			}
+		}
+		_ = lastErr
+		return outs, nil
+	}
+	var mu sync.Mutex
+	var stop error
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, workers)
+	for i := range arr {
+		mu.Lock()
+		stopped := stop != nil
+		mu.Unlock()
+		if stopped {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			err := one(i)
+			mu.Lock()
+			if e := record(err); e != nil && stop == nil {
+				stop = e
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if stop != nil {
+		return nil, stop
+	}
+	return outs, nil
+}
+
+var _ = path.Parse

@@ -1,0 +1,198 @@
+package compile
+
+import (
+	"strings"
+
+	"github.com/stepstream/express/compile/diag"
+	"github.com/stepstream/express/compile/intrinsic"
+	"github.com/stepstream/express/compile/path"
+	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/jsonv"
+)
+
+// valueFn computes a JSON value from a state's data ($) in a scope.
+type valueFn func(s *express.Scope, in any) (any, error)
+
+// tmplField is one field of a compiled payload template.
+type tmplField struct {
+	key     string   // output key (without ".$")
+	srcKey  string   // key as written, for error messages
+	literal any      // used when p, fn and sub are nil
+	p       *path.Path
+	fn      *intrinsic.Func
+	sub     *template
+	isConst bool
+}
+
+// template is a compiled payload template (Parameters, ResultSelector,
+// ItemSelector, Assign, Arguments in JSONPath states). Fields whose key ends
+// in ".$" are paths or intrinsic calls; all other values are literals.
+type template struct {
+	fields []tmplField
+	// arr is set when the template is an array whose elements are templates.
+	arr   []*template
+	isArr bool
+	// constant templates (no ".$" anywhere) return this shared value.
+	constVal any
+	isConst  bool
+}
+
+// compileTemplate compiles a payload template. ptr is its JSON pointer.
+func (c *compiler) compileTemplate(v any, ptr string) *template {
+	switch t := v.(type) {
+	case map[string]any:
+		tp := &template{}
+		allConst := true
+		for _, k := range sortedKeys(t) {
+			fv := t[k]
+			fptr := diag.Pointer(ptr, k)
+			if strings.HasSuffix(k, ".$") {
+				allConst = false
+				f := tmplField{key: strings.TrimSuffix(k, ".$"), srcKey: k}
+				s, ok := fv.(string)
+				if !ok {
+					c.problem(fptr, "the value of a field ending in \".$\" must be a string holding a JSONPath or an intrinsic function call, not %s", jsonv.TypeName(fv))
+					continue
+				}
+				if intrinsic.IsIntrinsic(s) {
+					fn, err := intrinsic.Compile(s)
+					if err != nil {
+						c.problem(fptr, "invalid intrinsic function call: %v", err)
+						continue
+					}
+					f.fn = fn
+				} else {
+					p, err := path.Parse(s)
+					if err != nil {
+						c.problem(fptr, "%v", err)
+						continue
+					}
+					c.notePath(p)
+					f.p = p
+				}
+				tp.fields = append(tp.fields, f)
+				continue
+			}
+			sub := c.compileTemplate(fv, fptr)
+			if sub != nil && !sub.isConst {
+				allConst = false
+				tp.fields = append(tp.fields, tmplField{key: k, srcKey: k, sub: sub})
+			} else {
+				tp.fields = append(tp.fields, tmplField{key: k, srcKey: k, literal: fv, isConst: true})
+			}
+		}
+		if allConst {
+			return &template{isConst: true, constVal: v}
+		}
+		return tp
+	case []any:
+		tp := &template{isArr: true}
+		allConst := true
+		for i, e := range t {
+			sub := c.compileTemplate(e, diag.Pointer(ptr, itoa(i)))
+			if sub == nil {
+				sub = &template{isConst: true, constVal: e}
+			}
+			if !sub.isConst {
+				allConst = false
+			}
+			tp.arr = append(tp.arr, sub)
+		}
+		if allConst {
+			return &template{isConst: true, constVal: v}
+		}
+		return tp
+	}
+	return &template{isConst: true, constVal: v}
+}
+
+// eval builds the payload. The result is a new value; in is not modified.
+func (t *template) eval(s *express.Scope, in any) (any, error) {
+	if t.isConst {
+		return t.constVal, nil
+	}
+	if t.isArr {
+		out := make([]any, len(t.arr))
+		for i, e := range t.arr {
+			v, err := e.eval(s, in)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	}
+	out := make(map[string]any, len(t.fields))
+	for i := range t.fields {
+		f := &t.fields[i]
+		v, err := f.value(s, in)
+		if err != nil {
+			return nil, err
+		}
+		out[f.key] = v
+	}
+	return out, nil
+}
+
+func (f *tmplField) value(s *express.Scope, in any) (any, error) {
+	switch {
+	case f.p != nil:
+		v, ok := f.p.Get(s, in)
+		if !ok {
+			return nil, missingInTemplate(s, f.p, f.srcKey, in)
+		}
+		return v, nil
+	case f.fn != nil:
+		return f.fn.Eval(s, in)
+	case f.sub != nil:
+		return f.sub.eval(s, in)
+	}
+	return f.literal, nil
+}
+
+func missingInTemplate(s *express.Scope, p *path.Path, field string, in any) *express.Error {
+	var doc any = in
+	switch p.Root() {
+	case path.Context:
+		doc = s.ContextObject()
+	case path.Var:
+		if _, ok := s.Var(p.VarName()); !ok {
+			return s.Runtime("The JSONPath '%s' specified for the field '%s' could not be found: variable '%s' is not defined", p.String(), field, p.VarName())
+		}
+		doc, _ = s.Var(p.VarName())
+	}
+	return s.Runtime("The JSONPath '%s' specified for the field '%s' could not be found in the input '%s'", p.String(), field, jsonv.Marshal(doc))
+}
+
+// assignEval evaluates an Assign template into a variables map.
+func (t *template) assignEval(s *express.Scope, in any) (map[string]any, error) {
+	v, err := t.eval(s, in)
+	if err != nil {
+		return nil, err
+	}
+	m, _ := v.(map[string]any)
+	return m, nil
+}
+
+func itoa(i int) string {
+	const digits = "0123456789"
+	if i >= 0 && i < 10 {
+		return digits[i : i+1]
+	}
+	var b [20]byte
+	n := len(b)
+	neg := i < 0
+	if neg {
+		i = -i
+	}
+	for i > 0 {
+		n--
+		b[n] = digits[i%10]
+		i /= 10
+	}
+	if neg {
+		n--
+		b[n] = '-'
+	}
+	return string(b[n:])
+}
