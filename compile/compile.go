@@ -15,12 +15,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ohler55/ojg/oj"
 	"gopkg.in/yaml.v3"
 
 	"github.com/stepstream/express/compile/diag"
 	"github.com/stepstream/express/compile/path"
 	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/jsonv"
 )
 
 // Options configure compilation.
@@ -70,7 +70,7 @@ func Parse(def []byte) (any, error) {
 		return nil, fmt.Errorf("the definition is empty")
 	}
 	if trimmed[0] == '{' {
-		v, err := oj.Parse(trimmed)
+		v, err := jsonv.Parse(trimmed)
 		if err != nil {
 			return nil, fmt.Errorf("the definition is not valid JSON: %v", err)
 		}
@@ -136,6 +136,7 @@ func CompileValue(doc any, opts Options) (*express.Workflow, error) {
 		lang = c.queryLanguage(ql, "/QueryLanguage", jsonPath)
 	}
 	c.allowed(root, "", topFields)
+	c.usesContext = mentionsContext(root)
 	m := c.machine(root, "", lang, scopeTop)
 	var timeout time.Duration
 	if v, ok := root["TimeoutSeconds"]; ok {
@@ -171,6 +172,31 @@ const (
 type compiler struct {
 	opts     Options
 	problems diag.Problems
+	// usesContext is set when the definition reads the context object.
+	usesContext bool
+}
+
+// mentionsContext reports whether any string of the definition refers to
+// the context object ($$ in JSONPath, $states.context in JSONata). It errs
+// on the side of yes, which only costs a clock read per state.
+func mentionsContext(v any) bool {
+	switch t := v.(type) {
+	case string:
+		return strings.Contains(t, "$$") || strings.Contains(t, "$states")
+	case map[string]any:
+		for k, e := range t {
+			if mentionsContext(k) || mentionsContext(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range t {
+			if mentionsContext(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (c *compiler) problem(ptr, format string, args ...any) {

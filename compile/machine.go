@@ -32,7 +32,7 @@ func (c *compiler) queryLanguage(v any, ptr string, outer queryLang) queryLang {
 
 // machine compiles a StartAt/States object: the state machine or a branch.
 func (c *compiler) machine(def map[string]any, ptr string, lang queryLang, kind scopeKind) *express.Machine {
-	m := &express.Machine{}
+	m := &express.Machine{UsesContext: c.usesContext}
 	statesV, ok := def["States"]
 	if !ok {
 		c.problem(ptr, "States is missing: a state machine needs an object of named states")
@@ -183,11 +183,14 @@ func (b *machineBuilder) state(i int, name string, obj map[string]any, ptr strin
 		blocking = true
 	case "Choice":
 		sc.choice()
+		st.SubValue = lang == jsonPath
 	case "Wait":
 		sc.wait()
 		blocking = true
+		st.SubValue = lang == jsonPath
 	case "Succeed":
 		sc.succeed()
+		st.SubValue = lang == jsonPath
 	case "Fail":
 		sc.fail()
 		st.ExitEvents = 0

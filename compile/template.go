@@ -15,9 +15,9 @@ type valueFn func(s *express.Scope, in any) (any, error)
 
 // tmplField is one field of a compiled payload template.
 type tmplField struct {
-	key     string   // output key (without ".$")
-	srcKey  string   // key as written, for error messages
-	literal any      // used when p, fn and sub are nil
+	key     string // output key (without ".$")
+	srcKey  string // key as written, for error messages
+	literal any    // used when p, fn and sub are nil
 	p       *path.Path
 	fn      *intrinsic.Func
 	sub     *template

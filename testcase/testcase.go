@@ -15,8 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ohler55/ojg/oj"
-
 	"github.com/stepstream/express/compile"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
@@ -71,7 +69,7 @@ func Load(file string) (*Case, error) {
 
 // Parse decodes a case from JSON text.
 func Parse(b []byte) (*Case, error) {
-	v, err := oj.Parse(b)
+	v, err := jsonv.Parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("not valid JSON: %v", err)
 	}

@@ -78,6 +78,7 @@ func (c *compiler) rule(rule map[string]any, ptr string, top bool) Cond {
 
 	var composites, ops []string
 	hasVariable := false
+	unknown := false // an unknown field was reported: likely the operator, misspelt
 	for _, k := range keys {
 		switch k {
 		case "And", "Or", "Not":
@@ -90,6 +91,7 @@ func (c *compiler) rule(rule map[string]any, ptr string, top bool) Cond {
 				c.problem(diag.Pointer(ptr, k), "%s is only allowed on a top-level Choices rule, not on a rule nested in And, Or or Not: remove it", k)
 			}
 		case "Condition":
+			unknown = true
 			c.problem(diag.Pointer(ptr, k), "Condition is a JSONata field: set \"QueryLanguage\": \"JSONata\" on the state, or write the rule with Variable and a comparison operator")
 		default:
 			if _, ok := operators[k]; ok {
@@ -99,10 +101,12 @@ func (c *compiler) rule(rule map[string]any, ptr string, top bool) Cond {
 			if base, ok := strings.CutSuffix(k, "Path"); ok && (base == "StringMatches" || strings.HasPrefix(base, "Is")) {
 				if _, known := operators[base]; known {
 					c.problem(diag.Pointer(ptr, k), "%s has no Path variant: use %s with a literal value", base, base)
+					unknown = true
 					continue
 				}
 			}
 			c.problem(diag.Pointer(ptr, k), "unknown field %q in a Choice rule%s", k, suggest(k))
+			unknown = true
 		}
 	}
 
@@ -120,6 +124,9 @@ func (c *compiler) rule(rule map[string]any, ptr string, top bool) Cond {
 	}
 
 	if len(ops) == 0 {
+		if unknown {
+			return nil
+		}
 		if hasVariable {
 			c.problem(ptr, "the rule has a Variable but no comparison operator: add one such as StringEquals, NumericEquals, BooleanEquals, TimestampEquals or IsPresent")
 		} else if len(keys) == 0 || onlyIgnored(keys) {

@@ -184,7 +184,7 @@ func (c *compiler) comparison(name string, op operator, operand any, ptr string,
 	case kMatches:
 		str, ok := operand.(string)
 		if !ok {
-			c.problem(ptr, "StringMatches needs a pattern string (with * as wildcard, \\\\* for a literal * and \\\\\\\\ for a literal \\), not %s", describe(operand))
+			c.problem(ptr, "StringMatches needs a pattern string, not %s: * matches any run of characters, \\* a literal * and \\\\ a literal backslash (in JSON text, \"\\\\*\" and \"\\\\\\\\\")", describe(operand))
 			return nil
 		}
 		if vp == nil {

@@ -3,6 +3,7 @@
 package jsonv
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/ohler55/ojg/oj"
@@ -132,8 +133,29 @@ var (
 	unsortedOptions = oj.Options{HTMLUnsafe: true}
 )
 
-// Parse parses JSON text.
-func Parse(b []byte) (any, error) { return oj.Parse(b) }
+// Parse parses JSON text. Malformed input is an error, never a panic (ojg's
+// parser panics on some malformed documents, e.g. {"a":{"b":}}).
+func Parse(b []byte) (v any, err error) {
+	var p Parser
+	return p.Parse(b)
+}
+
+// Parser is a reusable JSON parser (keep one per goroutine): it reuses its
+// buffers between documents, and turns parser panics into errors.
+type Parser struct {
+	p oj.Parser
+}
+
+// Parse parses one JSON document.
+func (p *Parser) Parse(b []byte) (v any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, fmt.Errorf("malformed JSON: %v", r)
+			p.p = oj.Parser{}
+		}
+	}()
+	return p.p.Parse(b)
+}
 
 // Copy returns a deep copy of v.
 func Copy(v any) any {
