@@ -21,6 +21,7 @@ import (
 	"github.com/stepstream/express/compile/path"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
+	"github.com/stepstream/express/jsonata"
 )
 
 // Options configure compilation.
@@ -131,9 +132,9 @@ func CompileValue(doc any, opts Options) (*express.Workflow, error) {
 	if !ok {
 		return nil, diag.Problems{{Pointer: "", Message: "a definition must be a JSON object with StartAt and States"}}
 	}
-	lang := jsonPath
+	lang := langJSONPath
 	if ql, ok := root["QueryLanguage"]; ok {
-		lang = c.queryLanguage(ql, "/QueryLanguage", jsonPath)
+		lang = c.queryLanguage(ql, "/QueryLanguage", langJSONPath)
 	}
 	c.allowed(root, "", topFields)
 	c.usesContext = mentionsContext(root)
@@ -174,6 +175,8 @@ type compiler struct {
 	problems diag.Problems
 	// usesContext is set when the definition reads the context object.
 	usesContext bool
+	// funcs are the JSONata functions Step Functions adds, made on first use.
+	funcs map[string]jsonata.Func
 }
 
 // mentionsContext reports whether any string of the definition refers to

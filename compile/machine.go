@@ -11,20 +11,20 @@ import (
 type queryLang int
 
 const (
-	jsonPath queryLang = iota
-	jsonata
+	langJSONPath queryLang = iota
+	langJSONata
 )
 
 func (c *compiler) queryLanguage(v any, ptr string, outer queryLang) queryLang {
 	s, ok := v.(string)
 	switch {
 	case ok && s == "JSONPath":
-		if outer == jsonata {
+		if outer == langJSONata {
 			c.problem(ptr, "a state cannot use JSONPath when its state machine uses JSONata: remove QueryLanguage here or set the top-level QueryLanguage to JSONPath")
 		}
-		return jsonPath
+		return langJSONPath
 	case ok && s == "JSONata":
-		return jsonata
+		return langJSONata
 	}
 	c.problem(ptr, "QueryLanguage must be \"JSONPath\" or \"JSONata\", not %s", describe(v))
 	return outer
@@ -183,14 +183,14 @@ func (b *machineBuilder) state(i int, name string, obj map[string]any, ptr strin
 		blocking = true
 	case "Choice":
 		sc.choice()
-		st.SubValue = lang == jsonPath
+		st.SubValue = lang == langJSONPath
 	case "Wait":
 		sc.wait()
 		blocking = true
-		st.SubValue = lang == jsonPath
+		st.SubValue = lang == langJSONPath
 	case "Succeed":
 		sc.succeed()
-		st.SubValue = lang == jsonPath
+		st.SubValue = lang == langJSONPath
 	case "Fail":
 		sc.fail()
 		st.ExitEvents = 0
@@ -234,7 +234,7 @@ func (sc *stateCompiler) allow(fields ...string) {
 
 // fields returned for a JSONPath or a JSONata state.
 func (sc *stateCompiler) langFields(jp []string, ja []string) []string {
-	if sc.lang == jsonata {
+	if sc.lang == langJSONata {
 		return ja
 	}
 	return jp

@@ -89,7 +89,7 @@ func (sc *stateCompiler) mapState() bool {
 
 	// Items: ItemsPath (JSONPath) or Items (JSONata).
 	var items func(s *express.Scope, in, eff any) (any, error)
-	if sc.lang == jsonata {
+	if sc.lang == langJSONata {
 		items = sc.jsonataItems()
 	} else if v, ok := sc.obj["ItemsPath"]; ok {
 		if p := sc.refPath(v, "ItemsPath"); p != nil && !p.IsRoot() {
@@ -102,14 +102,14 @@ func (sc *stateCompiler) mapState() bool {
 	if _, ok := sc.obj["ItemSelector"]; ok {
 		selField = "ItemSelector"
 	}
-	if _, ok := sc.obj["Parameters"]; ok && sc.lang == jsonPath {
+	if _, ok := sc.obj["Parameters"]; ok && sc.lang == langJSONPath {
 		if selField != "" {
 			c.problem(sc.ptr, "ItemSelector and Parameters cannot both be set: Parameters is the older name, keep ItemSelector")
 		}
 		selField = "Parameters"
 	}
 	if selField != "" {
-		if sc.lang == jsonata {
+		if sc.lang == langJSONata {
 			selector = sc.jsonataItemSelector(sc.obj[selField], sc.field(selField))
 		} else {
 			t := c.compileTemplate(sc.obj[selField], sc.field(selField))

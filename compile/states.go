@@ -14,7 +14,7 @@ import (
 
 // flowFor compiles the state's data flow in its query language.
 func (sc *stateCompiler) flowFor(f ioFields) flow {
-	if sc.lang == jsonata {
+	if sc.lang == langJSONata {
 		return sc.jsonataFlow(f)
 	}
 	return sc.c.pathFlow(sc.obj, sc.ptr, f)
@@ -75,7 +75,7 @@ func (sc *stateCompiler) succeed() {
 
 func (sc *stateCompiler) fail() {
 	sc.allow(sc.langFields(jpFailFields, jaFailFields)...)
-	if sc.lang == jsonata {
+	if sc.lang == langJSONata {
 		sc.jsonataFail()
 		return
 	}
@@ -185,7 +185,7 @@ func (sc *stateCompiler) task() {
 		_, hasRolePath := m["RoleArn.$"]
 		if !isObj || !(hasRole || hasRolePath) {
 			c.problem(sc.field("Credentials"), "Credentials must be an object with RoleArn (or RoleArn.$)")
-		} else if sc.lang == jsonPath {
+		} else if sc.lang == langJSONPath {
 			creds = c.compileTemplate(v, sc.field("Credentials"))
 		}
 	}
@@ -264,7 +264,7 @@ func (sc *stateCompiler) seconds(lit, pathField string) func(s *express.Scope, i
 		return nil
 	}
 	if hasLit {
-		if sc.lang == jsonata {
+		if sc.lang == langJSONata {
 			if s, ok := lv.(string); ok && isJSONataExpr(s) {
 				return sc.jsonataSeconds(lit, s)
 			}
@@ -371,7 +371,7 @@ func (sc *stateCompiler) retryCatch(fl flow) {
 				c.problem(cptr, "a catcher must be an object with ErrorEquals and Next")
 				continue
 			}
-			if sc.lang == jsonata {
+			if sc.lang == langJSONata {
 				c.allowed(obj, cptr, fieldSet("ErrorEquals", "Next", "Output", "Assign", "Comment"))
 			} else {
 				c.allowed(obj, cptr, fieldSet("ErrorEquals", "Next", "ResultPath", "Assign", "Comment"))
@@ -451,7 +451,7 @@ func (sc *stateCompiler) choice() {
 		} else {
 			c.problem(rptr, "a Choice rule needs Next: the state to go to when it matches")
 		}
-		if sc.lang == jsonata {
+		if sc.lang == langJSONata {
 			r.cond, r.assign, r.output = sc.jsonataRule(obj, rptr)
 		} else {
 			cond, probs := choice.Compile(obj, rptr)

@@ -10,6 +10,7 @@ import (
 	"github.com/stepstream/express/compile/path"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
+	"github.com/stepstream/express/jsonata"
 )
 
 // parseTimestamp parses an ISO-8601 extended offset date-time as AWS accepts
@@ -38,7 +39,7 @@ func (sc *stateCompiler) wait() {
 	}
 	// until computes when the wait ends; d is relative to now.
 	var until func(s *express.Scope, in any) (time.Time, error)
-	if sc.lang == jsonata {
+	if sc.lang == langJSONata {
 		until = sc.jsonataWait()
 	} else if v, ok := sc.obj["Seconds"]; ok {
 		if secs, ok := c.nonNegInt(v, sc.field("Seconds")); ok {
@@ -221,6 +222,9 @@ type numberField struct {
 	has     bool
 	p       *path.Path
 	pathSrc string
+	// ja is a JSONata expression giving the number.
+	ja    *jaTmpl
+	funcs map[string]jsonata.Func
 }
 
 func (sc *stateCompiler) numberField(lit, pathField string, integer bool) numberField {
@@ -232,7 +236,7 @@ func (sc *stateCompiler) numberField(lit, pathField string, integer bool) number
 		return numberField{}
 	}
 	if hasLit {
-		if sc.lang == jsonata {
+		if sc.lang == langJSONata {
 			if s, ok := lv.(string); ok && isJSONataExpr(s) {
 				return sc.jsonataNumberField(lit, s)
 			}
@@ -259,6 +263,21 @@ func (sc *stateCompiler) numberField(lit, pathField string, integer bool) number
 // value evaluates the field. For a path, the value must be a number (an
 // integer when integer is set), reported as AWS words it.
 func (nf *numberField) value(s *express.Scope, in any, pathField string, integer bool) (float64, error) {
+	if nf.ja != nil {
+		v, err := nf.ja.eval(s, jaEnv(s, nf.funcs, &jaVars{s: s, input: in}))
+		if err != nil {
+			return 0, err
+		}
+		f, ok := jsonv.Number(v)
+		if !ok || (integer && f != math.Trunc(f)) {
+			want := "number"
+			if integer {
+				want = "integer"
+			}
+			return 0, nf.ja.typeError(s, want, v)
+		}
+		return f, nil
+	}
 	if nf.p == nil {
 		return nf.lit, nil
 	}
