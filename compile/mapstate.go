@@ -78,9 +78,7 @@ func (sc *stateCompiler) mapState() bool {
 		}
 	}
 	if v, ok := sc.obj["Label"]; ok {
-		if !distributed {
-			c.problem(sc.field("Label"), "Label is only allowed on a Map in DISTRIBUTED mode")
-		} else if s, ok := c.str(v, sc.field("Label")); ok {
+		if s, ok := c.str(v, sc.field("Label")); ok {
 			if msg := checkLabel(s); msg != "" {
 				c.problem(sc.field("Label"), "%s", msg)
 			}
@@ -122,9 +120,8 @@ func (sc *stateCompiler) mapState() bool {
 	}
 	tolCount := sc.numberField("ToleratedFailureCount", "ToleratedFailureCountPath", true)
 	tolPct := sc.numberField("ToleratedFailurePercentage", "ToleratedFailurePercentagePath", false)
-	if (tolCount.has || tolPct.has) && !distributed {
-		c.problem(sc.ptr, "ToleratedFailureCount and ToleratedFailurePercentage are only allowed on a Map in DISTRIBUTED mode")
-	}
+	// AWS accepts the tolerated-failure fields on an inline Map too (an
+	// inline Map fails on its first failed iteration whatever they say).
 	if tolCount.has && tolCount.p == nil && tolCount.lit < 0 {
 		c.problem(sc.field("ToleratedFailureCount"), "ToleratedFailureCount must not be negative")
 	}
@@ -133,6 +130,10 @@ func (sc *stateCompiler) mapState() bool {
 	}
 	sc.retryCatch(fl)
 	blocking := body != nil && body.Blocking
+	notArrayErr := express.ErrRuntime
+	if sc.lang == langJSONata {
+		notArrayErr = express.ErrQueryEvaluation
+	}
 	sc.st.Exec = func(s *express.Scope, in any) (any, int, error) {
 		eff, err := fl.effective(s, in)
 		if err != nil {
@@ -146,7 +147,7 @@ func (sc *stateCompiler) mapState() bool {
 		}
 		arr, ok := list.([]any)
 		if !ok {
-			return nil, 0, s.Runtime("Map state input must be an array but was: %s", jsonv.Marshal(list))
+			return nil, 0, s.StateError(notArrayErr, "Map state input must be an array but was: %s", jsonv.Marshal(list))
 		}
 		if len(arr) > maxMapItems {
 			return nil, 0, s.Runtime("Map state input has %d items, more than the %d one Map state may iterate over in process", len(arr), maxMapItems)
