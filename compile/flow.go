@@ -21,6 +21,9 @@ type flow interface {
 	// splitAssign removes the state-level Assign from the flow and returns
 	// it (nil when there is none), for states that decide when it applies.
 	splitAssign() func(s *express.Scope, in, result any) (map[string]any, error)
+	// setOwnership tells the flow what the state does with its input, so
+	// that it can reuse objects it owns (see express.Scope.OwnsInput).
+	setOwnership(o ownership)
 	// catcher builds the input of a Catch's Next state.
 	catcher(c *compiler, obj map[string]any, ptr string) func(s *express.Scope, in any, errOut map[string]any) (any, error)
 }
@@ -36,6 +39,84 @@ type pathFlow struct {
 	outputPath *path.Path
 	outputNull bool // OutputPath: null — the output is {}
 	assign     *template
+	own        ownership
+}
+
+// ownership says what a state does with its input and result, for reusing
+// objects in place (see express.Scope.OwnsInput).
+type ownership struct {
+	// inputKept: the state may hand its raw input object (or a value that
+	// contains it) to somebody else: a resource, branches, a variable, or
+	// its own result. Such an input must never be modified.
+	inputKept bool
+	// freshResult: the result is an object the state has just built
+	// (Parameters for a Pass without Result, ResultSelector for a Task).
+	freshResult bool
+	// passThrough: the result is the raw input itself (Choice, Wait, Succeed).
+	passThrough bool
+}
+
+func (f *pathFlow) setOwnership(o ownership) {
+	if f.inputPath != nil && !o.passThrough {
+		// The effective input is a part of the input, never the input
+		// object itself, so the resource cannot keep the input object.
+		o.inputKept = false
+	}
+	if f.assign != nil || f.inputNull {
+		o.inputKept = true
+	}
+	f.own = o
+}
+
+// templateKeepsRoot reports whether a template may put its whole data ($)
+// into its output.
+func templateKeepsRoot(t *template) bool {
+	if t == nil {
+		return true
+	}
+	if t.isConst {
+		return false
+	}
+	for i := range t.fields {
+		f := &t.fields[i]
+		switch {
+		case f.p != nil && f.p.IsRoot():
+			return true
+		case f.fn != nil && intrinsicUsesRoot(f.fn.String()):
+			return true
+		case f.sub != nil && templateKeepsRoot(f.sub):
+			return true
+		}
+	}
+	for _, e := range t.arr {
+		if templateKeepsRoot(e) {
+			return true
+		}
+	}
+	return false
+}
+
+// intrinsicUsesRoot reports whether an intrinsic call has "$" itself as an
+// argument (anything but "$.", "$[", "$$" or a variable "$name").
+func intrinsicUsesRoot(src string) bool {
+	for i := 0; i < len(src); i++ {
+		if src[i] != '$' {
+			continue
+		}
+		if i+1 >= len(src) {
+			return true
+		}
+		c := src[i+1]
+		if c == '$' {
+			i++
+			continue
+		}
+		if c == '.' || c == '[' || c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80 {
+			continue
+		}
+		return true
+	}
+	return false
 }
 
 // fieldsOf describes which JSONPath fields a state type accepts.
@@ -186,29 +267,49 @@ func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
 		}
 	}
 	out := result
+	owned := false
 	switch {
 	case f.resultNull:
 		out = in
+		owned = f.own.passThrough && !f.own.inputKept
 	case f.resultPath != nil:
+		if m, ok := in.(map[string]any); ok && f.resultPath.Depth() == 1 && !f.own.inputKept && s.OwnsInput(m) {
+			// The previous state built this object for us alone: add the
+			// result to it instead of copying it.
+			m[f.resultPath.Key(0)] = result
+			out, owned = m, true
+			break
+		}
 		var err error
 		if out, err = f.resultPath.Set(in, result); err != nil {
 			return nil, s.StateError(express.ErrResultPathMatchFailure, "Unable to apply ResultPath '%s' to the state input: %v", f.resultPath.String(), err)
 		}
+		_, owned = out.(map[string]any)
+	default:
+		owned = f.own.freshResult || (f.own.passThrough && !f.own.inputKept)
 	}
 	switch {
 	case f.outputNull:
 		out = map[string]any{}
+		owned = false
 	case f.outputPath != nil:
 		var err error
 		if out, err = getPath(s, f.outputPath, out); err != nil {
 			return nil, err
 		}
+		owned = false
 	}
 	if assigned != nil {
 		s.Assign(assigned)
+	} else if owned {
+		if m, ok := out.(map[string]any); ok && (!f.own.passThrough || s.OwnsInput(m)) {
+			s.SetOutputOwned(m)
+		}
 	}
 	return out, nil
 }
+
+func (f *jaFlow) setOwnership(ownership) {}
 
 func (f *pathFlow) splitAssign() func(s *express.Scope, in, result any) (map[string]any, error) {
 	t := f.assign

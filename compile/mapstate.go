@@ -25,6 +25,7 @@ func (sc *stateCompiler) mapState() bool {
 	// In JSONPath, the Map's Parameters is the legacy name of ItemSelector,
 	// so the data flow must not apply it to the whole input.
 	fl := sc.flowFor(ioFields{inputPath: true, resultSel: true, resultPath: true, outputPath: true})
+	fl.setOwnership(ownership{inputKept: true})
 
 	procField := "ItemProcessor"
 	procV, hasProc := sc.obj["ItemProcessor"]

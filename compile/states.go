@@ -44,6 +44,16 @@ func (sc *stateCompiler) pass() {
 	next := sc.b.transition(sc.i, sc.obj, sc.ptr)
 	fl := sc.flowFor(ioFields{inputPath: true, params: true, resultPath: true, outputPath: true})
 	result, hasResult := sc.obj["Result"]
+	if pf, ok := fl.(*pathFlow); ok {
+		switch {
+		case hasResult:
+			pf.setOwnership(ownership{})
+		case pf.params != nil:
+			pf.setOwnership(ownership{inputKept: templateKeepsRoot(pf.params), freshResult: !pf.params.isConst && !pf.params.isArr})
+		default:
+			pf.setOwnership(ownership{inputKept: true, passThrough: pf.inputPath == nil && !pf.inputNull})
+		}
+	}
 	sc.st.Exec = func(s *express.Scope, in any) (any, int, error) {
 		var res any
 		if hasResult {
@@ -63,6 +73,7 @@ func (sc *stateCompiler) pass() {
 func (sc *stateCompiler) succeed() {
 	sc.allow(sc.langFields(jpSucceedFields, jaSucceedFields)...)
 	fl := sc.flowFor(ioFields{inputPath: true, outputPath: true})
+	fl.setOwnership(passThroughOwnership(sc.obj))
 	sc.st.Exec = func(s *express.Scope, in any) (any, int, error) {
 		eff, err := fl.effective(s, in)
 		if err != nil {
@@ -163,6 +174,13 @@ func (sc *stateCompiler) task() {
 	sc.allow(sc.langFields(jpTaskFields, jaTaskFields)...)
 	next := sc.b.transition(sc.i, sc.obj, sc.ptr)
 	fl := sc.flowFor(ioFields{inputPath: true, params: true, resultSel: true, resultPath: true, outputPath: true})
+	if pf, ok := fl.(*pathFlow); ok {
+		rs := pf.resultSel
+		pf.setOwnership(ownership{
+			inputKept:   pf.params == nil || templateKeepsRoot(pf.params),
+			freshResult: rs != nil && !rs.isConst && !rs.isArr,
+		})
+	}
 	resource := ""
 	if v, ok := sc.obj["Resource"]; !ok {
 		c.problem(sc.ptr, "a Task needs a Resource: the ARN or URI of what to run")
@@ -219,6 +237,27 @@ func (sc *stateCompiler) task() {
 		out, err := fl.finish(s, in, res)
 		return out, next, err
 	}
+}
+
+// passThroughOwnership is the ownership of a state whose output is its
+// input (Choice, Wait, Succeed).
+func passThroughOwnership(obj map[string]any) ownership {
+	_, hasInputPath := obj["InputPath"]
+	_, hasAssign := obj["Assign"]
+	return ownership{passThrough: !hasInputPath, inputKept: hasAssign}
+}
+
+// mentionsAssign reports whether any Choice rule has an Assign.
+func mentionsAssign(v any) bool {
+	rules, _ := v.([]any)
+	for _, r := range rules {
+		if m, ok := r.(map[string]any); ok {
+			if _, has := m["Assign"]; has {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // checkResource rejects Task resources that need AWS itself.
@@ -427,6 +466,11 @@ func (sc *stateCompiler) choice() {
 	// The state's own Assign applies only when Default is taken; a rule's
 	// Assign when that rule matches.
 	defAssign := fl.splitAssign()
+	own := passThroughOwnership(sc.obj)
+	if defAssign != nil || mentionsAssign(sc.obj["Choices"]) {
+		own.inputKept = true
+	}
+	fl.setOwnership(own)
 	type rule struct {
 		cond   choice.Cond
 		next   int

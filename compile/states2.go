@@ -28,6 +28,7 @@ func (sc *stateCompiler) wait() {
 	sc.allow(sc.langFields(jpWaitFields, jaWaitFields)...)
 	next := sc.b.transition(sc.i, sc.obj, sc.ptr)
 	fl := sc.flowFor(ioFields{inputPath: true, outputPath: true})
+	fl.setOwnership(passThroughOwnership(sc.obj))
 	n := 0
 	for _, f := range []string{"Seconds", "SecondsPath", "Timestamp", "TimestampPath"} {
 		if _, ok := sc.obj[f]; ok {
@@ -130,6 +131,7 @@ func (sc *stateCompiler) parallel() bool {
 	sc.allow(sc.langFields(jpParFields, jaParFields)...)
 	next := sc.b.transition(sc.i, sc.obj, sc.ptr)
 	fl := sc.flowFor(ioFields{inputPath: true, params: true, resultSel: true, resultPath: true, outputPath: true})
+	fl.setOwnership(ownership{inputKept: true})
 	var branches []*express.Machine
 	blocking := false
 	arr, ok := sc.obj["Branches"].([]any)

@@ -15,6 +15,9 @@ type Machine struct {
 	// machine) may wait: a Task, a Wait, a Map or Parallel with such states.
 	// Map uses it to decide whether iterations need goroutines.
 	Blocking bool
+	// UsesContext is set when some state reads the context object ($$), so
+	// that the time each state is entered must be recorded.
+	UsesContext bool
 }
 
 // Exec is the compiled body of a state: it takes the state's raw input and
@@ -30,6 +33,10 @@ type State struct {
 	// Retry and Catch apply to Task, Parallel and Map states.
 	Retry []Retrier
 	Catch []Catcher
+	// SubValue is set when the state's output is always its input or a part
+	// of it (Choice, Succeed, Wait with at most InputPath/OutputPath): such
+	// an output cannot be larger than the input, so its size is not checked.
+	SubValue bool
 	// ExitEvents is how many history events the state adds after its
 	// Exec returns successfully (the StateExited event; 0 for Fail).
 	ExitEvents int

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unsafe"
 )
 
 // Scope is where a state runs: the execution, the variables visible to it
@@ -24,6 +25,9 @@ type Scope struct {
 	inMap    bool
 	mapIndex int
 	mapValue any
+
+	// inOwned/outOwned: see OwnsInput.
+	inOwned, outOwned map[string]any
 }
 
 // Execution returns the execution the scope belongs to.
@@ -174,7 +178,9 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 	i := m.Start
 	for {
 		st := m.States[i]
-		if n := x.transitions.Add(1); n&63 == 0 || m.Blocking {
+		// States that block (Task, Wait) are bounded by the execution's
+		// deadline themselves; a loop of quick states is caught here.
+		if n := x.transitions.Add(1); n&63 == 0 {
 			if e := x.checkLive(); e != nil {
 				return nil, e
 			}
@@ -183,17 +189,16 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 		s.retryCount = 0
 		s.enteredEvent = x.events.Add(1)
 		var t0 time.Time
-		if hooks.StateExit != nil || x.clock != RealClock {
+		if hooks.StateExit != nil || m.UsesContext || x.clock != RealClock {
 			t0 = x.clock.Now()
-		} else if m.Blocking {
-			t0 = time.Now()
 		}
 		s.enteredAt = t0
+		s.inOwned, s.outOwned = s.outOwned, nil
 		out, next, err := st.Exec(s, input)
 		if err != nil {
+			s.outOwned = nil
 			out, next, err = s.handleError(st, input, err)
-		}
-		if err == nil {
+		} else if !st.SubValue {
 			if e := x.checkSize(st.Name, out); e != nil {
 				err = e
 			}
@@ -297,9 +302,15 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 		s.AddEvents(1)
 		return nil, Errorf(ErrTaskFailed, "no resource is configured to run %q (state %q)", req.Resource, req.State)
 	}
-	ctx := x.Context()
+	var ctx context.Context
+	if il, ok := inv.(inlineChecker); ok && il.InlineFor(req.Resource) {
+		// An inline resource returns at once: no deadline to set up.
+		ctx = x.parent
+	} else {
+		ctx = x.Context()
+	}
 	var cancel context.CancelFunc
-	if req.Timeout > 0 && x.clock == RealClock {
+	if req.Timeout > 0 && x.clock == RealClock && ctx != x.parent {
 		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
 	}
 	hook := x.wf.opts.Hooks.TaskDone
@@ -332,4 +343,24 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 		return nil, e
 	}
 	return res, nil
+}
+
+// Ownership of the value flowing between states. A state that builds a new
+// object (a Parameters template, a ResultPath copy) and hands it to the next
+// state without anybody else keeping a reference may mark it owned; the
+// next state may then add its result to it in place instead of copying it.
+// The compiler decides, per state, when that is safe.
+
+// OwnsInput reports whether in is an object the previous state built and
+// handed over exclusively.
+func (s *Scope) OwnsInput(in map[string]any) bool {
+	return s.inOwned != nil && sameMap(s.inOwned, in)
+}
+
+// SetOutputOwned marks the state's output object as exclusively owned by
+// the flow (nil clears).
+func (s *Scope) SetOutputOwned(out map[string]any) { s.outOwned = out }
+
+func sameMap(a, b map[string]any) bool {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
 }

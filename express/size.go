@@ -11,8 +11,40 @@ import (
 // as the limit is passed, so a value shared many times over (a state that
 // copies its input into two fields, in a loop) cannot make it run long.
 func exceedsSize(v any, limit int) bool {
+	// A quick upper bound first: strings counted as if every byte needed a
+	// six-byte escape, numbers as 24 bytes. Only when that bound is over the
+	// limit is the exact size (which scans every string) worked out.
 	n := limit
+	if fitsBound(v, &n) {
+		return false
+	}
+	n = limit
 	return !fits(v, &n)
+}
+
+func fitsBound(v any, left *int) bool {
+	switch t := v.(type) {
+	case string:
+		*left -= 6*len(t) + 2
+	case map[string]any:
+		*left -= 2 + len(t)
+		for k, e := range t {
+			*left -= 6*len(k) + 3
+			if *left < 0 || !fitsBound(e, left) {
+				return false
+			}
+		}
+	case []any:
+		*left -= 2 + len(t)
+		for _, e := range t {
+			if *left < 0 || !fitsBound(e, left) {
+				return false
+			}
+		}
+	default:
+		*left -= 24
+	}
+	return *left >= 0
 }
 
 func fits(v any, left *int) bool {

@@ -43,6 +43,39 @@ type InvokerFunc func(ctx context.Context, req *TaskRequest) (any, error)
 // Invoke calls f.
 func (f InvokerFunc) Invoke(ctx context.Context, req *TaskRequest) (any, error) { return f(ctx, req) }
 
+// Inline is implemented by invokers that return at once without blocking
+// (in-process computations, fixed results). The engine sets up no deadline
+// for them, which saves a timer per execution.
+type Inline interface {
+	Inline() bool
+}
+
+// InlineFunc is an InvokerFunc that promises to return at once.
+type InlineFunc func(ctx context.Context, req *TaskRequest) (any, error)
+
+// Invoke calls f.
+func (f InlineFunc) Invoke(ctx context.Context, req *TaskRequest) (any, error) { return f(ctx, req) }
+
+// Inline reports true.
+func (InlineFunc) Inline() bool { return true }
+
+// InlineFor reports true: the function is the resource for every request.
+func (InlineFunc) InlineFor(string) bool { return true }
+
+type inlineChecker interface {
+	InlineFor(resource string) bool
+}
+
+// InlineFor reports whether the invoker for resource is Inline.
+func (r *Router) InlineFor(resource string) bool {
+	inv, ok := r.routes[resource]
+	if !ok {
+		inv = r.fallback
+	}
+	il, ok := inv.(Inline)
+	return ok && il.Inline()
+}
+
 // Router dispatches Task requests to invokers by exact Resource string, with
 // an optional fallback. A Router is read-only after construction and safe for
 // concurrent use.

@@ -175,6 +175,17 @@ func (p *Path) Definite() bool { return p.definite }
 // IsRoot reports whether the path is just "$".
 func (p *Path) IsRoot() bool { return p.root == Input && p.definite && len(p.steps) == 0 }
 
+// Depth is the number of steps of a definite path.
+func (p *Path) Depth() int { return len(p.steps) }
+
+// Key returns the key of step i, "" for an index step.
+func (p *Path) Key(i int) string {
+	if p.steps[i].isIdx {
+		return ""
+	}
+	return p.steps[i].key
+}
+
 // Steps returns the child/index steps of a definite path: a string for a
 // key, an int for an index.
 func (p *Path) Steps() []any {
