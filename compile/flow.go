@@ -40,7 +40,20 @@ type pathFlow struct {
 	outputNull bool // OutputPath: null — the output is {}
 	assign     *template
 	own        ownership
+	// resultPathSize bounds what the ResultPath keys add to the input.
+	resultPathSize int
+	// resultFrom says where the result's size bound comes from.
+	resultFrom resultSource
+	resultSize int // for resultLiteral
 }
+
+type resultSource int
+
+const (
+	resultMeasured resultSource = iota // measure the result (external data)
+	resultLiteral                      // a literal of known size (resultSize)
+	resultEffective                    // the effective input; its bound is in the scope
+)
 
 // ownership says what a state does with its input and result, for reusing
 // objects in place (see express.Scope.OwnsInput).
@@ -126,6 +139,9 @@ type ioFields struct {
 
 func (c *compiler) pathFlow(st map[string]any, ptr string, f ioFields) *pathFlow {
 	pf := &pathFlow{}
+	if sc := c.current; sc != nil {
+		sc.b.flows[sc.i] = pf
+	}
 	if f.inputPath {
 		pf.inputPath, pf.inputNull = c.optPath(st, ptr, "InputPath", false)
 	}
@@ -148,6 +164,11 @@ func (c *compiler) pathFlow(st map[string]any, ptr string, f ioFields) *pathFlow
 	}
 	if f.outputPath {
 		pf.outputPath, pf.outputNull = c.optPath(st, ptr, "OutputPath", false)
+	}
+	if pf.resultPath != nil {
+		for i := 0; i < pf.resultPath.Depth(); i++ {
+			pf.resultPathSize += 6*len(pf.resultPath.Key(i)) + 5
+		}
 	}
 	if v, ok := st["Assign"]; ok {
 		pf.assign = c.assignTemplate(v, diag.Pointer(ptr, "Assign"))
@@ -227,9 +248,10 @@ func (c *compiler) optPath(st map[string]any, ptr, field string, reference bool)
 
 func (f *pathFlow) effective(s *express.Scope, in any) (any, error) {
 	v := in
+	size := s.InputSize()
 	switch {
 	case f.inputNull:
-		v = map[string]any{}
+		v, size = map[string]any{}, 2
 	case f.inputPath != nil:
 		var err error
 		if v, err = getPath(s, f.inputPath, in); err != nil {
@@ -237,8 +259,13 @@ func (f *pathFlow) effective(s *express.Scope, in any) (any, error) {
 		}
 	}
 	if f.params != nil {
-		return f.params.eval(s, v)
+		v, n, err := f.params.evalSized(s, v)
+		s.SetOutputSize(n)
+		return v, err
 	}
+	// Until finish reports the output's size, the scope holds the bound of
+	// the effective input.
+	s.SetOutputSize(size)
 	return v, nil
 }
 
@@ -253,12 +280,19 @@ func getPath(s *express.Scope, p *path.Path, in any) (any, error) {
 }
 
 func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
-	if f.resultSel != nil {
+	resultSize := -1
+	switch {
+	case f.resultSel != nil:
 		var err error
-		if result, err = f.resultSel.eval(s, result); err != nil {
+		if result, resultSize, err = f.resultSel.evalSized(s, result); err != nil {
 			return nil, err
 		}
+	case f.resultFrom == resultLiteral:
+		resultSize = f.resultSize
+	case f.resultFrom == resultEffective:
+		resultSize = s.OutputSize()
 	}
+	size := -1
 	var assigned map[string]any
 	if f.assign != nil {
 		var err error
@@ -272,7 +306,14 @@ func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
 	case f.resultNull:
 		out = in
 		owned = f.own.passThrough && !f.own.inputKept
+		size = s.InputSize()
 	case f.resultPath != nil:
+		if resultSize < 0 {
+			resultSize = express.SizeBound(result)
+		}
+		if in := s.InputSize(); in >= 0 {
+			size = in + f.resultPathSize + resultSize
+		}
 		if m, ok := in.(map[string]any); ok && f.resultPath.Depth() == 1 && !f.own.inputKept && s.OwnsInput(m) {
 			// The previous state built this object for us alone: add the
 			// result to it instead of copying it.
@@ -287,11 +328,14 @@ func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
 		_, owned = out.(map[string]any)
 	default:
 		owned = f.own.freshResult || (f.own.passThrough && !f.own.inputKept)
+		size = resultSize
 	}
+	s.SetOutputSize(size)
 	switch {
 	case f.outputNull:
 		out = map[string]any{}
 		owned = false
+		s.SetOutputSize(2)
 	case f.outputPath != nil:
 		var err error
 		if out, err = getPath(s, f.outputPath, out); err != nil {

@@ -64,7 +64,7 @@ func (c *compiler) machine(def map[string]any, ptr string, lang queryLang, kind 
 			c.problem(diag.Pointer(ptr, "StartAt"), "no state named %q%s", s, suggest(s, nameSet(names)))
 		}
 	}
-	b := &machineBuilder{c: c, index: index, names: names, lang: lang, kind: kind, edges: make([][]int, len(names))}
+	b := &machineBuilder{c: c, index: index, names: names, lang: lang, kind: kind, edges: make([][]int, len(names)), flows: make([]*pathFlow, len(names))}
 	m.States = make([]*express.State, len(names))
 	for i, n := range names {
 		sptr := diag.Pointer(ptr, "States", n)
@@ -81,6 +81,7 @@ func (c *compiler) machine(def map[string]any, ptr string, lang queryLang, kind 
 		m.States[i] = st
 		m.Blocking = m.Blocking || blocking
 	}
+	b.sizeObjects()
 	// Every state must be reachable from StartAt.
 	if m.Start >= 0 {
 		seen := make([]bool, len(names))
@@ -120,6 +121,43 @@ type machineBuilder struct {
 	lang  queryLang
 	kind  scopeKind
 	edges [][]int
+	// flows holds each state's JSONPath data flow (nil for others), for
+	// the capacity analysis in sizeObjects.
+	flows []*pathFlow
+}
+
+// sizeObjects gives each Parameters template the room its object will
+// need: when the states after it add keys to that object in place
+// (single-key ResultPath), allocating the map with room for them at once
+// saves growing it.
+func (b *machineBuilder) sizeObjects() {
+	for i, f := range b.flows {
+		if f == nil || f.params == nil || f.params.isConst || f.params.isArr || f.resultPath != nil || f.outputPath != nil {
+			continue
+		}
+		seen := map[int]bool{i: true}
+		frontier := b.edges[i]
+		extra := 0
+		for depth := 0; depth < 6 && len(frontier) > 0; depth++ {
+			var next []int
+			for _, j := range frontier {
+				if seen[j] {
+					continue
+				}
+				seen[j] = true
+				g := b.flows[j]
+				if g == nil {
+					continue
+				}
+				if g.resultPath != nil && g.resultPath.Depth() == 1 {
+					extra++
+				}
+				next = append(next, b.edges[j]...)
+			}
+			frontier = next
+		}
+		f.params.extraCap = min(extra, 4)
+	}
 }
 
 // target resolves a Next/Default name to a state index and records the edge.
@@ -174,6 +212,9 @@ func (b *machineBuilder) state(i int, name string, obj map[string]any, ptr strin
 		lang = c.queryLanguage(v, diag.Pointer(ptr, "QueryLanguage"), b.lang)
 	}
 	sc := &stateCompiler{b: b, c: c, i: i, name: name, obj: obj, ptr: ptr, lang: lang, st: st}
+	outer := c.current
+	c.current = sc
+	defer func() { c.current = outer }()
 	blocking := false
 	switch typ {
 	case "Pass":

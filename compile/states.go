@@ -45,6 +45,10 @@ func (sc *stateCompiler) pass() {
 	fl := sc.flowFor(ioFields{inputPath: true, params: true, resultPath: true, outputPath: true})
 	result, hasResult := sc.obj["Result"]
 	if pf, ok := fl.(*pathFlow); ok {
+		pf.resultFrom = resultEffective
+		if hasResult {
+			pf.resultFrom, pf.resultSize = resultLiteral, express.SizeBound(result)
+		}
 		switch {
 		case hasResult:
 			pf.setOwnership(ownership{})

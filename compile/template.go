@@ -22,6 +22,10 @@ type tmplField struct {
 	fn      *intrinsic.Func
 	sub     *template
 	isConst bool
+	// keySize is the JSON size of the key with its quotes, colon and comma
+	// counted as an upper bound (see express.SizeBound); litSize that of
+	// the literal.
+	keySize, litSize int
 }
 
 // template is a compiled payload template (Parameters, ResultSelector,
@@ -33,8 +37,11 @@ type template struct {
 	arr   []*template
 	isArr bool
 	// constant templates (no ".$" anywhere) return this shared value.
-	constVal any
-	isConst  bool
+	constVal  any
+	isConst   bool
+	constSize int
+	// extraCap is room for keys later states add in place.
+	extraCap int
 }
 
 // compileTemplate compiles a payload template. ptr is its JSON pointer.
@@ -82,7 +89,14 @@ func (c *compiler) compileTemplate(v any, ptr string) *template {
 			}
 		}
 		if allConst {
-			return &template{isConst: true, constVal: v}
+			return constTemplate(v)
+		}
+		for i := range tp.fields {
+			f := &tp.fields[i]
+			f.keySize = 6*len(f.key) + 3
+			if f.isConst {
+				f.litSize = express.SizeBound(f.literal)
+			}
 		}
 		return tp
 	case []any:
@@ -91,7 +105,7 @@ func (c *compiler) compileTemplate(v any, ptr string) *template {
 		for i, e := range t {
 			sub := c.compileTemplate(e, diag.Pointer(ptr, itoa(i)))
 			if sub == nil {
-				sub = &template{isConst: true, constVal: e}
+				sub = constTemplate(e)
 			}
 			if !sub.isConst {
 				allConst = false
@@ -99,55 +113,71 @@ func (c *compiler) compileTemplate(v any, ptr string) *template {
 			tp.arr = append(tp.arr, sub)
 		}
 		if allConst {
-			return &template{isConst: true, constVal: v}
+			return constTemplate(v)
 		}
 		return tp
 	}
-	return &template{isConst: true, constVal: v}
+	return constTemplate(v)
+}
+
+func constTemplate(v any) *template {
+	return &template{isConst: true, constVal: v, constSize: express.SizeBound(v)}
 }
 
 // eval builds the payload. The result is a new value; in is not modified.
 func (t *template) eval(s *express.Scope, in any) (any, error) {
+	v, _, err := t.evalSized(s, in)
+	return v, err
+}
+
+// evalSized is eval that also returns an upper bound of the payload's JSON
+// size (see express.SizeBound).
+func (t *template) evalSized(s *express.Scope, in any) (any, int, error) {
 	if t.isConst {
-		return t.constVal, nil
+		return t.constVal, t.constSize, nil
 	}
 	if t.isArr {
 		out := make([]any, len(t.arr))
+		size := 2
 		for i, e := range t.arr {
-			v, err := e.eval(s, in)
+			v, n, err := e.evalSized(s, in)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			out[i] = v
+			size += n + 1
 		}
-		return out, nil
+		return out, size, nil
 	}
-	out := make(map[string]any, len(t.fields))
+	out := make(map[string]any, len(t.fields)+t.extraCap)
+	size := 2
 	for i := range t.fields {
 		f := &t.fields[i]
-		v, err := f.value(s, in)
+		v, n, err := f.value(s, in)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		out[f.key] = v
+		size += f.keySize + n
 	}
-	return out, nil
+	return out, size, nil
 }
 
-func (f *tmplField) value(s *express.Scope, in any) (any, error) {
+func (f *tmplField) value(s *express.Scope, in any) (any, int, error) {
 	switch {
 	case f.p != nil:
 		v, ok := f.p.Get(s, in)
 		if !ok {
-			return nil, missingInTemplate(s, f.p, f.srcKey, in)
+			return nil, 0, missingInTemplate(s, f.p, f.srcKey, in)
 		}
-		return v, nil
+		return v, express.SizeBound(v), nil
 	case f.fn != nil:
-		return f.fn.Eval(s, in)
+		v, err := f.fn.Eval(s, in)
+		return v, express.SizeBound(v), err
 	case f.sub != nil:
-		return f.sub.eval(s, in)
+		return f.sub.evalSized(s, in)
 	}
-	return f.literal, nil
+	return f.literal, f.litSize, nil
 }
 
 func missingInTemplate(s *express.Scope, p *path.Path, field string, in any) *express.Error {

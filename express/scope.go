@@ -28,7 +28,23 @@ type Scope struct {
 
 	// inOwned/outOwned: see OwnsInput.
 	inOwned, outOwned map[string]any
+
+	// inSize is an upper bound of the current state input's JSON size, -1
+	// when unknown; outSize is the bound the state reported for its output.
+	inSize, outSize int
 }
+
+// InputSize returns an upper bound of the JSON size of the state's input,
+// or -1 when it is not known.
+func (s *Scope) InputSize() int { return s.inSize }
+
+// SetOutputSize reports an upper bound of the JSON size of the state's
+// output (-1: unknown). When the bound is within the payload limit the
+// engine skips measuring the output.
+func (s *Scope) SetOutputSize(n int) { s.outSize = n }
+
+// OutputSize returns the bound last given to SetOutputSize.
+func (s *Scope) OutputSize() int { return s.outSize }
 
 // Execution returns the execution the scope belongs to.
 func (s *Scope) Execution() *Execution { return s.x }
@@ -46,7 +62,7 @@ func (s *Scope) AddEvents(n int) { s.x.events.Add(int64(n)) }
 // Child returns a scope for a Parallel branch or Map iteration.
 func (s *Scope) Child() *Scope {
 	c := &Scope{x: s.x, parent: s, stateName: s.stateName, enteredAt: s.enteredAt,
-		enteredEvent: s.enteredEvent, retryCount: s.retryCount}
+		enteredEvent: s.enteredEvent, retryCount: s.retryCount, inSize: -1}
 	if s.inMap {
 		c.inMap, c.mapIndex, c.mapValue = true, s.mapIndex, s.mapValue
 	}
@@ -176,6 +192,7 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 	x := s.x
 	hooks := &x.wf.opts.Hooks
 	i := m.Start
+	size := s.inSize // bound of the input's size, -1 unknown
 	for {
 		st := m.States[i]
 		// States that block (Task, Wait) are bounded by the execution's
@@ -194,14 +211,21 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 		}
 		s.enteredAt = t0
 		s.inOwned, s.outOwned = s.outOwned, nil
+		s.inSize, s.outSize = size, -1
 		out, next, err := st.Exec(s, input)
 		if err != nil {
 			s.outOwned = nil
 			out, next, err = s.handleError(st, input, err)
-		} else if !st.SubValue {
-			if e := x.checkSize(st.Name, out); e != nil {
-				err = e
+			size = -1
+			if err == nil {
+				err = x.sizeCheck(st.Name, out, &size)
 			}
+		} else if st.SubValue {
+			// size stays: a part of the input is no larger than the input.
+		} else if s.outSize >= 0 && s.outSize <= MaxPayloadBytes {
+			size = s.outSize
+		} else {
+			err = x.sizeCheck(st.Name, out, &size)
 		}
 		if hooks.StateExit != nil {
 			hooks.StateExit(x.wf, st.Name, st.Type, x.clock.Now().Sub(t0), AsError(err))
@@ -216,6 +240,20 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 		input = out
 		i = next
 	}
+}
+
+// sizeCheck fails when out is over the payload limit and otherwise stores
+// its exact size.
+func (x *Execution) sizeCheck(state string, out any, size *int) error {
+	n := SizeBound(out)
+	if n > MaxPayloadBytes {
+		n = exactSize(out, MaxPayloadBytes)
+		if n > MaxPayloadBytes {
+			return limitError(state)
+		}
+	}
+	*size = n
+	return nil
 }
 
 // handleError applies the state's Retry and Catch to a failure of its Exec.

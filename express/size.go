@@ -6,20 +6,39 @@ import (
 	"unicode/utf8"
 )
 
-// exceedsSize reports whether v serialised as compact JSON would be longer
-// than limit bytes. It walks the value without allocating and stops as soon
-// as the limit is passed, so a value shared many times over (a state that
-// copies its input into two fields, in a loop) cannot make it run long.
-func exceedsSize(v any, limit int) bool {
-	// A quick upper bound first: strings counted as if every byte needed a
-	// six-byte escape, numbers as 24 bytes. Only when that bound is over the
-	// limit is the exact size (which scans every string) worked out.
-	n := limit
-	if fitsBound(v, &n) {
-		return false
+// Sizes of JSON values are worked out by walking them without allocating,
+// stopping as soon as the limit is passed, so that a value shared many
+// times over (a state that copies its input into two fields, in a loop)
+// cannot make the walk run long. A quick upper bound comes first (strings
+// counted as if every byte needed a six-byte escape, numbers as 24 bytes);
+// only when that is over the limit is the exact size worked out.
+// SizeBound returns an upper bound of the size of v as compact JSON, at
+// most MaxPayloadBytes+1 (it stops counting past the limit). It does not
+// scan strings, so it is cheap; flows use it to tell the engine how large
+// their output can be (Scope.SetOutputSize) so that the exact check is
+// needed only near the limit.
+func SizeBound(v any) int {
+	switch t := v.(type) {
+	case string:
+		return 6*len(t) + 2
+	case nil, bool, int64, float64:
+		return 24
 	}
-	n = limit
-	return !fits(v, &n)
+	left := MaxPayloadBytes
+	if !fitsBound(v, &left) {
+		return MaxPayloadBytes + 1
+	}
+	return MaxPayloadBytes - left
+}
+
+// exactSize returns the exact compact-JSON size of v, or limit+1 when it is
+// larger than limit.
+func exactSize(v any, limit int) int {
+	left := limit
+	if !fits(v, &left) {
+		return limit + 1
+	}
+	return limit - left
 }
 
 func fitsBound(v any, left *int) bool {

@@ -135,6 +135,9 @@ type ExecOptions struct {
 	// Rand returns numbers in [0,1) for jitter and States.MathRandom; nil
 	// means math/rand/v2.
 	Rand func() float64
+	// InputSize, when known (the length of the record the input was parsed
+	// from), spares measuring the input against the payload limit.
+	InputSize int
 }
 
 var execSeq atomic.Uint64
@@ -144,7 +147,7 @@ var execSeq atomic.Uint64
 // is not modified. Execute never panics on bad input: a panic inside a state
 // is reported as a States.Runtime failure.
 func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (res Result) {
-	x := &Execution{wf: w, parent: ctx, Input: input, Name: opts.Name, invoker: opts.Invoker, clock: opts.Clock, rnd: opts.Rand}
+	x := &Execution{wf: w, parent: ctx, Input: input, Name: opts.Name, invoker: opts.Invoker, clock: opts.Clock, rnd: opts.Rand, inputSize: opts.InputSize}
 	if x.Name == "" {
 		x.Name = "exec-" + strconv.FormatUint(execSeq.Add(1), 10)
 	}
@@ -184,9 +187,16 @@ func (x *Execution) runGuarded(s *Scope, input any) (out any, err error) {
 			err = Errorf(ErrRuntime, "internal error while executing state %q: %v", s.stateName, p)
 		}
 	}()
-	if e := x.checkSize("", input); e != nil {
-		return nil, e
+	n := x.inputSize
+	if n <= 0 || n > MaxPayloadBytes {
+		n = SizeBound(input)
 	}
+	if n > MaxPayloadBytes {
+		if n = exactSize(input, MaxPayloadBytes); n > MaxPayloadBytes {
+			return nil, Errorf(ErrDataLimitExceeded, "The execution input is larger than %d bytes, the maximum payload size", MaxPayloadBytes)
+		}
+	}
+	s.inSize = n
 	return s.Run(x.wf.Machine, input)
 }
 
@@ -226,6 +236,7 @@ type Execution struct {
 	rnd      func() float64
 	invoker  Invoker
 
+	inputSize   int
 	events      atomic.Int64
 	transitions atomic.Int64
 	root        Scope
@@ -282,9 +293,6 @@ func (x *Execution) checkLive() *Error {
 	return nil
 }
 
-func (x *Execution) checkSize(state string, v any) *Error {
-	if exceedsSize(v, MaxPayloadBytes) {
-		return Errorf(ErrDataLimitExceeded, "The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", state)
-	}
-	return nil
+func limitError(state string) *Error {
+	return Errorf(ErrDataLimitExceeded, "The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", state)
 }
