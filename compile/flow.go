@@ -50,9 +50,9 @@ type pathFlow struct {
 type resultSource int
 
 const (
-	resultMeasured resultSource = iota // measure the result (external data)
-	resultLiteral                      // a literal of known size (resultSize)
-	resultEffective                    // the effective input; its bound is in the scope
+	resultMeasured  resultSource = iota // measure the result (external data)
+	resultLiteral                       // a literal of known size (resultSize)
+	resultEffective                     // the effective input; its bound is in the scope
 )
 
 // ownership says what a state does with its input and result, for reusing
