@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestRunCommand(t *testing.T) {
+	cases := []struct {
+		args       []string
+		stdin      string
+		code       int
+		out, errOut string
+	}{
+		{args: []string{"run", "testdata/hello.asl.json", "--input", `{"name":"Ada"}`}, code: 0, out: `{"greeting":"Hello, Ada!"}` + "\n"},
+		{args: []string{"run", "testdata/hello.asl.json", "--input", "-"}, stdin: `{"name":"Bob"}`, code: 0, out: `{"greeting":"Hello, Bob!"}` + "\n"},
+		{args: []string{"run", "--input", `{"name":""}`, "testdata/hello.asl.json"}, code: 1, errOut: "FAILED\nerror: Greeting.NoName\ncause: name is empty\n"},
+		{args: []string{"run", "testdata/hello.asl.json", "--input", `{"name":`}, code: 2, errOut: "--input: not valid JSON"},
+		{args: []string{"run"}, code: 2, errOut: "usage: express run"},
+		{args: []string{"run", "testdata/nope.json"}, code: 1, errOut: "no such file"},
+	}
+	for _, tc := range cases {
+		code, out, errOut := runCLI(t, tc.stdin, tc.args...)
+		if code != tc.code {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", tc.args, code, tc.code, errOut)
+		}
+		if tc.out != "" && out != tc.out {
+			t.Errorf("%v: stdout %q, want %q", tc.args, out, tc.out)
+		}
+		if tc.errOut != "" && !strings.Contains(errOut, tc.errOut) {
+			t.Errorf("%v: stderr %q, want it to contain %q", tc.args, errOut, tc.errOut)
+		}
+	}
+}
+
+func TestRunWithStaticResource(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "run", "../../../shared/bench/iot-reference.asl.json",
+		"--input", "@../../../shared/bench/iot-reading.json",
+		"--resource", `arn:aws:lambda:eu-west-1:123456789012:function:enrich-device=static:{"site":"plant-1","threshold":30}`)
+	if strings.Contains(errOut, "no such file") {
+		t.Skip("../shared is absent")
+	}
+	want := `{"deviceId":"dev-42","key":"dev-42/temperature/2026-11-22T10:00:00Z","site":"plant-1","status":"OK","tags":["roof","north"],"type":"temperature","unit":"C","value":21.7}` + "\n"
+	if code != 0 || out != want {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+func TestValidateCommand(t *testing.T) {
+	code, out, _ := runCLI(t, "", "validate", "testdata/hello.asl.json")
+	if code != 0 || out != "testdata/hello.asl.json: ok\n" {
+		t.Errorf("valid file: exit %d, %q", code, out)
+	}
+	bad := t.TempDir() + "/bad.json"
+	writeFile(t, bad, `{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"Alrt"},"Alert":{"Type":"Succeed"}}}`)
+	code, out, _ = runCLI(t, "", "validate", bad, "testdata/hello.asl.json")
+	if code != 1 {
+		t.Errorf("invalid file: exit %d", code)
+	}
+	for _, want := range []string{
+		"bad.json: 2 problem(s)",
+		`/States/A/Next: no state named "Alrt" (did you mean "Alert"?)`,
+		`/States/Alert: state "Alert" is unreachable`,
+		"testdata/hello.asl.json: ok",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if code, _, _ := runCLI(t, "", "validate"); code != 2 {
+		t.Errorf("no files: exit %d, want 2", code)
+	}
+}
+
+func TestTestCommand(t *testing.T) {
+	code, out, _ := runCLI(t, "", "test", "testdata/cases/hello-ok.json")
+	if code != 0 || out != "1 passed, 0 failed\n" {
+		t.Errorf("passing case: exit %d, %q", code, out)
+	}
+	code, out, _ = runCLI(t, "", "test", "testdata/cases")
+	if code != 1 {
+		t.Errorf("directory with a failing case: exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "FAIL hello-wrong") ||
+		!strings.Contains(lines[0], `output differs at $.greeting: got "Hello, Ada!", want "Hi, Ada!"`) || lines[1] != "1 passed, 1 failed" {
+		t.Errorf("unexpected output:\n%s", out)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	if code, _, errOut := runCLI(t, "", "frobnicate"); code != 2 || !strings.Contains(errOut, `unknown command "frobnicate"`) {
+		t.Errorf("exit %d, %q", code, errOut)
+	}
+	if code, out, _ := runCLI(t, "", "version"); code != 0 || !strings.HasPrefix(out, "express ") {
+		t.Errorf("version: exit %d, %q", code, out)
+	}
+}
