@@ -73,7 +73,8 @@ func (sc *stateCompiler) mapState() bool {
 		}
 		body = c.machine(proc, pptr, lang, kind)
 	}
-	for _, f := range []string{"ItemReader", "ResultWriter", "ItemBatcher"} {
+	batcher := sc.itemBatcher()
+	for _, f := range []string{"ItemReader", "ResultWriter"} {
 		if _, ok := sc.obj[f]; ok {
 			c.problem(sc.field(f), "%s reads or writes S3 objects through AWS and is not available here: pass the items in the state input (ItemsPath/Items)", f)
 		}
@@ -184,8 +185,15 @@ func (sc *stateCompiler) mapState() bool {
 				}
 			}
 		}
+		sel := selector
+		if batcher != nil {
+			if arr, err = batcher.batches(s, arr, eff, in, selector); err != nil {
+				return nil, 0, err
+			}
+			sel = nil
+		}
 		s.AddEvents(1) // MapStateStarted
-		outs, err := runIterations(s, body, arr, eff, in, selector, int(mc), blocking, distributed, tolerated)
+		outs, err := runIterations(s, body, arr, eff, in, sel, int(mc), blocking, distributed, tolerated)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -194,6 +202,98 @@ func (sc *stateCompiler) mapState() bool {
 		return out, next, err
 	}
 	return blocking
+}
+
+// itemBatcher is a compiled ItemBatcher: items are grouped into batches and
+// each iteration gets {"Items": [...], "BatchInput": ...}.
+type itemBatcher struct {
+	maxItems, maxBytes numberField
+	batchInput         *template
+}
+
+func (sc *stateCompiler) itemBatcher() *itemBatcher {
+	c := sc.c
+	v, ok := sc.obj["ItemBatcher"]
+	if !ok {
+		return nil
+	}
+	obj, ok := v.(map[string]any)
+	ptr := sc.field("ItemBatcher")
+	if !ok {
+		c.problem(ptr, "ItemBatcher must be an object")
+		return nil
+	}
+	c.allowed(obj, ptr, fieldSet("MaxItemsPerBatch", "MaxItemsPerBatchPath", "MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath", "BatchInput"))
+	inner := &stateCompiler{b: sc.b, c: c, i: sc.i, name: sc.name, obj: obj, ptr: ptr, lang: sc.lang, st: sc.st}
+	ib := &itemBatcher{
+		maxItems: inner.numberField("MaxItemsPerBatch", "MaxItemsPerBatchPath", true),
+		maxBytes: inner.numberField("MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath", true),
+	}
+	if !ib.maxItems.has && !ib.maxBytes.has {
+		c.problem(ptr, "ItemBatcher needs MaxItemsPerBatch or MaxInputBytesPerBatch (or their Path forms)")
+	}
+	if bi, ok := obj["BatchInput"]; ok {
+		ib.batchInput = c.compileTemplate(bi, diag.Pointer(ptr, "BatchInput"))
+	}
+	return ib
+}
+
+// batches groups the (selected) items into batch inputs.
+func (ib *itemBatcher) batches(s *express.Scope, arr []any, eff, in any, selector func(s *express.Scope, in, eff any) (any, error)) ([]any, error) {
+	maxItems, err := ib.maxItems.value(s, eff, "MaxItemsPerBatchPath", true)
+	if err != nil {
+		return nil, err
+	}
+	maxBytes, err := ib.maxBytes.value(s, eff, "MaxInputBytesPerBatchPath", true)
+	if err != nil {
+		return nil, err
+	}
+	if maxItems < 0 || maxBytes < 0 {
+		return nil, s.Runtime("ItemBatcher limits must not be negative")
+	}
+	var batchInput any
+	hasInput := ib.batchInput != nil
+	if hasInput {
+		if batchInput, err = ib.batchInput.eval(s, eff); err != nil {
+			return nil, err
+		}
+	}
+	var out []any
+	var cur []any
+	curBytes := 0
+	flush := func() {
+		if len(cur) == 0 {
+			return
+		}
+		b := map[string]any{"Items": cur}
+		if hasInput {
+			b["BatchInput"] = batchInput
+		}
+		out = append(out, b)
+		cur, curBytes = nil, 0
+	}
+	for i, item := range arr {
+		if selector != nil {
+			cs := s.Child()
+			cs.MapItem(i, item)
+			v, err := selector(cs, in, eff)
+			if err != nil {
+				return nil, err
+			}
+			item = v
+		}
+		n := express.SizeBound(item)
+		if len(cur) > 0 && ((maxItems > 0 && len(cur) >= int(maxItems)) || (maxBytes > 0 && curBytes+n > int(maxBytes))) {
+			flush()
+		}
+		cur = append(cur, item)
+		curBytes += n
+	}
+	flush()
+	if out == nil {
+		out = []any{}
+	}
+	return out, nil
 }
 
 // checkLabel applies AWS's rules for a distributed Map's Label.
