@@ -30,6 +30,8 @@ Usage:
   express run FILE [--input JSON|@file|-] [--resource RESOURCE=static:JSON]...
                                         run one execution, print its output
   express test PATH...                  run workflow test cases (files or directories)
+  express graph [--format mermaid|dot] FILE
+                                        render a state machine as a graph
   express version
 `
 
@@ -54,6 +56,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runCmd(args[1:], stdin, stdout, stderr)
 	case "test":
 		return testCmd(args[1:], stdout, stderr)
+	case "graph":
+		return graphCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "express", version)
 		return 0
