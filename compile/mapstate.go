@@ -324,7 +324,12 @@ func runIterations(s *express.Scope, body *express.Machine, arr []any, eff, in a
 	if body == nil {
 		return outs, nil
 	}
-	one := func(i int) error {
+	one := func(i int) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = express.Errorf(express.ErrRuntime, "internal error in Map iteration %d: %v", i, p)
+			}
+		}()
 		cs := s.Child()
 		if distributed {
 			cs = s.IsolatedChild()
