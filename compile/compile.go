@@ -241,7 +241,7 @@ func (c *compiler) allowed(obj map[string]any, ptr string, allowed map[string]bo
 func suggest(name string, known map[string]bool) string {
 	best, bestD := "", 3
 	for k := range known {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(k)); d < bestD || (d == bestD && best != "" && k < best) {
+		if d := diag.Distance(strings.ToLower(name), strings.ToLower(k)); d < bestD || (d == bestD && best != "" && k < best) {
 			best, bestD = k, d
 		}
 	}
@@ -251,28 +251,6 @@ func suggest(name string, known map[string]bool) string {
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 99
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
 
 func (c *compiler) str(v any, ptr string) (string, bool) {
 	s, ok := v.(string)

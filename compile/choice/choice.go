@@ -329,7 +329,7 @@ func suggest(k string) string {
 		if strings.EqualFold(name, k) {
 			return fmt.Sprintf(" (did you mean %q?)", name)
 		}
-		if d := distance(strings.ToLower(k), strings.ToLower(name)); d < bestD {
+		if d := diag.Distance(strings.ToLower(k), strings.ToLower(name)); d < bestD {
 			best, bestD = name, d
 		}
 	}
@@ -339,23 +339,3 @@ func suggest(k string) string {
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
-// distance is the Levenshtein distance between a and b (bytes).
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}

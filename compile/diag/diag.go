@@ -54,3 +54,29 @@ func Pointer(base string, tokens ...string) string {
 	}
 	return b.String()
 }
+
+// Distance is the Levenshtein distance between a and b (in bytes), used to
+// suggest the name a user probably meant. Long inputs (over 64 bytes) are
+// not compared: they return a large distance at once.
+func Distance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 1 << 20
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -2,6 +2,7 @@ package intrinsic
 
 import (
 	"fmt"
+	"github.com/stepstream/express/compile/diag"
 	"strings"
 )
 
@@ -174,7 +175,7 @@ func suggest(name string) string {
 		if strings.EqualFold(fd.name, name) {
 			return fmt.Sprintf(" (did you mean %s? function names are case-sensitive)", fd.name)
 		}
-		if d := distance(strings.ToLower(name), strings.ToLower(fd.name)); d < bestD {
+		if d := diag.Distance(strings.ToLower(name), strings.ToLower(fd.name)); d < bestD {
 			best, bestD = fd.name, d
 		}
 	}
@@ -182,25 +183,4 @@ func suggest(name string) string {
 		return fmt.Sprintf(" (did you mean %s?)", best)
 	}
 	return ""
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
