@@ -23,6 +23,9 @@ type jaTmpl struct {
 	field string // field path for messages, e.g. "Output/result"
 	src   string // expression text, without the {% %}
 	expr  *jsonata.Expr
+	// ctx is set when the expression may read $states.context, which is
+	// costly to build and so only built for expressions that may need it.
+	ctx bool
 	keys  []string
 	vals  []*jaTmpl
 	arr   []*jaTmpl
@@ -45,7 +48,7 @@ func (c *compiler) compileJA(v any, field, ptr string) *jaTmpl {
 			c.problem(ptr, "the JSONata expression %q is not valid: %v", src, err)
 			return &jaTmpl{lit: nil, isLit: true}
 		}
-		return &jaTmpl{field: field, src: src, expr: e}
+		return &jaTmpl{field: field, src: src, expr: e, ctx: readsContext(src)}
 	case map[string]any:
 		tp := &jaTmpl{field: field}
 		allLit := true
@@ -75,6 +78,22 @@ func (c *compiler) compileJA(v any, field, ptr string) *jaTmpl {
 	return &jaTmpl{lit: v, isLit: true}
 }
 
+// readsContext reports whether an expression may read $states.context:
+// it mentions $states other than as $states.input, .result or .errorOutput.
+func readsContext(src string) bool {
+	for i := 0; ; {
+		j := strings.Index(src[i:], "$states")
+		if j < 0 {
+			return false
+		}
+		rest := src[i+j+len("$states"):]
+		if !strings.HasPrefix(rest, ".input") && !strings.HasPrefix(rest, ".result") && !strings.HasPrefix(rest, ".errorOutput") {
+			return true
+		}
+		i += j + len("$states")
+	}
+}
+
 // jaVars are the variables of a JSONata evaluation: $states and the
 // workflow variables of the scope.
 type jaVars struct {
@@ -84,13 +103,14 @@ type jaVars struct {
 	errOut      any
 	hasResult   bool
 	hasErr      bool
-	withContext bool
+	needContext bool // the expression being evaluated may read $states.context
+	hasContext  bool // states holds the context
 	states      map[string]any
 }
 
 func (v *jaVars) Lookup(name string) (any, bool) {
 	if name == "states" {
-		if v.states == nil {
+		if v.states == nil || (v.needContext && !v.hasContext) {
 			st := make(map[string]any, 4)
 			st["input"] = v.input
 			if v.hasResult {
@@ -99,8 +119,9 @@ func (v *jaVars) Lookup(name string) (any, bool) {
 			if v.hasErr {
 				st["errorOutput"] = v.errOut
 			}
-			if v.s != nil {
+			if v.s != nil && v.needContext {
 				st["context"] = v.s.ContextObject()
+				v.hasContext = true
 			}
 			v.states = st
 		}
@@ -124,6 +145,9 @@ func (t *jaTmpl) eval(s *express.Scope, env *jsonata.Env) (any, error) {
 	case t.isLit:
 		return t.lit, nil
 	case t.expr != nil:
+		if jv, ok := env.Vars.(*jaVars); ok {
+			jv.needContext = t.ctx
+		}
 		v, err := t.expr.Eval(nil, env)
 		if err != nil {
 			return nil, s.StateError(express.ErrQueryEvaluation, "The JSONata expression '%s' specified for the field '%s' threw an error during evaluation. %s", t.src, t.field, err.Error())
