@@ -26,9 +26,14 @@ const sharedBench = "../../shared/bench"
 // enrichResult is what the reference workflow's Enrich task returns.
 var enrichResult = map[string]any{"site": "plant-1", "threshold": int64(30)}
 
+// enrichResultSize is what an in-process resource with a fixed result can
+// tell the engine about its size (see express.TaskRequest.ResultSize).
+var enrichResultSize = express.SizeBound(enrichResult)
+
 // enrich is an in-process Task handler: the fastest resource there is, so
 // the benchmark measures the engine.
-var enrich = express.InlineFunc(func(context.Context, *express.TaskRequest) (any, error) {
+var enrich = express.InlineFunc(func(_ context.Context, r *express.TaskRequest) (any, error) {
+	r.ResultSize = enrichResultSize
 	return enrichResult, nil
 })
 

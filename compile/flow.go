@@ -291,6 +291,9 @@ func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
 		resultSize = f.resultSize
 	case f.resultFrom == resultEffective:
 		resultSize = s.OutputSize()
+		if resultSize > express.MaxPayloadBytes {
+			resultSize = -1
+		}
 	}
 	size := -1
 	var assigned map[string]any

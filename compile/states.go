@@ -180,6 +180,9 @@ func (sc *stateCompiler) task() {
 	fl := sc.flowFor(ioFields{inputPath: true, params: true, resultSel: true, resultPath: true, outputPath: true})
 	if pf, ok := fl.(*pathFlow); ok {
 		rs := pf.resultSel
+		// Scope.Invoke leaves the result's size bound (if the resource
+		// knows it) where finish looks for the effective input's.
+		pf.resultFrom = resultEffective
 		pf.setOwnership(ownership{
 			inputKept:   pf.params == nil || templateKeepsRoot(pf.params),
 			freshResult: rs != nil && !rs.isConst && !rs.isArr,

@@ -170,6 +170,9 @@ func (f *tmplField) value(s *express.Scope, in any) (any, int, error) {
 		if !ok {
 			return nil, 0, missingInTemplate(s, f.p, f.srcKey, in)
 		}
+		if str, isStr := v.(string); isStr {
+			return v, 6*len(str) + 2, nil
+		}
 		return v, express.SizeBound(v), nil
 	case f.fn != nil:
 		v, err := f.fn.Eval(s, in)

@@ -356,8 +356,14 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 	if hook != nil {
 		t0 = time.Now()
 	}
+	req.ResultSize = 0
 	res, err := inv.Invoke(ctx, req)
 	s.AddEvents(1) // TaskSucceeded / TaskFailed
+	if req.ResultSize > 0 {
+		s.outSize = req.ResultSize
+	} else {
+		s.outSize = -1
+	}
 	var e *Error
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {

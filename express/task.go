@@ -27,6 +27,11 @@ type TaskRequest struct {
 	Heartbeat time.Duration
 	// Credentials is the state's Credentials field after evaluation, if any.
 	Credentials any
+	// ResultSize is set by invokers that know an upper bound of their
+	// result's size as compact JSON (the length of an HTTP response body,
+	// a fixed result's size): it spares the engine measuring the result
+	// against the payload limit. 0 means unknown.
+	ResultSize int
 }
 
 // Invoker runs Task resources. The result is the raw task result, before

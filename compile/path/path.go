@@ -38,6 +38,8 @@ type Path struct {
 	root  Root
 	name  string // variable name when root == Var
 	steps []step // simple paths
+	// field is set for "$.name" paths, which Get serves directly.
+	field string
 	expr  jp.Expr
 	// Definite paths select at most one value; the others (wildcards,
 	// slices, filters...) select a list, which is their value.
@@ -68,6 +70,9 @@ func Parse(src string) (*Path, error) {
 	}
 	if steps, ok := parseSimple(rest); ok {
 		p.steps, p.definite = steps, true
+		if p.root == Input && len(steps) == 1 && !steps[0].isIdx && steps[0].key != "" {
+			p.field = steps[0].key
+		}
 		return p, nil
 	}
 	x, err := jp.ParseString("$" + rest)
@@ -220,6 +225,14 @@ func (p *Path) base(s *express.Scope, in any) (any, bool) {
 // Get evaluates the path. found is false when a definite path selects
 // nothing (an indefinite path always "finds" its list, possibly empty).
 func (p *Path) Get(s *express.Scope, in any) (v any, found bool) {
+	if p.field != "" {
+		// The most common path by far: $.name.
+		if m, ok := in.(map[string]any); ok {
+			v, ok = m[p.field]
+			return v, ok
+		}
+		return nil, false
+	}
 	v, ok := p.base(s, in)
 	if !ok {
 		return nil, false

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strconv"
+
+	"github.com/stepstream/express/compile"
+	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/jsonv"
+)
+
+func main() {
+	def, _ := os.ReadFile("../shared/bench/iot-reference.asl.json")
+	result := map[string]any{"site": "plant-1", "threshold": int64(30)}
+	enrich := express.InlineFunc(func(_ context.Context, r *express.TaskRequest) (any, error) {
+		r.ResultSize = 40
+		return result, nil
+	})
+	wf, err := compile.Compile(def, compile.Options{Invoker: enrich})
+	if err != nil {
+		panic(err)
+	}
+	in, _ := jsonv.Parse([]byte(`{"deviceId":"dev-42","ts":"2026-11-22T10:00:00Z","type":"temperature","value":21.7,"unit":"C","battery":0.83,"tags":["roof","north"]}`))
+	n, _ := strconv.Atoi(os.Args[1])
+	for i := 0; i < n; i++ {
+		wf.Execute(context.Background(), in, express.ExecOptions{Name: "x"})
+	}
+}
