@@ -221,7 +221,8 @@ func (sc *stateCompiler) task() {
 		if err != nil {
 			return nil, 0, err
 		}
-		req := &express.TaskRequest{Resource: resource, State: stateName, Workflow: wfName, Input: eff}
+		req := s.TaskRequest()
+		req.Resource, req.State, req.Workflow, req.Input = resource, stateName, wfName, eff
 		if timeout != nil {
 			if req.Timeout, err = timeout(s, in); err != nil {
 				return nil, 0, err

@@ -3,6 +3,7 @@ package express
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -28,6 +29,9 @@ type Scope struct {
 
 	// inOwned/outOwned: see OwnsInput.
 	inOwned, outOwned map[string]any
+
+	// req is reused by the Tasks of this scope (see TaskRequest).
+	req TaskRequest
 
 	// inSize is an upper bound of the current state input's JSON size, -1
 	// when unknown; outSize is the bound the state reported for its output.
@@ -57,7 +61,7 @@ func (s *Scope) RetryCount() int { return s.retryCount }
 
 // AddEvents counts history events, so that error causes can say "entered at
 // the event id #N" as AWS does.
-func (s *Scope) AddEvents(n int) { s.x.events.Add(int64(n)) }
+func (s *Scope) AddEvents(n int) { atomic.AddInt64(&s.x.events, int64(n)) }
 
 // Child returns a scope for a Parallel branch or Map iteration.
 func (s *Scope) Child() *Scope {
@@ -197,14 +201,14 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 		st := m.States[i]
 		// States that block (Task, Wait) are bounded by the execution's
 		// deadline themselves; a loop of quick states is caught here.
-		if n := x.transitions.Add(1); n&63 == 0 {
+		if n := atomic.AddInt64(&x.transitions, 1); n&63 == 0 {
 			if e := x.checkLive(); e != nil {
 				return nil, e
 			}
 		}
 		s.stateName = st.Name
 		s.retryCount = 0
-		s.enteredEvent = x.events.Add(1)
+		s.enteredEvent = atomic.AddInt64(&x.events, 1)
 		var t0 time.Time
 		if hooks.StateExit != nil || m.UsesContext || x.clock != RealClock {
 			t0 = x.clock.Now()
@@ -233,7 +237,7 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		x.events.Add(int64(st.ExitEvents))
+		atomic.AddInt64(&x.events, int64(st.ExitEvents))
 		if next == End {
 			return out, nil
 		}
@@ -322,6 +326,14 @@ func (s *Scope) IsolatedChild() *Scope {
 	c := s.Child()
 	c.parent = nil
 	return c
+}
+
+// TaskRequest returns the scope's request value, reset, for a Task to fill
+// in and pass to Invoke. It is reused by the next Task of the scope, so
+// invokers must not keep it after they return (copy what they need).
+func (s *Scope) TaskRequest() *TaskRequest {
+	s.req = TaskRequest{}
+	return &s.req
 }
 
 // Invoke runs a Task request on the execution's invoker, bounded by the

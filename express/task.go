@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// TaskRequest is what a Task state hands to its resource.
+// TaskRequest is what a Task state hands to its resource. It is valid only
+// during the Invoke call: invokers must not keep it (the engine reuses it).
 type TaskRequest struct {
 	// Resource is the Task's Resource string, e.g.
 	// "arn:aws:states:::lambda:invoke" or a Lambda function ARN.

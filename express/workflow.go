@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -147,7 +148,14 @@ var execSeq atomic.Uint64
 // is not modified. Execute never panics on bad input: a panic inside a state
 // is reported as a States.Runtime failure.
 func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (res Result) {
-	x := &Execution{wf: w, parent: ctx, Input: input, Name: opts.Name, invoker: opts.Invoker, clock: opts.Clock, rnd: opts.Rand, inputSize: opts.InputSize}
+	// Executions are pooled: nothing refers to one once Execute returns
+	// (Map and Parallel goroutines are joined, results are copied out).
+	x := execPool.Get().(*Execution)
+	defer func() {
+		*x = Execution{}
+		execPool.Put(x)
+	}()
+	*x = Execution{wf: w, parent: ctx, Input: input, Name: opts.Name, invoker: opts.Invoker, clock: opts.Clock, rnd: opts.Rand, inputSize: opts.InputSize}
 	if x.Name == "" {
 		x.Name = "exec-" + strconv.FormatUint(execSeq.Add(1), 10)
 	}
@@ -162,7 +170,7 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 	}
 	x.Start = x.clock.Now()
 	x.deadline = x.Start.Add(w.opts.Timeout)
-	x.events.Store(1) // ExecutionStarted
+	x.events = 1 // ExecutionStarted
 	res.Name = x.Name
 	res.Start = x.Start
 	if h := w.opts.Hooks.ExecutionStart; h != nil {
@@ -202,7 +210,7 @@ func (x *Execution) runGuarded(s *Scope, input any) (out any, err error) {
 
 func (x *Execution) finish(res *Result, out any, err error) {
 	res.Stop = x.clock.Now()
-	res.Transitions = int(x.transitions.Load())
+	res.Transitions = int(atomic.LoadInt64(&x.transitions))
 	if err == nil {
 		res.Status = Succeeded
 		res.Output = out
@@ -236,11 +244,15 @@ type Execution struct {
 	rnd      func() float64
 	invoker  Invoker
 
-	inputSize   int
-	events      atomic.Int64
-	transitions atomic.Int64
+	inputSize int
+	// events and transitions are updated atomically: Map and Parallel
+	// branches run on several goroutines.
+	events      int64
+	transitions int64
 	root        Scope
 }
+
+var execPool = sync.Pool{New: func() any { return new(Execution) }}
 
 // Workflow returns the workflow being executed.
 func (x *Execution) Workflow() *Workflow { return x.wf }
