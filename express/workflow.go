@@ -195,8 +195,11 @@ func (x *Execution) runGuarded(s *Scope, input any) (out any, err error) {
 			err = Errorf(ErrRuntime, "internal error while executing state %q: %v", s.stateName, p)
 		}
 	}()
-	n := x.inputSize
-	if n <= 0 || n > MaxPayloadBytes {
+	// The length of the text the input was parsed from bounds its compact
+	// JSON size, give or take number formatting (1e-7 is written 1e-07):
+	// allow a quarter more.
+	n := x.inputSize + x.inputSize/4
+	if x.inputSize <= 0 || n > MaxPayloadBytes {
 		n = SizeBound(input)
 	}
 	if n > MaxPayloadBytes {

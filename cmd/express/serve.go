@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/stepstream/express/kafka/config"
+	"github.com/stepstream/express/kafka/daemon"
+)
+
+const serveUsage = `Usage: express serve [flags]
+
+Runs workflows over Kafka: one Express execution per record, at least once.
+
+  express serve --demo
+      embedded broker, the reference IoT workflow and a generator of readings
+  express serve --brokers host:9092 --definition wf.asl.json --topic in \
+      --output-topic out --dlq-topic in-dlq --resource ARN=https://host/path
+  express serve --config express.yaml
+
+Flags:
+`
+
+type serveList []string
+
+func (l *serveList) String() string     { return strings.Join(*l, ",") }
+func (l *serveList) Set(v string) error { *l = append(*l, v); return nil }
+
+// serveCmd implements `express serve`.
+func serveCmd(args []string) int {
+	if os.Getenv("GOGC") == "" {
+		// Memory is bounded by the in-flight limits; trading some of it
+		// for less GC work is worth about 15% of CPU per record.
+		debug.SetGCPercent(200)
+	}
+	return serveMain(args, os.Stdout, os.Stderr, nil)
+}
+
+// serveMain is serveCmd with its outputs and an optional context (tests);
+// without one, SIGINT/SIGTERM shut down gracefully and a second signal
+// exits at once.
+func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, serveUsage); fs.PrintDefaults() }
+	var (
+		cfgFile      = fs.String("config", "", "YAML config `FILE` with one or more workflows; --brokers, --metrics-addr, --drain-timeout, --session-timeout, TLS and SASL flags override it, workflow flags are refused")
+		brokers      = fs.String("brokers", "", "Kafka `host:port,...`; empty starts an embedded broker on 127.0.0.1")
+		definition   = fs.String("definition", "", "state machine definition `FILE` (JSON or YAML)")
+		name         = fs.String("name", "", "workflow name (default: the definition file's base name)")
+		topic        serveList
+		group        = fs.String("group", "", "consumer group (default: express-NAME)")
+		outputTopic  = fs.String("output-topic", "", "topic for the outputs of succeeded executions (empty: outputs are dropped)")
+		dlqTopic     = fs.String("dlq-topic", "", "dead-letter topic (default: FIRST-TOPIC-dlq)")
+		ordering     = fs.String("ordering", "key", "key | partition | unordered")
+		idemKey      = fs.String("idempotency-key", "", "execution name: a JSONPath ($.eventId), header:NAME, key, or empty for topic/partition/offset")
+		concurrency  = fs.Int("concurrency", 0, "executions running at once (default 256)")
+		maxInFlight  = fs.Int("max-in-flight", 0, "records fetched and unfinished, over all partitions (default 32768)")
+		maxPerPart   = fs.Int("max-in-flight-per-partition", 0, "records fetched and unfinished per partition (default 8192)")
+		maxBytes     = fs.Int("max-record-bytes", 0, "largest record value executed (default 262144)")
+		metricsAddr  = fs.String("metrics-addr", "127.0.0.1:9464", "address of /metrics, /healthz and /readyz (empty: off)")
+		drain        = fs.Duration("drain-timeout", 30*time.Second, "how long revoke and shutdown wait for in-flight executions")
+		session      = fs.Duration("session-timeout", 45*time.Second, "consumer group session timeout: how long a crashed daemon keeps its partitions")
+		resourcesF   serveList
+		demo         = fs.Bool("demo", false, "generate IoT readings into the (embedded) topic; without --definition runs the reference IoT workflow")
+		demoRate     = fs.Int("demo-rate", 5000, "demo readings per second (0: as fast as possible)")
+		progressF    = fs.Duration("progress", 5*time.Second, "interval of the progress line (0: off)")
+		partitions   = fs.Int("partitions", 12, "partitions of the topics of the embedded broker")
+		embeddedPort = fs.Int("embedded-port", 9092, "port of the embedded broker on 127.0.0.1 (busy or 0: any free port)")
+		tlsOn        = fs.Bool("tls", false, "connect to the brokers with TLS")
+		tlsCA        = fs.String("tls-ca", "", "CA certificate `FILE` (PEM)")
+		tlsCert      = fs.String("tls-cert", "", "client certificate `FILE` (PEM)")
+		tlsKey       = fs.String("tls-key", "", "client key `FILE` (PEM)")
+		tlsServer    = fs.String("tls-server-name", "", "TLS server name to verify")
+		tlsInsecure  = fs.Bool("tls-insecure-skip-verify", false, "do not verify the brokers' certificates (testing only)")
+		saslMech     = fs.String("sasl-mechanism", "", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+		saslUser     = fs.String("sasl-user", "", "SASL user name")
+		saslPassEnv  = fs.String("sasl-password-env", "EXPRESS_SASL_PASSWORD", "environment variable holding the SASL password")
+		logLevel     = fs.String("log-level", "info", "debug, info, warn or error")
+	)
+	fs.Var(&topic, "topic", "`TOPIC` to consume (repeatable, or comma-separated)")
+	fs.Var(&resourcesF, "resource", "`RESOURCE=TARGET`: TARGET is an http(s):// URL, kafka:TOPIC or static:JSON (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "express serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "express serve: --log-level: %v\n", err)
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	var f *config.File
+	if *cfgFile != "" {
+		for _, name := range []string{"definition", "name", "topic", "group", "output-topic", "dlq-topic", "ordering",
+			"idempotency-key", "concurrency", "max-in-flight", "max-in-flight-per-partition", "max-record-bytes", "resource"} {
+			if set[name] {
+				fmt.Fprintf(stderr, "express serve: --%s cannot be combined with --config: set it in the file\n", name)
+				return 2
+			}
+		}
+		var err error
+		if f, err = config.Load(*cfgFile); err != nil {
+			printProblems(stderr, "express serve", err)
+			return 1
+		}
+		if set["brokers"] {
+			f.Brokers = splitList(*brokers)
+		}
+		if set["metrics-addr"] {
+			f.MetricsAddr = *metricsAddr
+		}
+		if set["drain-timeout"] {
+			f.DrainTimeout = config.Duration(*drain)
+		}
+		if set["session-timeout"] {
+			f.SessionTimeout = config.Duration(*session)
+		}
+	} else {
+		f = &config.File{MetricsAddr: *metricsAddr, DrainTimeout: config.Duration(*drain), SessionTimeout: config.Duration(*session)}
+		w := config.Workflow{Name: *name, Definition: *definition, Group: *group, OutputTopic: *outputTopic,
+			DLQTopic: *dlqTopic, Ordering: *ordering, IdempotencyKey: *idemKey, Concurrency: *concurrency,
+			MaxInFlight: *maxInFlight, MaxInFlightPerPartition: *maxPerPart, MaxRecordBytes: *maxBytes,
+			Resources: map[string]config.Targets{}}
+		for _, t := range topic {
+			w.Topics = append(w.Topics, splitList(t)...)
+		}
+		if *demo && *definition == "" {
+			w.DefinitionBytes = daemon.DemoDefinition
+			w.Definition = "(embedded iot-reference.asl.json)"
+			if w.Name == "" {
+				w.Name = "iot-reference"
+			}
+			for k, v := range daemon.DemoResources {
+				w.Resources[k] = config.Targets{v}
+			}
+			if len(w.Topics) == 0 {
+				w.Topics = []string{"readings"}
+			}
+			if w.OutputTopic == "" {
+				w.OutputTopic = "readings-out"
+			}
+		}
+		for _, r := range resourcesF {
+			k, v, ok := strings.Cut(r, "=")
+			if !ok || k == "" {
+				fmt.Fprintf(stderr, "express serve: --resource %q: want RESOURCE=TARGET\n", r)
+				return 2
+			}
+			w.Resources[k] = append(w.Resources[k], v)
+		}
+		if w.Name == "" && *definition != "" {
+			base := filepath.Base(*definition)
+			for _, ext := range []string{".json", ".yaml", ".yml", ".asl"} {
+				base = strings.TrimSuffix(base, ext)
+			}
+			w.Name = base
+		}
+		if w.Group == "" && w.Name != "" {
+			w.Group = "express-" + w.Name
+		}
+		if w.DLQTopic == "" && len(w.Topics) > 0 {
+			w.DLQTopic = w.Topics[0] + "-dlq"
+		}
+		f.Workflows = []config.Workflow{w}
+		f.Brokers = splitList(*brokers)
+	}
+	if *tlsOn || *tlsCA != "" || *tlsCert != "" {
+		f.TLS = &config.TLS{Enabled: true, CAFile: *tlsCA, CertFile: *tlsCert, KeyFile: *tlsKey, ServerName: *tlsServer, InsecureSkipVerify: *tlsInsecure}
+	}
+	if *saslMech != "" {
+		f.SASL = &config.SASL{Mechanism: *saslMech, Username: *saslUser, PasswordEnv: *saslPassEnv}
+	}
+	if *demo && len(f.Brokers) > 0 {
+		fmt.Fprintln(stderr, "express serve: --demo produces into the embedded broker only; drop --brokers")
+		return 2
+	}
+
+	if ctx == nil {
+		c, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		sig := make(chan os.Signal, 2)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(sig)
+		go func() {
+			<-sig
+			fmt.Fprintln(stderr, "express serve: stopping (a second signal exits at once)")
+			cancel()
+			<-sig
+			fmt.Fprintln(stderr, "express serve: exiting now")
+			os.Exit(1)
+		}()
+		ctx = c
+	}
+	err := daemon.Run(ctx, f, daemon.Options{Out: stdout, Progress: *progressF, Demo: *demo, DemoRate: *demoRate,
+		EmbeddedPartitions: int32(*partitions), EmbeddedPort: *embeddedPort, Logger: logger})
+	if err != nil {
+		printProblems(stderr, "express serve", err)
+		return 1
+	}
+	return 0
+}
+
+func printProblems(w io.Writer, prefix string, err error) {
+	var ps config.Problems
+	if errors.As(err, &ps) {
+		for _, p := range ps {
+			fmt.Fprintf(w, "%s: %s\n", prefix, p)
+		}
+		return
+	}
+	fmt.Fprintf(w, "%s: %v\n", prefix, err)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}

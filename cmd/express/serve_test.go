@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestServeFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--brokers", "127.0.0.1:1", "--topic", "in"}, 1, "workflows[0].definition: required"},
+		{[]string{"--brokers", "127.0.0.1:1", "--definition", "/nonexistent.json", "--topic", "in", "--ordering", "random"}, 1, `workflows[0].ordering: "random" is not one of key, partition, unordered`},
+		{[]string{"--definition", "x.json", "--resource", "novalue"}, 2, `--resource "novalue": want RESOURCE=TARGET`},
+		{[]string{"--brokers", "127.0.0.1:1", "--demo"}, 2, "--demo produces into the embedded broker only"},
+		{[]string{"--config", "x.yaml", "--topic", "in"}, 2, "--topic cannot be combined with --config"},
+		{[]string{"--config", "/nonexistent.yaml"}, 1, "no such file"},
+		{[]string{"--brokers", "127.0.0.1:1", "--demo", "--idempotency-key", "eventId"}, 2, "--demo"},
+		{[]string{"--brokers", "127.0.0.1:1", "--definition", refDefinition, "--topic", "in"}, 1,
+			`/States/Enrich/Resource: no target is configured for "arn:aws:lambda:eu-west-1:123456789012:function:enrich-device"`},
+		{[]string{"--brokers", "127.0.0.1:1", "--definition", refDefinition, "--topic", "in",
+			"--resource", "arn:aws:lambda:eu-west-1:123456789012:function:enrich-device=kafka:bad topic"}, 1, `resources["arn:aws:lambda:eu-west-1:123456789012:function:enrich-device"]: "kafka:bad topic"`},
+		{[]string{"--sasl-mechanism", "GSSAPI", "--brokers", "h:1", "--definition", refDefinition, "--topic", "in"}, 1, "sasl.mechanism"},
+	} {
+		var out, errb lockedBuffer
+		code := serveMain(tc.args, &out, &errb, context.Background())
+		if code != tc.code || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("serve %v: code %d, stderr:\n%s\nwant code %d and %q", tc.args, code, errb.String(), tc.code, tc.want)
+		}
+	}
+}
+
+// TestServeDemo runs `express serve --demo` (embedded broker, generator,
+// progress line) until the progress line shows records flowing.
+func TestServeDemo(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- serveMain([]string{"--demo", "--embedded-port", "0", "--metrics-addr", "127.0.0.1:0", "--progress", "200ms",
+			"--demo-rate", "2000", "--partitions", "3"}, &out, &errb, ctx)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	flowing := func() bool {
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		last := lines[len(lines)-1]
+		return strings.Contains(last, "rec/s") && !strings.HasSuffix(last, "total in 0")
+	}
+	for !flowing() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no progress line:\n%s\n%s", out.String(), errb.String())
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d:\n%s\n%s", code, out.String(), errb.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d:\n%s", code, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	for _, want := range []string{"embedded Kafka broker on 127.0.0.1:", `workflow "iot-reference" consuming [readings]`, "demo generator", "express: stopped:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestValidateConfig(t *testing.T) {
+	dir := t.TempDir()
+	def, err := os.ReadFile(refDefinition)
+	if err != nil {
+		t.Skip(err)
+	}
+	os.WriteFile(filepath.Join(dir, "iot.asl.json"), def, 0o644)
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte(`
+workflows:
+  - name: iot
+    definition: iot.asl.json
+    topics: [readings]
+    group: g
+    output_topic: out
+    dlq_topic: dlq
+    resources:
+      arn:aws:lambda:eu-west-1:123456789012:function:enrich-device: http://127.0.0.1:8080/enrich
+`), 0o644)
+	var out, errb lockedBuffer
+	if code := validateConfig(good, &out, &errb); code != 0 || !strings.Contains(out.String(), `workflow "iot" OK`) {
+		t.Fatalf("code %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte(`
+workflows:
+  - name: iot
+    definition: iot.asl.json
+    topics: [readings]
+    group: g
+    dlq_topic: dlq
+    ordering: sideways
+`), 0o644)
+	var out2, errb2 lockedBuffer
+	if code := validateConfig(bad, &out2, &errb2); code != 1 || !strings.Contains(errb2.String(), "workflows[0].ordering") ||
+		!strings.Contains(errb2.String(), "/States/Enrich/Resource") {
+		t.Fatalf("code %d\n%s", code, errb2.String())
+	}
+}
+
+// refDefinition is the reference IoT workflow (a copy of the bench file).
+const refDefinition = "../../kafka/testdata/iot-reference.asl.json"

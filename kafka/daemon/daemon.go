@@ -1,0 +1,351 @@
+// Package daemon assembles `express serve`: it checks a config, starts an
+// embedded broker when no brokers are given, compiles the workflows with
+// their resources and metrics hooks, runs one kafka.Processor per workflow,
+// serves /metrics, /healthz and /readyz, and prints a progress line.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/kafka"
+	"github.com/stepstream/express/kafka/config"
+	"github.com/stepstream/express/resources"
+)
+
+// Options configure Run beyond the config file.
+type Options struct {
+	// Out receives the startup lines and the progress line; nil is
+	// io.Discard.
+	Out io.Writer
+	// Progress is the interval of the progress line; 0 disables it.
+	Progress time.Duration
+	// Demo starts a generator of IoT readings into the first workflow's
+	// first topic, at DemoRate records/s (0: as fast as possible).
+	Demo     bool
+	DemoRate int
+	// EmbeddedPartitions is the partition count of topics created in the
+	// embedded broker (default 12).
+	EmbeddedPartitions int32
+	// EmbeddedPort is the embedded broker's port on 127.0.0.1; 0 (or a
+	// busy port) means any free port.
+	EmbeddedPort int
+	Logger       *slog.Logger
+	// Ready, when set, is called with the broker addresses and metrics
+	// address once everything is running.
+	Ready func(brokers []string, metricsAddr string)
+}
+
+// Run serves until ctx is done, then drains every processor and returns.
+// Config problems are returned (as config.Problems) before connecting.
+func Run(ctx context.Context, f *config.File, o Options) error {
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics, err := kafka.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	// The task producer is created lazily: its address is known only
+	// after the embedded broker starts, and config checking must not
+	// connect. A late-bound producer serves both.
+	tp := &lateProducer{}
+	resolved, err := config.Check(f, config.CompileOptions{Producer: tp, Hooks: metrics.Hooks})
+	if err != nil {
+		return err
+	}
+
+	var wg sync.WaitGroup
+	brokers := f.Brokers
+	if len(brokers) == 0 {
+		var topics []string
+		for _, r := range resolved {
+			topics = append(topics, r.Options.Topics...)
+			topics = append(topics, r.Options.DLQTopic)
+			if r.Options.OutputTopic != "" {
+				topics = append(topics, r.Options.OutputTopic)
+			}
+			for _, ts := range r.Routes {
+				for _, t := range ts {
+					if t.Kind == resources.KindKafka {
+						topics = append(topics, t.Topic)
+					}
+				}
+			}
+		}
+		c, err := StartEmbedded(o.EmbeddedPort, max(o.EmbeddedPartitions, 0), topics...)
+		if err != nil {
+			return fmt.Errorf("starting the embedded broker: %w", err)
+		}
+		defer c.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(30 * time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					c.ApplyRetention()
+				}
+			}
+		}()
+		brokers = c.ListenAddrs()
+		fmt.Fprintf(o.Out, "express: embedded Kafka broker on %s (topics: %v)\n", brokers[0], uniq(topics))
+	}
+	copts, err := f.ClientOpts()
+	if err != nil {
+		return err
+	}
+	copts[0] = kgo.SeedBrokers(brokers...)
+	copts = append(copts, kgo.WithLogger(kgoLogger{o.Logger}))
+
+	needProducer := o.Demo
+	for _, r := range resolved {
+		for _, ts := range r.Routes {
+			for _, t := range ts {
+				needProducer = needProducer || t.Kind == resources.KindKafka
+			}
+		}
+	}
+	if needProducer {
+		pcl, err := kgo.NewClient(append(copts, kgo.ProducerLinger(2*time.Millisecond))...)
+		if err != nil {
+			return err
+		}
+		defer pcl.Close()
+		tp.set(pcl)
+	}
+
+	var procs []*kafka.Processor
+	for _, r := range resolved {
+		opts := r.Options
+		opts.ClientOpts = copts
+		opts.Metrics = metrics
+		opts.Logger = o.Logger
+		if opts.DrainTimeout == 0 {
+			opts.DrainTimeout = kafka.DefaultDrainTimeout
+		}
+		p, err := kafka.New(opts)
+		if err != nil {
+			return fmt.Errorf("workflow %q: %w", r.Config.Name, err)
+		}
+		procs = append(procs, p)
+	}
+
+	var srv *http.Server
+	metricsAddr := ""
+	if f.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", f.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics_addr: %w", err)
+		}
+		metricsAddr = ln.Addr().String()
+		srv = &http.Server{Handler: handler(reg, procs), ReadHeaderTimeout: 5 * time.Second}
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = srv.Serve(ln) }()
+		fmt.Fprintf(o.Out, "express: metrics on http://%s/metrics\n", metricsAddr)
+	}
+
+	runCtx, stopRun := context.WithCancel(context.Background())
+	defer stopRun()
+	var pwg sync.WaitGroup
+	errs := make([]error, len(procs))
+	for i, p := range procs {
+		pwg.Add(1)
+		go func() {
+			defer pwg.Done()
+			errs[i] = p.Run(runCtx)
+		}()
+		fmt.Fprintf(o.Out, "express: workflow %q consuming %v in group %q\n", resolved[i].Config.Name, resolved[i].Options.Topics, resolved[i].Options.Group)
+	}
+	genCtx, stopGen := context.WithCancel(ctx)
+	defer stopGen()
+	if o.Demo && len(resolved) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			Generate(genCtx, tp.get(), resolved[0].Options.Topics[0], o.DemoRate)
+		}()
+		fmt.Fprintf(o.Out, "express: demo generator producing IoT readings into %q\n", resolved[0].Options.Topics[0])
+	}
+	if o.Ready != nil {
+		o.Ready(brokers, metricsAddr)
+	}
+	if o.Progress > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); progress(genCtx, o.Out, o.Progress, procs) }()
+	}
+
+	<-ctx.Done()
+	stopGen()
+	fmt.Fprintln(o.Out, "express: shutting down: draining in-flight executions")
+	stopRun()
+	pwg.Wait()
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = srv.Shutdown(sctx)
+		cancel()
+	}
+	wg.Wait()
+	var total kafkaTotals
+	for _, p := range procs {
+		total.add(p)
+	}
+	fmt.Fprintf(o.Out, "express: stopped: %d records in, %d out, %d to the DLQ\n", total.in, total.out, total.dlq)
+	return errors.Join(errs...)
+}
+
+func uniq(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// StartEmbedded starts an in-process Kafka-protocol broker (kfake) on
+// 127.0.0.1 with the given topics, on port (0: any free port; a busy port
+// falls back to any free port).
+func StartEmbedded(port int, partitions int32, topics ...string) (*kfake.Cluster, error) {
+	if partitions <= 0 {
+		partitions = 12
+	}
+	listen := func(addr string) (*kfake.Cluster, error) {
+		return kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, uniq(topics)...),
+			// the embedded broker keeps records in memory: bound them
+			kfake.BrokerConfigs(map[string]string{"log.retention.ms": "600000", "log.retention.bytes": "33554432"}),
+			kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(int(partitions)),
+			kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, addr) }))
+	}
+	if port > 0 {
+		if c, err := listen(fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			return c, nil
+		}
+	}
+	return listen("127.0.0.1:0")
+}
+
+func handler(reg *prometheus.Registry, procs []*kafka.Processor) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		for _, p := range procs {
+			if !p.Ready() {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprintf(w, "workflow %q is not connected\n", p.Workflow().Name())
+				return
+			}
+		}
+		w.Write([]byte("ready\n"))
+	})
+	return mux
+}
+
+type kafkaTotals struct{ in, out, dlq, lag int64 }
+
+func (t *kafkaTotals) add(p *kafka.Processor) {
+	s := p.Stats()
+	t.in += s.Consumed.Load()
+	t.out += s.Output.Load()
+	t.dlq += s.DLQ.Load()
+	t.lag += p.Lag()
+}
+
+// progress prints, every interval: records/s in and out, p99 latency from
+// fetch to acknowledged result, lag and DLQ count.
+func progress(ctx context.Context, w io.Writer, every time.Duration, procs []*kafka.Processor) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var prev kafkaTotals
+	var prevFinished int64
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var cur kafkaTotals
+		var finished int64
+		var p99 time.Duration
+		for _, p := range procs {
+			cur.add(p)
+			finished += p.Stats().Finished.Load()
+			p99 = max(p99, p.LatencyQuantile(0.99, true))
+		}
+		secs := time.Since(last).Seconds()
+		last = time.Now()
+		fmt.Fprintf(w, "in %8.0f rec/s  out %8.0f rec/s  p99 %8s  lag %7d  dlq %6d  total in %d\n",
+			float64(cur.in-prev.in)/secs, float64(finished-prevFinished)/secs, p99.Round(10*time.Microsecond), cur.lag, cur.dlq, cur.in)
+		prev, prevFinished = cur, finished
+	}
+}
+
+// lateProducer is a resources.Producer bound once the broker address is known.
+type lateProducer struct {
+	mu sync.RWMutex
+	cl *kgo.Client
+}
+
+func (l *lateProducer) set(cl *kgo.Client) { l.mu.Lock(); l.cl = cl; l.mu.Unlock() }
+
+func (l *lateProducer) get() *kgo.Client { l.mu.RLock(); defer l.mu.RUnlock(); return l.cl }
+
+// ProduceSync produces on the bound client, or fails every record before it is bound.
+func (l *lateProducer) ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults {
+	cl := l.get()
+	if cl == nil {
+		out := make(kgo.ProduceResults, len(rs))
+		for i, r := range rs {
+			out[i] = kgo.ProduceResult{Record: r, Err: errors.New("no Kafka producer is running")}
+		}
+		return out
+	}
+	return cl.ProduceSync(ctx, rs...)
+}
+
+type kgoLogger struct{ l *slog.Logger }
+
+// Level logs warnings and errors only.
+func (k kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
+
+// Log forwards franz-go warnings and errors to slog.
+func (k kgoLogger) Log(level kgo.LogLevel, msg string, kv ...any) {
+	switch level {
+	case kgo.LogLevelError:
+		k.l.Error("kafka: "+msg, kv...)
+	case kgo.LogLevelWarn:
+		k.l.Warn("kafka: "+msg, kv...)
+	}
+}
+
+var _ express.Invoker = (*resources.Resources)(nil)

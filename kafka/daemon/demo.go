@@ -1,0 +1,89 @@
+package daemon
+
+import (
+	"context"
+	_ "embed"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// DemoDefinition is the reference IoT workflow the demo runs.
+//
+//go:embed iot-reference.asl.json
+var DemoDefinition []byte
+
+// DemoResources are the demo's Task targets: the Enrich Lambda returns a
+// fixed site and threshold.
+var DemoResources = map[string]string{
+	"arn:aws:lambda:eu-west-1:123456789012:function:enrich-device": `static:{"site":"plant-1","threshold":30}`,
+}
+
+// Generate produces IoT readings into topic at rate records/s (0: as fast
+// as the producer takes them) until ctx is done. About 2% of the readings
+// are out of range (their executions fail and go to the DLQ) and 0.1% are
+// not JSON.
+func Generate(ctx context.Context, cl *kgo.Client, topic string, rate int) {
+	if cl == nil {
+		return
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	one := func(i int) *kgo.Record {
+		dev := "dev-" + strconv.Itoa(rnd.IntN(1000))
+		typ, unit, v := "temperature", "C", 15+rnd.Float64()*20
+		if rnd.IntN(2) == 0 {
+			typ, unit, v = "humidity", "%", 30+rnd.Float64()*50
+		}
+		if rnd.IntN(50) == 0 {
+			v = 500 // out of range: the workflow fails
+		}
+		b := make([]byte, 0, 224)
+		if rnd.IntN(1000) == 0 {
+			b = append(b, `{"deviceId":"`+dev+`", broken`...)
+			return &kgo.Record{Topic: topic, Key: []byte(dev), Value: b}
+		}
+		b = append(b, `{"eventId":"`...)
+		b = strconv.AppendInt(b, time.Now().UnixNano(), 36)
+		b = append(b, '-')
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, `","deviceId":"`...)
+		b = append(b, dev...)
+		b = append(b, `","ts":"`...)
+		b = time.Now().UTC().AppendFormat(b, time.RFC3339)
+		b = append(b, `","type":"`...)
+		b = append(b, typ...)
+		b = append(b, `","value":`...)
+		b = strconv.AppendFloat(b, float64(int(v*10))/10, 'f', -1, 64)
+		b = append(b, `,"unit":"`...)
+		b = append(b, unit...)
+		b = append(b, `","battery":`...)
+		b = strconv.AppendFloat(b, float64(rnd.IntN(100))/100, 'f', -1, 64)
+		b = append(b, `,"tags":["roof","north"]}`...)
+		return &kgo.Record{Topic: topic, Key: []byte(dev), Value: b}
+	}
+	i := 0
+	if rate <= 0 {
+		for ctx.Err() == nil {
+			cl.Produce(ctx, one(i), nil)
+			i++
+		}
+		return
+	}
+	const tick = 10 * time.Millisecond
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	start := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		due := int(time.Since(start).Seconds() * float64(rate))
+		for ; i < due && ctx.Err() == nil; i++ {
+			cl.Produce(ctx, one(i), nil)
+		}
+	}
+}

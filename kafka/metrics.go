@@ -1,0 +1,203 @@
+package kafka
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stepstream/express/express"
+)
+
+// Metrics holds the Prometheus metrics of every Processor given it (see the
+// package documentation for the list). It registers on the registry it is
+// given, never on the global one. Safe for concurrent use.
+type Metrics struct {
+	executions    *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	transitions   *prometheus.CounterVec
+	taskDuration  *prometheus.HistogramVec
+	taskErrors    *prometheus.CounterVec
+	retries       *prometheus.CounterVec
+	consumed      *prometheus.CounterVec
+	output        *prometheus.CounterVec
+	dlq           *prometheus.CounterVec
+	dedup         *prometheus.CounterVec
+	commits       *prometheus.CounterVec
+	produceErrors *prometheus.CounterVec
+	rebalances    *prometheus.CounterVec
+
+	mu    sync.Mutex
+	procs []*Processor
+
+	inflightDesc, poolRunningDesc, poolBusyDesc, poolCapDesc, lagDesc *prometheus.Desc
+}
+
+// NewMetrics creates the metrics and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	wf := []string{"workflow"}
+	durBuckets := []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300}
+	m := &Metrics{
+		executions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_executions_total",
+			Help: "Executions finished, by workflow and final status."}, []string{"workflow", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "express_execution_duration_seconds",
+			Help: "Execution duration.", Buckets: durBuckets}, wf),
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_state_transitions_total",
+			Help: "States entered."}, wf),
+		taskDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "express_task_duration_seconds",
+			Help: "Task invocation latency, per attempt.", Buckets: durBuckets}, []string{"workflow", "resource"}),
+		taskErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_task_errors_total",
+			Help: "Task invocation attempts that failed."}, []string{"workflow", "resource"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_retries_total",
+			Help: "Retries scheduled by Retry rules."}, []string{"workflow", "state"}),
+		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_records_consumed_total",
+			Help: "Records fetched and admitted."}, wf),
+		output: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_output_records_total",
+			Help: "Output records acknowledged by the broker."}, wf),
+		dlq: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_dlq_records_total",
+			Help: "Records sent to the dead-letter topic, by reason (failed, timed_out, aborted, rejected)."}, []string{"workflow", "reason"}),
+		dedup: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_dedup_hits_total",
+			Help: "Records not executed because of their idempotency key: skipped (completed recently) or coalesced (same key running)."}, []string{"workflow", "kind"}),
+		commits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_commits_total",
+			Help: "Offset commits, by result (ok, error)."}, []string{"workflow", "result"}),
+		produceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_produce_errors_total",
+			Help: "Output or DLQ produces that failed and were retried or redirected."}, wf),
+		rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_rebalances_total",
+			Help: "Partition assignments received."}, wf),
+		inflightDesc:    prometheus.NewDesc("express_inflight_records", "Records admitted and not yet finished.", wf, nil),
+		poolRunningDesc: prometheus.NewDesc("express_pool_running", "Pool worker goroutines alive (busy or idle, until they expire).", wf, nil),
+		poolBusyDesc:    prometheus.NewDesc("express_pool_busy", "Pool workers running executions.", wf, nil),
+		poolCapDesc:     prometheus.NewDesc("express_pool_capacity", "Pool size (Concurrency).", wf, nil),
+		lagDesc: prometheus.NewDesc("express_consumer_lag", "Records between the commit watermark and the high watermark, per partition.",
+			[]string{"workflow", "topic", "partition"}, nil),
+	}
+	for _, c := range []prometheus.Collector{m.executions, m.duration, m.transitions, m.taskDuration, m.taskErrors,
+		m.retries, m.consumed, m.output, m.dlq, m.dedup, m.commits, m.produceErrors, m.rebalances, (*gauges)(m)} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Hooks returns engine hooks that record task latency, task errors and
+// retries for the named workflow; pass them to compile.Options.Hooks.
+// Executions and transitions are counted by the Processor itself.
+func (m *Metrics) Hooks(workflow string) express.Hooks {
+	var cache sync.Map // resource → *taskObs
+	obs := func(resource string) *taskObs {
+		if o, ok := cache.Load(resource); ok {
+			return o.(*taskObs)
+		}
+		o := &taskObs{d: m.taskDuration.WithLabelValues(workflow, resource), e: m.taskErrors.WithLabelValues(workflow, resource)}
+		v, _ := cache.LoadOrStore(resource, o)
+		return v.(*taskObs)
+	}
+	return express.Hooks{
+		TaskDone: func(_ *express.Workflow, _, resource string, d time.Duration, err *express.Error) {
+			o := obs(resource)
+			o.d.Observe(d.Seconds())
+			if err != nil {
+				o.e.Inc()
+			}
+		},
+		Retry: func(_ *express.Workflow, state string, _ *express.Error) {
+			m.retries.WithLabelValues(workflow, state).Inc()
+		},
+	}
+}
+
+type taskObs struct {
+	d prometheus.Observer
+	e prometheus.Counter
+}
+
+// wfMetrics are the children of one workflow, resolved once.
+type wfMetrics struct {
+	byStatus       map[express.Status]prometheus.Counter
+	dlqBy          map[string]prometheus.Counter
+	duration       prometheus.Observer
+	transitions    prometheus.Counter
+	consumed       prometheus.Counter
+	output         prometheus.Counter
+	dedupSkipped   prometheus.Counter
+	dedupCoalesced prometheus.Counter
+	commitsOK      prometheus.Counter
+	commitsFailed  prometheus.Counter
+	produceErrors  prometheus.Counter
+	rebalances     prometheus.Counter
+}
+
+func (m *Metrics) workflow(name string, p *Processor) *wfMetrics {
+	w := &wfMetrics{
+		byStatus:       map[express.Status]prometheus.Counter{},
+		dlqBy:          map[string]prometheus.Counter{},
+		duration:       m.duration.WithLabelValues(name),
+		transitions:    m.transitions.WithLabelValues(name),
+		consumed:       m.consumed.WithLabelValues(name),
+		output:         m.output.WithLabelValues(name),
+		dedupSkipped:   m.dedup.WithLabelValues(name, "skipped"),
+		dedupCoalesced: m.dedup.WithLabelValues(name, "coalesced"),
+		commitsOK:      m.commits.WithLabelValues(name, "ok"),
+		commitsFailed:  m.commits.WithLabelValues(name, "error"),
+		produceErrors:  m.produceErrors.WithLabelValues(name),
+		rebalances:     m.rebalances.WithLabelValues(name),
+	}
+	for _, s := range []express.Status{express.Succeeded, express.Failed, express.TimedOut, express.Aborted} {
+		w.byStatus[s] = m.executions.WithLabelValues(name, string(s))
+	}
+	for _, s := range []string{"FAILED", "TIMED_OUT", "ABORTED", "REJECTED"} {
+		w.dlqBy[s] = m.dlq.WithLabelValues(name, strings.ToLower(s))
+	}
+	m.mu.Lock()
+	m.procs = append(m.procs, p)
+	m.mu.Unlock()
+	return w
+}
+
+func (w *wfMetrics) execution(r *express.Result) {
+	if c := w.byStatus[r.Status]; c != nil {
+		c.Inc()
+	}
+	w.duration.Observe(r.Stop.Sub(r.Start).Seconds())
+	w.transitions.Add(float64(r.Transitions))
+}
+
+func (w *wfMetrics) dlqReason(status string) prometheus.Counter {
+	if c := w.dlqBy[status]; c != nil {
+		return c
+	}
+	return w.dlqBy["FAILED"]
+}
+
+// gauges collects the values read from processors at scrape time.
+type gauges Metrics
+
+// Describe implements prometheus.Collector.
+func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
+	ch <- g.inflightDesc
+	ch <- g.poolRunningDesc
+	ch <- g.poolCapDesc
+	ch <- g.poolBusyDesc
+	ch <- g.lagDesc
+}
+
+// Collect implements prometheus.Collector.
+func (g *gauges) Collect(ch chan<- prometheus.Metric) {
+	g.mu.Lock()
+	procs := append([]*Processor(nil), g.procs...)
+	g.mu.Unlock()
+	for _, p := range procs {
+		name := p.wf.Name()
+		ch <- prometheus.MustNewConstMetric(g.inflightDesc, prometheus.GaugeValue, float64(p.total.Load()), name)
+		ch <- prometheus.MustNewConstMetric(g.poolRunningDesc, prometheus.GaugeValue, float64(p.pool.Running()), name)
+		ch <- prometheus.MustNewConstMetric(g.poolBusyDesc, prometheus.GaugeValue, float64(p.busy.Load()), name)
+		ch <- prometheus.MustNewConstMetric(g.poolCapDesc, prometheus.GaugeValue, float64(p.pool.Cap()), name)
+		p.eachPart(func(part *partition) {
+			ch <- prometheus.MustNewConstMetric(g.lagDesc, prometheus.GaugeValue, float64(part.lag()), name,
+				part.topic, strconv.Itoa(int(part.id)))
+		})
+	}
+}

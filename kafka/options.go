@@ -1,0 +1,174 @@
+package kafka
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stepstream/express/express"
+)
+
+// Ordering says which records of a partition may run at the same time.
+type Ordering int
+
+// Ordering modes.
+const (
+	// OrderKey runs records with the same Kafka key one after another (in
+	// offset order) and records with different keys in parallel. Records
+	// without a key are not ordered.
+	OrderKey Ordering = iota
+	// OrderPartition runs the records of a partition strictly one after
+	// another, in offset order.
+	OrderPartition
+	// OrderUnordered runs every record as soon as a worker is free.
+	OrderUnordered
+)
+
+// String returns the mode's configuration name.
+func (o Ordering) String() string {
+	switch o {
+	case OrderKey:
+		return "key"
+	case OrderPartition:
+		return "partition"
+	case OrderUnordered:
+		return "unordered"
+	}
+	return fmt.Sprintf("Ordering(%d)", int(o))
+}
+
+// ParseOrdering parses "key" (also ""), "partition" or "unordered".
+func ParseOrdering(s string) (Ordering, error) {
+	switch s {
+	case "", "key":
+		return OrderKey, nil
+	case "partition":
+		return OrderPartition, nil
+	case "unordered":
+		return OrderUnordered, nil
+	}
+	return 0, fmt.Errorf("%q is not one of key, partition, unordered", s)
+}
+
+// Defaults of Options.
+const (
+	DefaultConcurrency             = 256
+	DefaultMaxInFlight             = 32768
+	DefaultMaxInFlightPerPartition = 8192
+	DefaultDrainTimeout            = 30 * time.Second
+	DefaultCommitInterval          = time.Second
+	DefaultDedupSize               = 100_000
+	DefaultDedupWindow             = 10 * time.Minute
+	DefaultMaxPollRecords          = 2048
+)
+
+// Options configure a Processor: one workflow consuming one or more topics in
+// one consumer group. Zero values take the defaults above.
+type Options struct {
+	// Workflow is the compiled workflow run once per record. Required.
+	Workflow *express.Workflow
+	// Topics to consume and the consumer Group. Required.
+	Topics []string
+	Group  string
+	// OutputTopic receives the output of succeeded executions; empty means
+	// the output is dropped (the workflow's Tasks do the work).
+	OutputTopic string
+	// DLQTopic receives, unchanged, every record whose execution failed or
+	// timed out, or that is not valid JSON or is too large. Required: a
+	// record must never vanish.
+	DLQTopic string
+	Ordering Ordering
+	// IdempotencyKey says where each execution's name comes from; see
+	// ParseKeySource. The zero value is topic/partition/offset.
+	IdempotencyKey KeySource
+	// Concurrency is the number of pool workers (executions running at once).
+	Concurrency int
+	// MaxInFlight bounds the records fetched and not yet finished (executed,
+	// result acknowledged) over all partitions; MaxInFlightPerPartition does
+	// so per partition. When a partition is full its fetching pauses.
+	MaxInFlight             int
+	MaxInFlightPerPartition int
+	// MaxRecordBytes is the largest record value executed; larger ones go
+	// to the DLQ. Default express.MaxPayloadBytes.
+	MaxRecordBytes int
+	// DrainTimeout bounds how long revoked partitions (and shutdown) wait for
+	// in-flight executions before giving up on them (they are then aborted,
+	// not committed, and re-delivered to the partition's next owner).
+	DrainTimeout time.Duration
+	// CommitInterval is how often finished offsets are committed.
+	CommitInterval time.Duration
+	// DedupSize and DedupWindow bound the cache of completed idempotency
+	// keys; DedupSize < 0 disables it. With the default key
+	// (topic/partition/offset) the cache is off unless DedupSize > 0: such
+	// keys repeat only when this process reads a partition again.
+	DedupSize   int
+	DedupWindow time.Duration
+	// MaxPollRecords bounds one poll.
+	MaxPollRecords int
+	// ClientOpts are extra franz-go options: SeedBrokers, TLS, SASL, client
+	// id. The Processor adds its group, topics and producer settings.
+	ClientOpts []kgo.Opt
+	// Metrics, when set, receives the processor's metrics.
+	Metrics *Metrics
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+func (o *Options) fill() error {
+	if o.Workflow == nil {
+		return fmt.Errorf("kafka: Options.Workflow is required")
+	}
+	if len(o.Topics) == 0 {
+		return fmt.Errorf("kafka: Options.Topics is required")
+	}
+	if o.Group == "" {
+		return fmt.Errorf("kafka: Options.Group is required")
+	}
+	if o.DLQTopic == "" {
+		return fmt.Errorf("kafka: Options.DLQTopic is required")
+	}
+	for _, t := range o.Topics {
+		if t == o.OutputTopic || t == o.DLQTopic {
+			return fmt.Errorf("kafka: topic %q is both consumed and produced to", t)
+		}
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.MaxInFlightPerPartition <= 0 {
+		o.MaxInFlightPerPartition = DefaultMaxInFlightPerPartition
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
+	if o.MaxInFlight < o.Concurrency {
+		o.MaxInFlight = o.Concurrency
+	}
+	if o.MaxRecordBytes <= 0 {
+		o.MaxRecordBytes = express.MaxPayloadBytes
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = DefaultDrainTimeout
+	}
+	if o.CommitInterval <= 0 {
+		o.CommitInterval = DefaultCommitInterval
+	}
+	if o.DedupSize == 0 {
+		o.DedupSize = DefaultDedupSize
+		if o.IdempotencyKey.IsDefault() {
+			o.DedupSize = -1
+		}
+	}
+	if o.DedupWindow <= 0 {
+		o.DedupWindow = DefaultDedupWindow
+	}
+	if o.MaxPollRecords <= 0 {
+		o.MaxPollRecords = DefaultMaxPollRecords
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return nil
+}

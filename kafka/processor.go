@@ -1,0 +1,737 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/ants/v2"
+	"github.com/stepstream/express/internal/jsonv"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stepstream/express/express"
+)
+
+// Processor runs one workflow over the records of a consumer group: one
+// execution per record on a bounded pool, results to the output or
+// dead-letter topic, offsets committed only once every earlier record of the
+// partition is finished (at least once). Create it with New, run it with
+// Run; a Processor runs once.
+type Processor struct {
+	o      Options
+	wf     *express.Workflow
+	wfName []byte
+	cl     *kgo.Client
+	pool   *ants.PoolWithFunc
+	seed   maphash.Seed
+	dd     *dedup
+	m      *wfMetrics
+	log    *slog.Logger
+
+	base       context.Context // executions and produces; outlives Run's ctx until drained
+	cancelBase context.CancelFunc
+
+	assignMu sync.RWMutex
+	parts    map[tp]*partition
+
+	commitMu sync.Mutex
+	pauseMu  sync.Mutex
+
+	total    atomic.Int64
+	busy     atomic.Int64
+	lowMark  int64
+	capCh    chan struct{}
+	resumeMu sync.Mutex
+	resumeQ  []*partition
+	resumeCh chan struct{}
+
+	slots   sync.Pool
+	parsers sync.Pool
+
+	stats   Stats
+	lat     latency
+	ready   atomic.Bool
+	started atomic.Bool
+}
+
+// Stats are a Processor's cumulative counters.
+type Stats struct {
+	Consumed   atomic.Int64 // records admitted
+	Succeeded  atomic.Int64 // executions that succeeded
+	Failed     atomic.Int64 // executions failed, timed out or aborted
+	Output     atomic.Int64 // records acknowledged on the output topic
+	DLQ        atomic.Int64 // records acknowledged on the dead-letter topic
+	Finished   atomic.Int64 // records finished (result acknowledged, or nothing to produce)
+	Duplicates atomic.Int64 // records skipped or coalesced by the dedup cache
+	Commits    atomic.Int64 // successful offset commits
+}
+
+// New validates o and builds a Processor. It does not connect.
+func New(o Options) (*Processor, error) {
+	if err := o.fill(); err != nil {
+		return nil, err
+	}
+	p := &Processor{
+		o:        o,
+		wf:       o.Workflow,
+		wfName:   []byte(o.Workflow.Name()),
+		seed:     maphash.MakeSeed(),
+		log:      o.Logger.With("workflow", o.Workflow.Name()),
+		parts:    make(map[tp]*partition),
+		capCh:    make(chan struct{}, 1),
+		resumeCh: make(chan struct{}, 1),
+		lowMark:  int64(o.MaxInFlight) * 3 / 4,
+	}
+	if o.DedupSize > 0 {
+		p.dd = newDedup(o.DedupSize, o.DedupWindow)
+	}
+	if o.Metrics != nil {
+		p.m = o.Metrics.workflow(o.Workflow.Name(), p)
+	}
+	p.slots.New = func() any { return newSlot(p) }
+	p.parsers.New = func() any { return &jsonv.Parser{} }
+	pool, err := ants.NewPoolWithFunc(o.Concurrency, p.work, ants.WithPanicHandler(func(v any) {
+		p.log.Error("panic in worker", "panic", v)
+	}))
+	if err != nil {
+		return nil, err
+	}
+	p.pool = pool
+	p.base, p.cancelBase = context.WithCancel(context.Background())
+	return p, nil
+}
+
+// Workflow returns the workflow the processor runs.
+func (p *Processor) Workflow() *express.Workflow { return p.wf }
+
+// Stats returns the processor's counters; read them with Load.
+func (p *Processor) Stats() *Stats { return &p.stats }
+
+// Ready reports whether the processor has connected and joined its group.
+func (p *Processor) Ready() bool { return p.ready.Load() }
+
+// InFlight is the number of records admitted and not yet finished.
+func (p *Processor) InFlight() int64 { return p.total.Load() }
+
+// Lag is the sum over assigned partitions of the records between the commit
+// watermark and the high watermark.
+func (p *Processor) Lag() int64 {
+	var n int64
+	p.eachPart(func(part *partition) { n += part.lag() })
+	return n
+}
+
+// LatencyQuantile returns the q-quantile (0..1) of the time from a record's
+// admission to its result's acknowledgement, over the records finished
+// since the previous call with reset true.
+func (p *Processor) LatencyQuantile(q float64, reset bool) time.Duration {
+	return p.lat.quantile(q, reset)
+}
+
+func (p *Processor) eachPart(f func(*partition)) {
+	p.assignMu.RLock()
+	defer p.assignMu.RUnlock()
+	for _, part := range p.parts {
+		f(part)
+	}
+}
+
+// Run consumes until ctx is done, then stops fetching, lets in-flight
+// executions finish (up to DrainTimeout), commits, leaves the group and
+// returns. It returns an error only if the client cannot be created.
+func (p *Processor) Run(ctx context.Context) error {
+	if !p.started.CompareAndSwap(false, true) {
+		return errors.New("kafka: Processor.Run called twice")
+	}
+	opts := append([]kgo.Opt{
+		kgo.ConsumerGroup(p.o.Group),
+		kgo.ConsumeTopics(p.o.Topics...),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.DisableAutoCommit(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.OnPartitionsAssigned(p.onAssigned),
+		kgo.OnPartitionsRevoked(p.onRevoked),
+		kgo.OnPartitionsLost(p.onLost),
+		kgo.ProducerLinger(5 * time.Millisecond),
+		// A source has one fetch in flight; a partition resumed while it
+		// long-polls waits for it, so keep the long poll short.
+		kgo.FetchMaxWait(50 * time.Millisecond),
+		kgo.MaxBufferedRecords(max(2*p.o.MaxInFlight, 10000)),
+	}, p.o.ClientOpts...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return err
+	}
+	p.cl = cl
+	defer p.cancelBase()
+	var wg sync.WaitGroup
+	loopCtx, stopLoops := context.WithCancel(context.Background())
+	wg.Add(2)
+	go func() { defer wg.Done(); p.commitLoop(loopCtx) }()
+	go func() { defer wg.Done(); p.resumeLoop(loopCtx) }()
+	go func() {
+		for ctx.Err() == nil && !p.ready.Load() {
+			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			if cl.Ping(pctx) == nil && ctx.Err() == nil {
+				p.ready.Store(true)
+			}
+			cancel()
+			if !p.ready.Load() {
+				select {
+				case <-ctx.Done():
+				case <-time.After(500 * time.Millisecond):
+				}
+			}
+		}
+	}()
+
+	p.pollLoop(ctx)
+
+	// Shutdown: drain and commit everything, then leave the group.
+	p.ready.Store(false)
+	all := map[string][]int32{}
+	p.eachPart(func(part *partition) { all[part.topic] = append(all[part.topic], part.id) })
+	p.release(context.Background(), all, false)
+	stopLoops()
+	wg.Wait()
+	cl.Close()
+	p.pool.Release()
+	return nil
+}
+
+func (p *Processor) pollLoop(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var pause []*partition
+	for ctx.Err() == nil {
+		for p.total.Load() >= int64(p.o.MaxInFlight) && ctx.Err() == nil {
+			timer.Reset(100 * time.Millisecond)
+			select {
+			case <-p.capCh:
+			case <-timer.C:
+			case <-ctx.Done():
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		fs := p.cl.PollRecords(ctx, p.o.MaxPollRecords)
+		if fs.IsClientClosed() {
+			return
+		}
+		fs.EachError(func(t string, part int32, err error) {
+			if !errors.Is(err, context.Canceled) {
+				p.log.Warn("fetch error", "topic", t, "partition", part, "err", err)
+			}
+		})
+		pause = p.dispatch(fs, pause[:0])
+		if len(pause) > 0 {
+			p.syncPause(pause)
+		}
+	}
+}
+
+// dispatch admits the records of one poll. It returns the partitions that
+// became full.
+func (p *Processor) dispatch(fs kgo.Fetches, pause []*partition) []*partition {
+	p.assignMu.RLock()
+	defer p.assignMu.RUnlock()
+	fs.EachPartition(func(ftp kgo.FetchTopicPartition) {
+		part := p.parts[tp{ftp.Topic, ftp.Partition}]
+		if part == nil {
+			return // not (or no longer) ours: the owner will read it
+		}
+		if ftp.HighWatermark > 0 {
+			part.hw.Store(ftp.HighWatermark)
+		}
+		if len(ftp.Records) == 0 {
+			return
+		}
+		full := false
+		for _, r := range ftp.Records {
+			full = p.admit(part, r) || full
+		}
+		if full {
+			pause = append(pause, part)
+		}
+	})
+	return pause
+}
+
+// admit queues or starts r; it reports whether the partition is now full.
+func (p *Processor) admit(part *partition, r *kgo.Record) bool {
+	var hash uint64
+	chained := p.o.Ordering == OrderPartition
+	if p.o.Ordering == OrderKey && len(r.Key) > 0 {
+		// records without a key have no key order to keep
+		hash, chained = maphash.Bytes(p.seed, r.Key), true
+	}
+	t0 := time.Now().UnixNano()
+	run := true
+	part.mu.Lock()
+	if part.revoked || r.Offset < part.next {
+		part.mu.Unlock()
+		return false
+	}
+	var s *slot
+	if k := len(part.free); k > 0 {
+		s = part.free[k-1]
+		part.free[k-1] = nil
+		part.free = part.free[:k-1]
+	} else {
+		s = p.slots.Get().(*slot)
+	}
+	s.part, s.rec, s.t0, s.hash, s.chained = part, r, t0, hash, chained
+	part.next = r.Offset + 1
+	part.push(s)
+	if chained {
+		if tail, ok := part.keys[s.hash]; ok {
+			tail.next = s
+			run = false
+		}
+		part.keys[s.hash] = s
+	}
+	if run {
+		part.running++
+	}
+	full := false
+	if part.n >= p.o.MaxInFlightPerPartition && !part.paused {
+		part.paused, full = true, true
+	}
+	part.mu.Unlock()
+	p.total.Add(1)
+	p.stats.Consumed.Add(1)
+	if p.m != nil {
+		p.m.consumed.Inc()
+	}
+	if run {
+		if err := p.pool.Invoke(s); err != nil {
+			p.discard(s) // pool closed: shutting down
+		}
+	}
+	return full
+}
+
+func (p *Processor) work(arg any) {
+	p.busy.Add(1)
+	defer p.busy.Add(-1)
+	s := arg.(*slot)
+	for s != nil {
+		s = p.process(s)
+	}
+}
+
+// process runs one record and returns the next record of its key, which the
+// same worker runs next.
+func (p *Processor) process(s *slot) *slot {
+	part := s.part
+	if part.ctx.Err() != nil {
+		nxt := p.handoff(s)
+		p.discard(s)
+		return nxt
+	}
+	r := s.rec
+	if !s.parsed {
+		s.parsed = true
+		if len(r.Value) > p.o.MaxRecordBytes {
+			s.name = offsetKey(r, s.scratch)
+			nxt := p.handoff(s)
+			p.reject(s, ErrRecordTooLarge, "record value is "+strconv.Itoa(len(r.Value))+" bytes, over the limit of "+strconv.Itoa(p.o.MaxRecordBytes))
+			return nxt
+		}
+		// jsonv.Parser turns the ojg parser's panics on some malformed
+		// documents into errors: a bad record goes to the DLQ, nothing else.
+		ps := p.parsers.Get().(*jsonv.Parser)
+		v, err := ps.Parse(r.Value)
+		p.parsers.Put(ps)
+		if err != nil {
+			s.name = offsetKey(r, s.scratch)
+			nxt := p.handoff(s)
+			p.reject(s, ErrInvalidJSON, err.Error())
+			return nxt
+		}
+		s.val = v
+		s.name = p.o.IdempotencyKey.key(r, v, s.scratch)
+	}
+	if p.dd != nil {
+		s.waitRefs.Store(2)
+		switch p.dd.begin(s.name, s, time.Now().UnixNano()) {
+		case dedupDuplicate:
+			nxt := p.handoff(s)
+			p.stats.Duplicates.Add(1)
+			if p.m != nil {
+				p.m.dedupSkipped.Inc()
+			}
+			p.complete(s)
+			return nxt
+		case dedupWaiting:
+			// The running owner finishes s (complete) or gives it back to be
+			// run (abandon); whichever of that and this handoff comes last
+			// acts.
+			nxt := p.handoff(s)
+			p.releaseWaiter(s)
+			return nxt
+		}
+		s.owner = true
+	}
+	res := p.wf.Execute(part.ctx, s.val, express.ExecOptions{Name: s.name, InputSize: len(r.Value)})
+	nxt := p.handoff(s)
+	if res.Status == express.Aborted && part.ctx.Err() != nil {
+		p.discard(s)
+		return nxt
+	}
+	s.val = nil
+	s.status = string(res.Status)
+	if p.m != nil {
+		p.m.execution(&res)
+	}
+	if res.Status != express.Succeeded {
+		p.stats.Failed.Add(1)
+		p.produceDLQ(s, res.Error, res.Cause)
+		return nxt
+	}
+	p.stats.Succeeded.Add(1)
+	if p.o.OutputTopic == "" {
+		p.complete(s)
+		return nxt
+	}
+	var val []byte
+	err := func() (err error) {
+		defer func() {
+			if e := recover(); e != nil {
+				err = fmt.Errorf("cannot serialise the output: %v", e)
+			}
+		}()
+		val = s.wr.MustJSON(res.Output)
+		return nil
+	}()
+	if err != nil {
+		p.produceDLQ(s, ErrOutputRejected, err.Error())
+		return nxt
+	}
+	s.phase = phaseOutput
+	s.out = kgo.Record{Topic: p.o.OutputTopic, Key: r.Key, Value: val, Headers: s.sourceHeaders(s.hdrs[:0])}
+	p.cl.Produce(p.base, &s.out, s.ack)
+	return nxt
+}
+
+// handoff releases s's key to the next record of the same key, which is
+// returned to be run now, unless the partition is revoked.
+func (p *Processor) handoff(s *slot) *slot {
+	if s.handedOff {
+		return nil
+	}
+	s.handedOff = true
+	part := s.part
+	if !s.chained {
+		return nil
+	}
+	part.mu.Lock()
+	nxt := s.next
+	s.next = nil
+	if nxt == nil {
+		if part.keys[s.hash] == s {
+			delete(part.keys, s.hash)
+		}
+	} else if part.revoked {
+		// start nothing new: the queued records stay unfinished and are
+		// re-delivered to the partition's next owner.
+		nxt = nil
+	} else {
+		part.running++
+	}
+	part.mu.Unlock()
+	return nxt
+}
+
+// reject sends a record that could not be executed to the DLQ.
+func (p *Processor) reject(s *slot, name, cause string) {
+	s.status = "REJECTED"
+	p.produceDLQ(s, name, cause)
+}
+
+func (p *Processor) produceDLQ(s *slot, name, cause string) {
+	r := s.rec
+	s.errName, s.cause = name, cause
+	s.phase = phaseDLQ
+	h := append(s.hdrs[:0], r.Headers...)
+	h = s.sourceHeaders(h)
+	h = append(h,
+		kgo.RecordHeader{Key: HeaderKey, Value: r.Key},
+		kgo.RecordHeader{Key: HeaderStatus, Value: []byte(s.status)},
+		kgo.RecordHeader{Key: HeaderError, Value: []byte(name)},
+		kgo.RecordHeader{Key: HeaderCause, Value: []byte(cause)},
+	)
+	s.hdrs = h
+	s.out = kgo.Record{Topic: p.o.DLQTopic, Key: r.Key, Value: r.Value, Headers: h}
+	if p.m != nil {
+		p.m.dlqReason(s.status).Inc()
+	}
+	p.cl.Produce(p.base, &s.out, s.ack)
+}
+
+// produceFailed handles a produce that the client gave up on. A rejected
+// output goes to the DLQ; anything else is retried, and the partition's
+// watermark waits for it: nothing is committed past an unacknowledged result.
+func (p *Processor) produceFailed(s *slot, err error) {
+	if p.base.Err() != nil || s.part.ctx.Err() != nil {
+		p.discard(s)
+		return
+	}
+	p.log.Error("produce failed", "topic", s.out.Topic, "source_partition", s.rec.Partition, "source_offset", s.rec.Offset, "err", err)
+	if p.m != nil {
+		p.m.produceErrors.Inc()
+	}
+	go func() {
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-p.base.Done():
+			p.discard(s)
+			return
+		case <-s.part.ctx.Done():
+			p.discard(s)
+			return
+		}
+		if s.phase == phaseOutput && !kerr.IsRetriable(err) {
+			p.produceDLQ(s, ErrOutputRejected, "the output topic rejected the result: "+err.Error())
+			return
+		}
+		s.out = kgo.Record{Topic: s.out.Topic, Key: s.out.Key, Value: s.out.Value, Headers: s.out.Headers}
+		p.cl.Produce(p.base, &s.out, s.ack)
+	}()
+}
+
+// complete marks s finished, moves its partition's watermark and recycles
+// the records popped from the ring. s must not be used afterwards.
+func (p *Processor) complete(s *slot) {
+	now := time.Now().UnixNano()
+	if s.owner {
+		for _, w := range p.dd.finish(s.name, now) {
+			p.stats.Duplicates.Add(1)
+			if p.m != nil {
+				p.m.dedupCoalesced.Inc()
+			}
+			w.rerun = false
+			p.releaseWaiter(w)
+		}
+	}
+	switch s.phase {
+	case phaseOutput:
+		p.stats.Output.Add(1)
+		if p.m != nil {
+			p.m.output.Inc()
+		}
+	case phaseDLQ:
+		p.stats.DLQ.Add(1)
+	}
+	p.stats.Finished.Add(1)
+	p.lat.observe(now - s.t0)
+	part := s.part
+	var freeBuf [16]*slot
+	part.mu.Lock()
+	s.done = true
+	part.running--
+	popped, free := part.advance(freeBuf[:0])
+	resume := false
+	if part.paused && part.n <= p.o.MaxInFlightPerPartition/2 {
+		part.paused, resume = false, true
+	}
+	if part.revoked && part.running == 0 && part.idle != nil {
+		close(part.idle)
+		part.idle = nil
+	}
+	part.mu.Unlock()
+	if popped > 0 {
+		if t := p.total.Add(-int64(popped)); t < p.lowMark && t+int64(popped) >= p.lowMark {
+			select {
+			case p.capCh <- struct{}{}:
+			default:
+			}
+		}
+		for _, f := range free {
+			p.slots.Put(f)
+		}
+	}
+	if resume {
+		p.resumeMu.Lock()
+		p.resumeQ = append(p.resumeQ, part)
+		p.resumeMu.Unlock()
+		select {
+		case p.resumeCh <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// releaseWaiter is called twice for a record that waits for a running
+// duplicate: by its worker after the handoff and by the owner when it ends.
+// The second call finishes the record, or runs it when the owner was
+// abandoned.
+func (p *Processor) releaseWaiter(w *slot) {
+	if w.waitRefs.Add(-1) != 0 {
+		return
+	}
+	if w.rerun {
+		go p.work(w) // rare: the owner's partition was revoked mid-run
+		return
+	}
+	p.complete(w)
+}
+
+// discard gives up on s: it stays unfinished, so its offset is never
+// committed by this process.
+func (p *Processor) discard(s *slot) {
+	if s.owner {
+		s.owner = false
+		for _, w := range p.dd.abandon(s.name) {
+			w.rerun = true
+			p.releaseWaiter(w)
+		}
+	}
+	part := s.part
+	part.mu.Lock()
+	part.running--
+	if part.revoked && part.running == 0 && part.idle != nil {
+		close(part.idle)
+		part.idle = nil
+	}
+	part.mu.Unlock()
+}
+
+func (p *Processor) resumeLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.resumeCh:
+		}
+		p.resumeMu.Lock()
+		q := p.resumeQ
+		p.resumeQ = nil
+		p.resumeMu.Unlock()
+		p.syncPause(q)
+	}
+}
+
+// syncPause makes the client's paused state of parts match what they want.
+func (p *Processor) syncPause(parts []*partition) {
+	p.pauseMu.Lock()
+	defer p.pauseMu.Unlock()
+	var pause, resume map[string][]int32
+	for _, part := range parts {
+		part.mu.Lock()
+		want := part.paused && !part.revoked
+		part.mu.Unlock()
+		if want == part.kgoPaused {
+			continue
+		}
+		part.kgoPaused = want
+		if want {
+			if pause == nil {
+				pause = map[string][]int32{}
+			}
+			pause[part.topic] = append(pause[part.topic], part.id)
+		} else {
+			if resume == nil {
+				resume = map[string][]int32{}
+			}
+			resume[part.topic] = append(resume[part.topic], part.id)
+		}
+	}
+	if pause != nil {
+		p.cl.PauseFetchPartitions(pause)
+	}
+	if resume != nil {
+		p.cl.ResumeFetchPartitions(resume)
+	}
+}
+
+func (p *Processor) onAssigned(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	p.assignMu.Lock()
+	defer p.assignMu.Unlock()
+	for t, ps := range m {
+		for _, id := range ps {
+			k := tp{t, id}
+			if _, ok := p.parts[k]; !ok {
+				p.parts[k] = newPartition(p.base, t, id, p.o.Ordering != OrderUnordered)
+			}
+		}
+	}
+	if p.m != nil {
+		p.m.rebalances.Inc()
+	}
+	p.log.Debug("partitions assigned", "partitions", m)
+}
+
+func (p *Processor) onRevoked(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+	p.release(ctx, m, false)
+}
+
+func (p *Processor) onLost(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+	p.release(ctx, m, true)
+}
+
+// release stops the given partitions: nothing new starts, in-flight
+// executions get DrainTimeout to finish, the finished prefix is committed
+// (unless the partitions were lost), then their state is dropped.
+func (p *Processor) release(ctx context.Context, m map[string][]int32, lost bool) {
+	var parts []*partition
+	var idles []chan struct{}
+	p.assignMu.Lock()
+	for t, ps := range m {
+		for _, id := range ps {
+			k := tp{t, id}
+			part := p.parts[k]
+			if part == nil {
+				continue
+			}
+			delete(p.parts, k)
+			part.mu.Lock()
+			part.revoked = true
+			idle := make(chan struct{})
+			if part.running == 0 {
+				close(idle)
+			} else {
+				part.idle = idle
+			}
+			part.mu.Unlock()
+			parts = append(parts, part)
+			idles = append(idles, idle)
+		}
+	}
+	p.assignMu.Unlock()
+	if len(parts) == 0 {
+		return
+	}
+	p.syncPause(parts) // resume them in the client: the next assignment must fetch
+	if lost {
+		for _, part := range parts {
+			part.stop()
+		}
+	} else {
+		deadline := time.NewTimer(p.o.DrainTimeout)
+		defer deadline.Stop()
+	wait:
+		for _, idle := range idles {
+			select {
+			case <-idle:
+			case <-deadline.C:
+				break wait
+			}
+		}
+		for _, part := range parts {
+			part.stop()
+		}
+		p.commit(ctx, parts)
+	}
+	p.log.Debug("partitions released", "partitions", m, "lost", lost)
+}

@@ -1,0 +1,122 @@
+package kafka
+
+import (
+	"strconv"
+	"sync/atomic"
+
+	"github.com/ohler55/ojg"
+	"github.com/ohler55/ojg/oj"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Header names set on output and dead-letter records.
+const (
+	HeaderWorkflow        = "express-workflow"
+	HeaderExecution       = "express-execution" // the idempotency key
+	HeaderSourceTopic     = "express-source-topic"
+	HeaderSourcePartition = "express-source-partition"
+	HeaderSourceOffset    = "express-source-offset"
+	HeaderKey             = "express-key" // the source record's key (DLQ)
+	HeaderError           = "express-error"
+	HeaderCause           = "express-cause"
+	HeaderStatus          = "express-status" // SUCCEEDED, FAILED, TIMED_OUT, ABORTED, REJECTED
+)
+
+// Error names of records rejected before any execution.
+const (
+	ErrInvalidJSON    = "Express.InvalidJSON"
+	ErrRecordTooLarge = "Express.RecordTooLarge"
+	ErrOutputRejected = "Express.OutputRejected"
+)
+
+const (
+	phaseNone = iota
+	phaseOutput
+	phaseDLQ
+)
+
+// slot carries one record from admission to the acknowledgement of its
+// result. Slots are pooled: the produced record, its headers, the number
+// scratch space and the JSON writer's buffer are reused.
+type slot struct {
+	p       *Processor
+	part    *partition
+	rec     *kgo.Record
+	hash    uint64
+	chained bool  // ordered behind earlier records of its key (or partition)
+	next    *slot // the next record of the same key, waiting for this one
+	done    bool  // guarded by part.mu
+
+	t0        int64 // admission time, unix nanoseconds
+	val       any
+	parsed    bool
+	handedOff bool
+	name      string // execution name (idempotency key)
+	owner     bool   // owns its dedup entry
+	rerun     bool   // a waiting duplicate whose owner was abandoned
+	waitRefs  atomic.Int32
+	phase     uint8
+	status    string
+	errName   string
+	cause     string
+
+	out     kgo.Record
+	hdrs    []kgo.RecordHeader
+	scratch []byte
+	wr      oj.Writer
+	ack     func(*kgo.Record, error)
+}
+
+func newSlot(p *Processor) *slot {
+	s := &slot{p: p, hdrs: make([]kgo.RecordHeader, 0, 10), scratch: make([]byte, 0, 64)}
+	s.wr.Options = ojg.DefaultOptions
+	s.ack = s.onAck
+	return s
+}
+
+func (s *slot) reset() {
+	s.part, s.rec, s.hash, s.chained, s.next, s.done = nil, nil, 0, false, nil, false
+	s.val, s.parsed, s.handedOff, s.name, s.owner, s.rerun = nil, false, false, "", false, false
+	s.phase, s.status, s.errName, s.cause = phaseNone, "", "", ""
+	hdrs, scratch := s.hdrs[:0], s.scratch[:0]
+	clear(s.hdrs[:cap(s.hdrs)])
+	s.out = kgo.Record{}
+	s.hdrs, s.scratch = hdrs, scratch
+}
+
+func (s *slot) onAck(_ *kgo.Record, err error) {
+	if err != nil {
+		s.p.produceFailed(s, err)
+		return
+	}
+	s.p.complete(s)
+}
+
+// sourceHeaders appends the headers naming the workflow, execution and
+// source coordinates. Numbers are formatted into s.scratch, which must not
+// grow afterwards (the headers point into it).
+func (s *slot) sourceHeaders(h []kgo.RecordHeader) []kgo.RecordHeader {
+	r := s.rec
+	need := 42 + len(s.name) + len(r.Topic)
+	b := s.scratch[:0]
+	if cap(b) < need {
+		b = make([]byte, 0, need+32)
+	}
+	b = append(b, s.name...)
+	n1 := len(b)
+	b = append(b, r.Topic...)
+	n2 := len(b)
+	b = strconv.AppendInt(b, int64(r.Partition), 10)
+	n3 := len(b)
+	b = strconv.AppendInt(b, r.Offset, 10)
+	n4 := len(b)
+	s.scratch = b
+	h = append(h,
+		kgo.RecordHeader{Key: HeaderWorkflow, Value: s.p.wfName},
+		kgo.RecordHeader{Key: HeaderExecution, Value: b[:n1:n1]},
+		kgo.RecordHeader{Key: HeaderSourceTopic, Value: b[n1:n2:n2]},
+		kgo.RecordHeader{Key: HeaderSourcePartition, Value: b[n2:n3:n3]},
+		kgo.RecordHeader{Key: HeaderSourceOffset, Value: b[n3:n4:n4]},
+	)
+	return h
+}

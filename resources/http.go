@@ -1,0 +1,222 @@
+package resources
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/ohler55/ojg/oj"
+
+	"github.com/stepstream/express/express"
+)
+
+func md5hex(b []byte) string {
+	h := md5.Sum(b)
+	return hex.EncodeToString(h[:])
+}
+
+var httpMethods = map[string]bool{"GET": true, "POST": true, "PUT": true, "DELETE": true, "PATCH": true, "HEAD": true, "OPTIONS": true}
+
+// httpInvoke runs arn:aws:states:::http:invoke: Parameters ApiEndpoint,
+// Method, Headers, QueryParameters, RequestBody and Transform (URL_ENCODED
+// bodies; Authentication and ConnectionArn are ignored). The result is
+// {Headers, ResponseBody, StatusCode, StatusText}; a status outside 2xx
+// fails with States.Http.StatusCode.NNN.
+func (r *Resources) httpInvoke(ctx context.Context, req *express.TaskRequest) (any, error) {
+	m, err := obj(req)
+	if err != nil {
+		return nil, err
+	}
+	ep := str(m, "ApiEndpoint")
+	u, err := url.Parse(ep)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, express.Errorf(express.ErrRuntime, "ApiEndpoint %q is not an http(s) URL", ep)
+	}
+	allowed := false
+	for _, a := range r.allow {
+		if allows(a, u) {
+			allowed = true
+			break
+		}
+	}
+	if !allowed {
+		return nil, express.Errorf(express.ErrPermissions, "ApiEndpoint %s is not in the allowlist of %s", u.Redacted(), HTTPInvoke)
+	}
+	method := strings.ToUpper(str(m, "Method"))
+	if !httpMethods[method] {
+		return nil, express.Errorf(express.ErrRuntime, "Method %q is not one of GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS", str(m, "Method"))
+	}
+	if qp, ok := m["QueryParameters"].(map[string]any); ok {
+		q := u.Query()
+		for k, v := range qp {
+			switch x := v.(type) {
+			case []any:
+				for _, e := range x {
+					q.Add(k, scalar(e))
+				}
+			default:
+				q.Set(k, scalar(x))
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	var body io.Reader
+	contentType := ""
+	switch b := m["RequestBody"].(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+	default:
+		if enc, format := transform(m); enc == "URL_ENCODED" {
+			obj, ok := b.(map[string]any)
+			if !ok {
+				return nil, express.Errorf(express.ErrRuntime, "a URL_ENCODED RequestBody must be an object")
+			}
+			body = strings.NewReader(urlEncode(obj, format))
+			contentType = "application/x-www-form-urlencoded"
+			break
+		}
+		bs, err := jsonBytes(b)
+		if err != nil {
+			return nil, err
+		}
+		body = bytes.NewReader(bs)
+		contentType = "application/json"
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.HTTPTimeout)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, express.Errorf(express.ErrRuntime, "%v", err)
+	}
+	if contentType != "" {
+		hr.Header.Set("Content-Type", contentType)
+	}
+	if hs, ok := m["Headers"].(map[string]any); ok {
+		for k, v := range hs {
+			hr.Header.Set(k, scalar(v))
+		}
+	}
+	if hr.Header.Get("Idempotency-Key") == "" {
+		hr.Header.Set("Idempotency-Key", req.Execution)
+	}
+	resp, err := r.client.Do(hr)
+	if err != nil {
+		return nil, httpError(ctx, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return nil, httpError(ctx, err)
+	}
+	if len(b) > maxResponseBytes {
+		return nil, express.Errorf(express.ErrDataLimitExceeded, "the response of %s is over %d bytes", u.Redacted(), maxResponseBytes)
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, express.Errorf(httpStatusError(resp.StatusCode), "%s %s returned %s: %s", method, u.Redacted(), resp.Status, snippet(b))
+	}
+	var rb any
+	if len(bytes.TrimSpace(b)) > 0 {
+		if v, err := oj.Parse(b); err == nil {
+			rb = v
+		} else {
+			rb = string(b)
+		}
+	}
+	headers := map[string]any{}
+	keys := make([]string, 0, len(resp.Header))
+	for k := range resp.Header {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		vs := make([]any, len(resp.Header[k]))
+		for i, v := range resp.Header[k] {
+			vs[i] = v
+		}
+		headers[strings.ToLower(k)] = vs
+	}
+	status := resp.Status
+	if i := strings.IndexByte(status, ' '); i >= 0 {
+		status = status[i+1:]
+	}
+	return map[string]any{"Headers": headers, "ResponseBody": rb, "StatusCode": int64(resp.StatusCode), "StatusText": status}, nil
+}
+
+func scalar(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// transform reads Transform.RequestBodyEncoding and its ArrayFormat
+// (INDICES by default, as AWS does).
+func transform(m map[string]any) (encoding, arrayFormat string) {
+	t, _ := m["Transform"].(map[string]any)
+	encoding, _ = t["RequestBodyEncoding"].(string)
+	opts, _ := t["RequestEncodingOptions"].(map[string]any)
+	arrayFormat, _ = opts["ArrayFormat"].(string)
+	if arrayFormat == "" {
+		arrayFormat = "INDICES"
+	}
+	return encoding, arrayFormat
+}
+
+// urlEncode form-encodes an object; nested objects use key[sub] names and
+// arrays follow format: INDICES (a[0]=x), REPEAT (a=x&a=y), COMMAS (a=x,y)
+// or BRACKETS (a[]=x).
+func urlEncode(obj map[string]any, format string) string {
+	q := url.Values{}
+	var add func(name string, v any)
+	add = func(name string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				add(name+"["+k+"]", e)
+			}
+		case []any:
+			if format == "COMMAS" {
+				parts := make([]string, len(x))
+				for i, e := range x {
+					parts[i] = scalar(e)
+				}
+				q.Add(name, strings.Join(parts, ","))
+				return
+			}
+			for i, e := range x {
+				switch format {
+				case "REPEAT":
+					add(name, e)
+				case "BRACKETS":
+					add(name+"[]", e)
+				default:
+					add(name+"["+strconv.Itoa(i)+"]", e)
+				}
+			}
+		default:
+			q.Add(name, scalar(x))
+		}
+	}
+	for k, v := range obj {
+		add(k, v)
+	}
+	return q.Encode()
+}
