@@ -32,6 +32,7 @@ Usage:
   express test PATH...                  run workflow test cases (files or directories)
   express graph [--format mermaid|dot] FILE
                                         render a state machine as a graph
+  express load [flags]                  produce IoT readings into a topic and measure the daemon end to end
   express version
 `
 
@@ -58,6 +59,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return testCmd(args[1:], stdout, stderr)
 	case "graph":
 		return graphCmd(args[1:], stdout, stderr)
+	case "load":
+		return loadCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "express", version)
 		return 0
