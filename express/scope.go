@@ -197,20 +197,30 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 	hooks := &x.wf.opts.Hooks
 	i := m.Start
 	size := s.inSize // bound of the input's size, -1 unknown
+	timed := hooks.StateExit != nil || m.UsesContext || x.clock != RealClock
+	// transitions are counted locally and added to the execution's total
+	// once; the previous state's exit events are added with the next
+	// state's entered event, in one atomic operation.
+	transitions, exitEvents := int64(0), int64(0)
+	defer func() {
+		atomic.AddInt64(&x.transitions, transitions)
+		atomic.AddInt64(&x.events, exitEvents)
+	}()
 	for {
 		st := m.States[i]
 		// States that block (Task, Wait) are bounded by the execution's
 		// deadline themselves; a loop of quick states is caught here.
-		if n := atomic.AddInt64(&x.transitions, 1); n&63 == 0 {
+		if transitions++; transitions&63 == 0 {
 			if e := x.checkLive(); e != nil {
 				return nil, e
 			}
 		}
 		s.stateName = st.Name
 		s.retryCount = 0
-		s.enteredEvent = atomic.AddInt64(&x.events, 1)
+		s.enteredEvent = atomic.AddInt64(&x.events, 1+exitEvents)
+		exitEvents = 0
 		var t0 time.Time
-		if hooks.StateExit != nil || m.UsesContext || x.clock != RealClock {
+		if timed {
 			t0 = x.clock.Now()
 		}
 		s.enteredAt = t0
@@ -237,7 +247,7 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		atomic.AddInt64(&x.events, int64(st.ExitEvents))
+		exitEvents = int64(st.ExitEvents)
 		if next == End {
 			return out, nil
 		}

@@ -21,9 +21,10 @@ func main() {
 	if err != nil {
 		panic(err)
 	}
-	in, _ := jsonv.Parse([]byte(`{"deviceId":"dev-42","ts":"2026-11-22T10:00:00Z","type":"temperature","value":21.7,"unit":"C","battery":0.83,"tags":["roof","north"]}`))
+	raw := []byte(`{"deviceId":"dev-42","ts":"2026-11-22T10:00:00Z","type":"temperature","value":21.7,"unit":"C","battery":0.83,"tags":["roof","north"]}`)
+	in, _ := jsonv.Parse(raw)
 	n, _ := strconv.Atoi(os.Args[1])
 	for i := 0; i < n; i++ {
-		wf.Execute(context.Background(), in, express.ExecOptions{Name: "x"})
+		wf.Execute(context.Background(), in, express.ExecOptions{Name: "x", InputSize: len(raw)})
 	}
 }
