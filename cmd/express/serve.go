@@ -10,11 +10,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/stepstream/express/kafka"
 	"github.com/stepstream/express/kafka/config"
 	"github.com/stepstream/express/kafka/daemon"
 )
@@ -39,11 +39,9 @@ func (l *serveList) Set(v string) error { *l = append(*l, v); return nil }
 
 // serveCmd implements `express serve`.
 func serveCmd(args []string) int {
-	if os.Getenv("GOGC") == "" {
-		// Memory is bounded by the in-flight limits; trading some of it
-		// for less GC work is worth about 15% of CPU per record.
-		debug.SetGCPercent(200)
-	}
+	// Memory is bounded by the in-flight limits; trading some of it for
+	// less GC work is worth about 15% of CPU per record.
+	kafka.TuneGC()
 	return serveMain(args, os.Stdout, os.Stderr, nil)
 }
 

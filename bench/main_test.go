@@ -1,0 +1,16 @@
+package bench
+
+import (
+	"os"
+	"testing"
+
+	"github.com/stepstream/express/kafka"
+)
+
+// TestMain applies the daemon's GC setting (kafka.TuneGC: GOGC=200 unless
+// GOGC is set), so that the figures are those of the engine as `express
+// serve` runs it. Run with GOGC=100 for Go's default.
+func TestMain(m *testing.M) {
+	kafka.TuneGC()
+	os.Exit(m.Run())
+}
