@@ -15,9 +15,9 @@ func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
 
 func TestRunCommand(t *testing.T) {
 	cases := []struct {
-		args       []string
-		stdin      string
-		code       int
+		args        []string
+		stdin       string
+		code        int
 		out, errOut string
 	}{
 		{args: []string{"run", "testdata/hello.asl.json", "--input", `{"name":"Ada"}`}, code: 0, out: `{"greeting":"Hello, Ada!"}` + "\n"},
