@@ -3,6 +3,8 @@
 package jsonv
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 
@@ -154,7 +156,61 @@ func (p *Parser) Parse(b []byte) (v any, err error) {
 			p.p = oj.Parser{}
 		}
 	}()
-	return p.p.Parse(b)
+	// ojg's parser accepts some malformed documents: {"a":} as {}
+	// (silently losing data), an empty document as null, 0. as 0. A record
+	// like that must go to the dead-letter topic, so the text is checked
+	// against the JSON grammar first (about 3 ns a byte; FuzzParse compares
+	// Parse with encoding/json).
+	if !json.Valid(b) {
+		return nil, invalidJSON(b)
+	}
+	v, err = p.p.Parse(b)
+	if err != nil {
+		// Valid JSON that ojg refuses (some number spellings, e.g. 0E000):
+		// the standard library reads it, slowly but correctly.
+		return parseStd(b)
+	}
+	return v, nil
+}
+
+// parseStd decodes with encoding/json into the same value types as ojg.
+func parseStd(b []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, fmt.Errorf("not valid JSON: %v", err)
+	}
+	return fromStd(v), nil
+}
+
+func fromStd(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		f, _ := t.Float64()
+		return f
+	case []any:
+		for i, e := range t {
+			t[i] = fromStd(e)
+		}
+	case map[string]any:
+		for k, e := range t {
+			t[k] = fromStd(e)
+		}
+	}
+	return v
+}
+
+// invalidJSON explains why b is not JSON, with the offset of the problem.
+func invalidJSON(b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("not valid JSON: %v", err)
+	}
+	return fmt.Errorf("not valid JSON")
 }
 
 // Copy returns a deep copy of v.

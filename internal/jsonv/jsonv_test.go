@@ -1,0 +1,59 @@
+package jsonv
+
+import "testing"
+
+func TestEqual(t *testing.T) {
+	cases := []struct {
+		a, b string
+		eq   bool
+	}{
+		{`10`, `10.0`, true},
+		{`{"a":1,"b":[1,2]}`, `{"b":[1,2.0],"a":1}`, true},
+		{`[1,2]`, `[2,1]`, false},
+		{`{"a":null}`, `{}`, false},
+		{`"1"`, `1`, false},
+		{`true`, `true`, true},
+		{`9007199254740993`, `9007199254740992`, false},
+	}
+	for _, tc := range cases {
+		a, err := Parse([]byte(tc.a))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Parse([]byte(tc.b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Equal(a, b); got != tc.eq {
+			t.Errorf("Equal(%s, %s) = %v", tc.a, tc.b, got)
+		}
+	}
+}
+
+func TestParseNeverPanics(t *testing.T) {
+	// Inputs that make ojg's parser panic (found by fuzzing) are errors.
+	for _, bad := range []string{`{"0000000":"0","000000":{"0":},"":"0"`, `{"":t,"":0`, `[`, ``, `{"a":}`} {
+		if _, err := Parse([]byte(bad)); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+	var p Parser
+	if _, err := p.Parse([]byte(`{"a":{"b":}}`)); err == nil {
+		t.Error("no error")
+	}
+	// The parser is usable after a failure.
+	v, err := p.Parse([]byte(`{"a":1}`))
+	if err != nil || !Equal(v, map[string]any{"a": int64(1)}) {
+		t.Errorf("after a failure: %v %v", v, err)
+	}
+}
+
+func TestMarshal(t *testing.T) {
+	v, _ := Parse([]byte(`{"b":"<é>","a":[1,2.5,null,true]}`))
+	if got := Marshal(v); got != `{"a":[1,2.5,null,true],"b":"<é>"}` {
+		t.Errorf("got %s", got)
+	}
+	if TypeName(v) != "object" || TypeName(int64(1)) != "number" || TypeName(nil) != "null" {
+		t.Error("TypeName")
+	}
+}
