@@ -155,7 +155,12 @@ func javaLength(s string) int {
 }
 
 func stringToJSON(a any) (any, string) {
-	v, err := jsonv.Parse([]byte(a.(string)))
+	str := a.(string)
+	if strings.TrimSpace(str) == "" {
+		// AWS returns null for an empty or blank string (recorded cases).
+		return nil, ""
+	}
+	v, err := jsonv.Parse([]byte(str))
 	if err != nil {
 		return nil, fnStringToJSON.invalid("the string is not valid JSON: %v", err)
 	}
