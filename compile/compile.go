@@ -251,7 +251,6 @@ func suggest(name string, known map[string]bool) string {
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
-
 func (c *compiler) str(v any, ptr string) (string, bool) {
 	s, ok := v.(string)
 	if !ok {

@@ -4,6 +4,7 @@ import (
 	"github.com/stepstream/express/compile/diag"
 	"github.com/stepstream/express/compile/path"
 	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/jsonv"
 )
 
 // flow is a state's data flow in one query language: how the effective
@@ -317,18 +318,23 @@ func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
 		if in := s.InputSize(); in >= 0 {
 			size = in + f.resultPathSize + resultSize
 		}
-		if m, ok := in.(map[string]any); ok && f.resultPath.Depth() == 1 && !f.own.inputKept && s.OwnsInput(m) {
+		if f.resultPath.Depth() == 1 && !f.own.inputKept && s.OwnsInput(in) {
 			// The previous state built this object for us alone: add the
 			// result to it instead of copying it.
-			m[f.resultPath.Key(0)] = result
-			out, owned = m, true
+			switch m := in.(type) {
+			case *jsonv.Object:
+				m.PutHash(f.resultPath.Key(0), f.resultPath.KeyHash(0), result)
+			case map[string]any:
+				m[f.resultPath.Key(0)] = result
+			}
+			out, owned = in, true
 			break
 		}
 		var err error
 		if out, err = f.resultPath.Set(in, result); err != nil {
 			return nil, s.StateError(express.ErrResultPathMatchFailure, "Unable to apply ResultPath '%s' to the state input: %v", f.resultPath.String(), err)
 		}
-		_, owned = out.(map[string]any)
+		owned = jsonv.IsObject(out)
 	default:
 		owned = f.own.freshResult || (f.own.passThrough && !f.own.inputKept)
 		size = resultSize
@@ -349,8 +355,8 @@ func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
 	if assigned != nil {
 		s.Assign(assigned)
 	} else if owned {
-		if m, ok := out.(map[string]any); ok && (!f.own.passThrough || s.OwnsInput(m)) {
-			s.SetOutputOwned(m)
+		if jsonv.IsObject(out) && (!f.own.passThrough || s.OwnsInput(out)) {
+			s.SetOutputOwned(out)
 		}
 	}
 	return out, nil

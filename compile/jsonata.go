@@ -25,7 +25,7 @@ type jaTmpl struct {
 	expr  *jsonata.Expr
 	// ctx is set when the expression may read $states.context, which is
 	// costly to build and so only built for expressions that may need it.
-	ctx bool
+	ctx   bool
 	keys  []string
 	vals  []*jaTmpl
 	arr   []*jaTmpl
@@ -111,16 +111,17 @@ type jaVars struct {
 func (v *jaVars) Lookup(name string) (any, bool) {
 	if name == "states" {
 		if v.states == nil || (v.needContext && !v.hasContext) {
+			// JSONata reads plain values only (see jsonv.Object).
 			st := make(map[string]any, 4)
-			st["input"] = v.input
+			st["input"] = jsonv.Plain(v.input)
 			if v.hasResult {
-				st["result"] = v.result
+				st["result"] = jsonv.Plain(v.result)
 			}
 			if v.hasErr {
 				st["errorOutput"] = v.errOut
 			}
 			if v.s != nil && v.needContext {
-				st["context"] = v.s.ContextObject()
+				st["context"] = jsonv.Plain(v.s.ContextObject())
 				v.hasContext = true
 			}
 			v.states = st
@@ -130,7 +131,8 @@ func (v *jaVars) Lookup(name string) (any, bool) {
 	if v.s == nil {
 		return nil, false
 	}
-	return v.s.Var(name)
+	x, ok := v.s.Var(name)
+	return jsonv.Plain(x), ok
 }
 
 // jaEnv makes the evaluation environment of one state evaluation.

@@ -22,6 +22,8 @@ type tmplField struct {
 	fn      *intrinsic.Func
 	sub     *template
 	isConst bool
+	// keyHash is jsonv.KeyHash(key).
+	keyHash uint32
 	// keySize is the JSON size of the key with its quotes, colon and comma
 	// counted as an upper bound (see express.SizeBound); litSize that of
 	// the literal.
@@ -94,6 +96,7 @@ func (c *compiler) compileTemplate(v any, ptr string) *template {
 		for i := range tp.fields {
 			f := &tp.fields[i]
 			f.keySize = 6*len(f.key) + 3
+			f.keyHash = jsonv.KeyHash(f.key)
 			if f.isConst {
 				f.litSize = express.SizeBound(f.literal)
 			}
@@ -149,7 +152,7 @@ func (t *template) evalSized(s *express.Scope, in any) (any, int, error) {
 		}
 		return out, size, nil
 	}
-	out := make(map[string]any, len(t.fields)+t.extraCap)
+	out := jsonv.NewObject(len(t.fields) + t.extraCap)
 	size := 2
 	for i := range t.fields {
 		f := &t.fields[i]
@@ -157,7 +160,7 @@ func (t *template) evalSized(s *express.Scope, in any) (any, int, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		out[f.key] = v
+		out.AppendHash(f.key, f.keyHash, v)
 		size += f.keySize + n
 	}
 	return out, size, nil
@@ -203,8 +206,13 @@ func (t *template) assignEval(s *express.Scope, in any) (map[string]any, error) 
 	if err != nil {
 		return nil, err
 	}
-	m, _ := v.(map[string]any)
-	return m, nil
+	switch o := v.(type) {
+	case *jsonv.Object:
+		return o.Map(), nil
+	case map[string]any:
+		return o, nil
+	}
+	return nil, nil
 }
 
 func itoa(i int) string {

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/stepstream/express/internal/jsonv"
 )
 
 // Scope is where a state runs: the execution, the variables visible to it
@@ -27,8 +29,9 @@ type Scope struct {
 	mapIndex int
 	mapValue any
 
-	// inOwned/outOwned: see OwnsInput.
-	inOwned, outOwned map[string]any
+	// inOwned/outOwned: see OwnsInput. An owned value is a map or an
+	// *jsonv.Object; ownedMap/ownedObj hold whichever it is.
+	inOwned, outOwned owned
 
 	// req is reused by the Tasks of this scope (see TaskRequest).
 	req TaskRequest
@@ -224,11 +227,11 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 			t0 = x.clock.Now()
 		}
 		s.enteredAt = t0
-		s.inOwned, s.outOwned = s.outOwned, nil
+		s.inOwned, s.outOwned = s.outOwned, owned{}
 		s.inSize, s.outSize = size, -1
 		out, next, err := st.Exec(s, input)
 		if err != nil {
-			s.outOwned = nil
+			s.outOwned = owned{}
 			out, next, err = s.handleError(st, input, err)
 			size = -1
 			if err == nil {
@@ -379,6 +382,9 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 		t0 = time.Now()
 	}
 	req.ResultSize = 0
+	if ra, ok := inv.(rawChecker); !ok || !ra.AcceptsObjectsFor(req.Resource) {
+		req.Input = jsonv.Plain(req.Input)
+	}
 	res, err := inv.Invoke(ctx, req)
 	s.AddEvents(1) // TaskSucceeded / TaskFailed
 	if req.ResultSize > 0 {
@@ -417,15 +423,36 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 // next state may then add its result to it in place instead of copying it.
 // The compiler decides, per state, when that is safe.
 
-// OwnsInput reports whether in is an object the previous state built and
-// handed over exclusively.
-func (s *Scope) OwnsInput(in map[string]any) bool {
-	return s.inOwned != nil && sameMap(s.inOwned, in)
+// owned is an object handed from one state to the next (see OwnsInput).
+type owned struct {
+	m map[string]any
+	o *jsonv.Object
 }
 
-// SetOutputOwned marks the state's output object as exclusively owned by
-// the flow (nil clears).
-func (s *Scope) SetOutputOwned(out map[string]any) { s.outOwned = out }
+// OwnsInput reports whether in is an object (a map or an *jsonv.Object)
+// the previous state built and handed over exclusively.
+func (s *Scope) OwnsInput(in any) bool {
+	switch t := in.(type) {
+	case *jsonv.Object:
+		return s.inOwned.o != nil && s.inOwned.o == t
+	case map[string]any:
+		return s.inOwned.m != nil && sameMap(s.inOwned.m, t)
+	}
+	return false
+}
+
+// SetOutputOwned marks the state's output object (a map or an
+// *jsonv.Object) as exclusively owned by the flow; any other value clears.
+func (s *Scope) SetOutputOwned(out any) {
+	switch t := out.(type) {
+	case *jsonv.Object:
+		s.outOwned = owned{o: t}
+	case map[string]any:
+		s.outOwned = owned{m: t}
+	default:
+		s.outOwned = owned{}
+	}
+}
 
 func sameMap(a, b map[string]any) bool {
 	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))

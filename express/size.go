@@ -2,6 +2,8 @@ package express
 
 import (
 	"math"
+
+	"github.com/stepstream/express/internal/jsonv"
 	"strconv"
 	"unicode/utf8"
 )
@@ -50,6 +52,14 @@ func fitsBound(v any, left *int) bool {
 		for k, e := range t {
 			*left -= 6*len(k) + 3
 			if *left < 0 || !fitsBound(e, left) {
+				return false
+			}
+		}
+	case *jsonv.Object:
+		*left -= 2 + len(t.Fields)
+		for i := range t.Fields {
+			*left -= 6*len(t.Fields[i].Key) + 3
+			if *left < 0 || !fitsBound(t.Fields[i].Val, left) {
 				return false
 			}
 		}
@@ -102,6 +112,14 @@ func fits(v any, left *int) bool {
 		for k, e := range t {
 			*left -= stringSize(k) + 1
 			if *left < 0 || !fits(e, left) {
+				return false
+			}
+		}
+	case *jsonv.Object:
+		*left -= 2 + len(t.Fields)
+		for i := range t.Fields {
+			*left -= stringSize(t.Fields[i].Key) + 1
+			if *left < 0 || !fits(t.Fields[i].Val, left) {
 				return false
 			}
 		}

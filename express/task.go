@@ -72,6 +72,27 @@ type inlineChecker interface {
 	InlineFor(resource string) bool
 }
 
+// ObjectsOK is implemented by invokers that accept *jsonv.Object values in
+// a request's Input (they serialise it with jsonv, or ignore it); the
+// engine then skips converting the input to plain maps.
+type ObjectsOK interface {
+	AcceptsObjects() bool
+}
+
+type rawChecker interface {
+	AcceptsObjectsFor(resource string) bool
+}
+
+// AcceptsObjectsFor reports whether the invoker for resource accepts objects.
+func (r *Router) AcceptsObjectsFor(resource string) bool {
+	inv, ok := r.routes[resource]
+	if !ok {
+		inv = r.fallback
+	}
+	a, ok := inv.(ObjectsOK)
+	return ok && a.AcceptsObjects()
+}
+
 // InlineFor reports whether the invoker for resource is Inline.
 func (r *Router) InlineFor(resource string) bool {
 	inv, ok := r.routes[resource]

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/stepstream/express/internal/jsonv"
 )
 
 // MaxExecutionTime is the Express workflow cap on one execution.
@@ -136,6 +138,11 @@ type ExecOptions struct {
 	// Rand returns numbers in [0,1) for jitter and States.MathRandom; nil
 	// means math/rand/v2.
 	Rand func() float64
+	// RawOutput leaves objects the engine built in the output as
+	// *jsonv.Object instead of converting them to maps: for callers that
+	// serialise the output with jsonv (the daemon), which saves the
+	// conversion.
+	RawOutput bool
 	// InputSize, when known (the length of the record the input was parsed
 	// from), spares measuring the input against the payload limit.
 	InputSize int
@@ -155,7 +162,7 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 		*x = Execution{}
 		execPool.Put(x)
 	}()
-	*x = Execution{wf: w, parent: ctx, Input: input, Name: opts.Name, invoker: opts.Invoker, clock: opts.Clock, rnd: opts.Rand, inputSize: opts.InputSize}
+	*x = Execution{wf: w, parent: ctx, Input: input, Name: opts.Name, invoker: opts.Invoker, clock: opts.Clock, rnd: opts.Rand, inputSize: opts.InputSize, rawOutput: opts.RawOutput}
 	if x.Name == "" {
 		x.Name = "exec-" + strconv.FormatUint(execSeq.Add(1), 10)
 	}
@@ -216,7 +223,11 @@ func (x *Execution) finish(res *Result, out any, err error) {
 	res.Transitions = int(atomic.LoadInt64(&x.transitions))
 	if err == nil {
 		res.Status = Succeeded
-		res.Output = out
+		if x.rawOutput {
+			res.Output = out
+		} else {
+			res.Output = jsonv.Plain(out)
+		}
 		return
 	}
 	e := AsError(err)
@@ -248,6 +259,7 @@ type Execution struct {
 	invoker  Invoker
 
 	inputSize int
+	rawOutput bool
 	// events and transitions are updated atomically: Map and Parallel
 	// branches run on several goroutines.
 	events      int64

@@ -338,4 +338,3 @@ func suggest(k string) string {
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
-

@@ -28,7 +28,9 @@ func (n *pathNode) eval(f *Func, s *express.Scope, in any) (any, *express.Error)
 	if !ok {
 		return nil, f.fail(s, n.missing(in))
 	}
-	return v, nil
+	// The functions work on plain values (see jsonv.Object); scalars, the
+	// usual arguments, pass through as they are.
+	return jsonv.Plain(v), nil
 }
 
 // missing words a miss as AWS does. A context-object path is reported

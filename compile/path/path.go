@@ -13,6 +13,7 @@ import (
 
 	"github.com/ohler55/ojg/jp"
 	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/jsonv"
 )
 
 // Root says what a path starts from.
@@ -28,6 +29,8 @@ const (
 // step is one child or index step of a simple path.
 type step struct {
 	key   string
+	hash  uint32 // jsonv.KeyHash(key)
+	hint  *int32 // slot hint for jsonv.Object.GetHint
 	index int
 	isIdx bool
 }
@@ -39,8 +42,9 @@ type Path struct {
 	name  string // variable name when root == Var
 	steps []step // simple paths
 	// field is set for "$.name" paths, which Get serves directly.
-	field string
-	expr  jp.Expr
+	field     string
+	fieldHash uint32
+	expr      jp.Expr
 	// Definite paths select at most one value; the others (wildcards,
 	// slices, filters...) select a list, which is their value.
 	definite bool
@@ -70,8 +74,12 @@ func Parse(src string) (*Path, error) {
 	}
 	if steps, ok := parseSimple(rest); ok {
 		p.steps, p.definite = steps, true
+		for i := range steps {
+			steps[i].hash = jsonv.KeyHash(steps[i].key)
+			steps[i].hint = new(int32)
+		}
 		if p.root == Input && len(steps) == 1 && !steps[0].isIdx && steps[0].key != "" {
-			p.field = steps[0].key
+			p.field, p.fieldHash = steps[0].key, steps[0].hash
 		}
 		return p, nil
 	}
@@ -183,6 +191,9 @@ func (p *Path) IsRoot() bool { return p.root == Input && p.definite && len(p.ste
 // Depth is the number of steps of a definite path.
 func (p *Path) Depth() int { return len(p.steps) }
 
+// KeyHash returns jsonv.KeyHash of the key of step i.
+func (p *Path) KeyHash(i int) uint32 { return p.steps[i].hash }
+
 // Key returns the key of step i, "" for an index step.
 func (p *Path) Key(i int) string {
 	if p.steps[i].isIdx {
@@ -227,8 +238,11 @@ func (p *Path) base(s *express.Scope, in any) (any, bool) {
 func (p *Path) Get(s *express.Scope, in any) (v any, found bool) {
 	if p.field != "" {
 		// The most common path by far: $.name.
-		if m, ok := in.(map[string]any); ok {
-			v, ok = m[p.field]
+		switch m := in.(type) {
+		case *jsonv.Object:
+			return m.GetHint(p.field, p.fieldHash, p.steps[0].hint)
+		case map[string]any:
+			v, ok := m[p.field]
 			return v, ok
 		}
 		return nil, false
@@ -241,7 +255,8 @@ func (p *Path) Get(s *express.Scope, in any) (v any, found bool) {
 		v, n := walk(v, p.steps)
 		return v, n == len(p.steps)
 	}
-	res := p.expr.Get(v)
+	// ojg's jp knows plain values only; complex paths are rare.
+	res := p.expr.Get(jsonv.Plain(v))
 	if res == nil {
 		res = []any{}
 	}
@@ -267,11 +282,13 @@ func walk(v any, steps []step) (any, int) {
 			v = a[idx]
 			continue
 		}
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, i
+		var ok bool
+		switch m := v.(type) {
+		case *jsonv.Object:
+			v, ok = m.GetHint(st.key, st.hash, st.hint)
+		case map[string]any:
+			v, ok = m[st.key]
 		}
-		v, ok = m[st.key]
 		if !ok {
 			return nil, i
 		}
@@ -351,6 +368,20 @@ func set(data any, steps []step, v any, src string) (any, error) {
 		c[idx] = nv
 		return c, nil
 	}
+	if o, ok := data.(*jsonv.Object); ok {
+		if len(steps) == 1 {
+			return o.With(st.key, v), nil
+		}
+		child, _ := o.Get(st.key)
+		if !jsonv.IsObject(child) && !isArray(child) {
+			child = nil
+		}
+		nv, err := set(child, steps[1:], v, src)
+		if err != nil {
+			return nil, err
+		}
+		return o.With(st.key, nv), nil
+	}
 	m, ok := data.(map[string]any)
 	if !ok {
 		if data != nil {
@@ -367,7 +398,7 @@ func set(data any, steps []step, v any, src string) (any, error) {
 		return c, nil
 	}
 	child, ok := m[st.key]
-	if _, isMap := child.(map[string]any); !ok || (!isMap && !isArray(child)) {
+	if !ok || (!jsonv.IsObject(child) && !isArray(child)) {
 		child = nil
 	}
 	nv, err := set(child, steps[1:], v, src)

@@ -17,7 +17,7 @@ func main() {
 		r.ResultSize = 40
 		return result, nil
 	})
-	wf, err := compile.Compile(def, compile.Options{Invoker: enrich})
+	wf, err := compile.Compile(def, compile.Options{Invoker: objectsOK{enrich}})
 	if err != nil {
 		panic(err)
 	}
@@ -25,6 +25,10 @@ func main() {
 	in, _ := jsonv.Parse(raw)
 	n, _ := strconv.Atoi(os.Args[1])
 	for i := 0; i < n; i++ {
-		wf.Execute(context.Background(), in, express.ExecOptions{Name: "x", InputSize: len(raw)})
+		wf.Execute(context.Background(), in, express.ExecOptions{Name: "x", InputSize: len(raw), RawOutput: true})
 	}
 }
+
+type objectsOK struct{ express.InlineFunc }
+
+func (objectsOK) AcceptsObjectsFor(string) bool { return true }

@@ -2,7 +2,9 @@ package jsonv
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzParse checks Parse against encoding/json: it must accept exactly the
@@ -17,4 +19,62 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%q): err %v, encoding/json valid %v", b, err, valid)
 		}
 	})
+}
+
+// FuzzAppendJSON checks that AppendJSON writes valid JSON that reads back
+// as the same value.
+func FuzzAppendJSON(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `[1,2.5,{"b":null,"c":"x\ny\"\\"}]`, `"\u0001é"`, `1e-7`, `{"k":{"o":[true,false]}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := Parse(b)
+		if err != nil {
+			return
+		}
+		// Wrap objects into *Object too, to cover both kinds.
+		if m, ok := v.(map[string]any); ok {
+			o := NewObject(len(m))
+			for k, e := range m {
+				o.Put(k, e)
+			}
+			v = []any{v, o}
+		}
+		out := AppendJSON(nil, v)
+		back, err := Parse(out)
+		if err != nil {
+			t.Fatalf("AppendJSON(%q) wrote invalid JSON %q: %v", b, out, err)
+		}
+		if !Equal(Plain(v), back) && utf8.Valid(b) && !hasInf(v) {
+			t.Fatalf("round trip of %q: %q", b, out)
+		}
+	})
+}
+
+// hasInf reports whether v holds a number too large for float64 (1e700),
+// which JSON output can only write as null.
+func hasInf(v any) bool {
+	switch t := v.(type) {
+	case float64:
+		return math.IsInf(t, 0)
+	case []any:
+		for _, e := range t {
+			if hasInf(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for _, e := range t {
+			if hasInf(e) {
+				return true
+			}
+		}
+	case *Object:
+		for _, f := range t.Fields {
+			if hasInf(f.Val) {
+				return true
+			}
+		}
+	}
+	return false
 }

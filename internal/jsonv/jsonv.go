@@ -49,7 +49,17 @@ func Integer(v any) (int64, bool) {
 // Equal compares two JSON values: numbers by value (10 == 10.0), objects
 // regardless of key order.
 func Equal(a, b any) bool {
+	if o, ok := a.(*Object); ok {
+		a = o.Map()
+	}
+	if o, ok := b.(*Object); ok {
+		b = o.Map()
+	}
 	switch x := a.(type) {
+	case json.Number:
+		// Numbers too large for float64 come from ojg this way.
+		y, ok := b.(json.Number)
+		return ok && x == y
 	case nil:
 		return b == nil
 	case bool:
@@ -109,7 +119,7 @@ func TypeName(v any) string {
 		return "string"
 	case []any:
 		return "array"
-	case map[string]any:
+	case map[string]any, *Object:
 		return "object"
 	}
 	if IsNumber(v) {
@@ -121,13 +131,13 @@ func TypeName(v any) string {
 // Marshal serialises v as compact JSON, object keys in sorted order (Go maps
 // have no order), with HTML characters left alone.
 func Marshal(v any) string {
-	return oj.JSON(v, &marshalOptions)
+	return oj.JSON(Plain(v), &marshalOptions)
 }
 
 // MarshalUnsorted is Marshal without sorting keys: cheaper, for output
 // whose key order does not matter.
 func MarshalUnsorted(v any) string {
-	return oj.JSON(v, &unsortedOptions)
+	return oj.JSON(Plain(v), &unsortedOptions)
 }
 
 var (
@@ -226,6 +236,12 @@ func Copy(v any) any {
 		c := make(map[string]any, len(t))
 		for k, e := range t {
 			c[k] = Copy(e)
+		}
+		return c
+	case *Object:
+		c := &Object{Fields: make([]Field, len(t.Fields))}
+		for i, f := range t.Fields {
+			c.Fields[i] = Field{f.Key, f.Hash, Copy(f.Val)}
 		}
 		return c
 	}

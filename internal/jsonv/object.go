@@ -1,0 +1,212 @@
+package jsonv
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// Object is a JSON object the engine builds itself (payload templates,
+// ResultPath copies): its fields in order, found by a linear scan. For the
+// small objects of a workflow that is several times cheaper to build and
+// to read than a Go map, and it keeps the template's key order. Objects
+// live inside the engine: everything handed out (task inputs, execution
+// outputs, JSONata) is made plain with Plain first.
+//
+// An Object is immutable once another party may see it, like every value
+// the engine passes around; only its builder (or the state that owns it,
+// see express.Scope.OwnsInput) may add to it.
+type Object struct {
+	Fields []Field
+}
+
+// Field is one member of an Object. Hash is KeyHash(Key): comparing it
+// first makes a lookup a few integer compares, whatever the keys look like.
+type Field struct {
+	Key  string
+	Hash uint32
+	Val  any
+}
+
+// KeyHash is the hash an Object keeps for a key (FNV-1a, 32 bits). Callers
+// that look the same key up many times compute it once (compiled paths and
+// templates do).
+func KeyHash(key string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return h
+}
+
+// NewObject returns an empty object with room for n fields.
+func NewObject(n int) *Object {
+	return &Object{Fields: make([]Field, 0, n)}
+}
+
+// Get returns the value of key.
+func (o *Object) Get(key string) (any, bool) {
+	return o.GetHash(key, KeyHash(key))
+}
+
+// GetHash is Get with the key's hash already known.
+func (o *Object) GetHash(key string, h uint32) (any, bool) {
+	for i := range o.Fields {
+		if f := &o.Fields[i]; f.Hash == h && f.Key == key {
+			return f.Val, true
+		}
+	}
+	return nil, false
+}
+
+// GetHint is GetHash with an inline cache: *hint is the slot where the
+// key was found last time (objects built by the same template have their
+// keys in the same slots), tried first. The hint is read and written
+// atomically, so one compiled path can serve any number of goroutines.
+func (o *Object) GetHint(key string, h uint32, hint *int32) (any, bool) {
+	i := int(atomic.LoadInt32(hint))
+	if i < len(o.Fields) {
+		if f := &o.Fields[i]; f.Hash == h && f.Key == key {
+			return f.Val, true
+		}
+	}
+	for i := range o.Fields {
+		if f := &o.Fields[i]; f.Hash == h && f.Key == key {
+			atomic.StoreInt32(hint, int32(i))
+			return f.Val, true
+		}
+	}
+	return nil, false
+}
+
+// Put sets key to v in place, replacing an existing value.
+func (o *Object) Put(key string, v any) { o.PutHash(key, KeyHash(key), v) }
+
+// PutHash is Put with the key's hash already known.
+func (o *Object) PutHash(key string, h uint32, v any) {
+	for i := range o.Fields {
+		if f := &o.Fields[i]; f.Hash == h && f.Key == key {
+			f.Val = v
+			return
+		}
+	}
+	o.Fields = append(o.Fields, Field{key, h, v})
+}
+
+// AppendHash adds a field known not to be there yet (template keys are
+// unique), with the key's hash already known.
+func (o *Object) AppendHash(key string, h uint32, v any) {
+	o.Fields = append(o.Fields, Field{key, h, v})
+}
+
+// Len is the number of fields.
+func (o *Object) Len() int { return len(o.Fields) }
+
+// With returns a copy of o with key set to v; o is not modified.
+func (o *Object) With(key string, v any) *Object {
+	c := &Object{Fields: make([]Field, len(o.Fields), len(o.Fields)+1)}
+	copy(c.Fields, o.Fields)
+	c.Put(key, v)
+	return c
+}
+
+// Map returns the object as a Go map (values not converted).
+func (o *Object) Map() map[string]any {
+	m := make(map[string]any, len(o.Fields))
+	for _, f := range o.Fields {
+		m[f.Key] = f.Val
+	}
+	return m
+}
+
+// IsObject reports whether v is a JSON object (a map or an *Object).
+func IsObject(v any) bool {
+	switch v.(type) {
+	case map[string]any, *Object:
+		return true
+	}
+	return false
+}
+
+// Member returns the value of key in the object v (a map or an *Object).
+func Member(v any, key string) (any, bool) {
+	switch t := v.(type) {
+	case map[string]any:
+		x, ok := t[key]
+		return x, ok
+	case *Object:
+		return t.Get(key)
+	}
+	return nil, false
+}
+
+// Plain returns v with every *Object turned into a map[string]any, for
+// code outside the engine. Values without objects come back as they are;
+// containers holding an *Object somewhere are copied, the rest shared.
+func Plain(v any) any {
+	switch t := v.(type) {
+	case *Object:
+		m := make(map[string]any, len(t.Fields))
+		for _, f := range t.Fields {
+			m[f.Key] = Plain(f.Val)
+		}
+		return m
+	case map[string]any:
+		var c map[string]any
+		for k, e := range t {
+			p := Plain(e)
+			if c == nil && !same(p, e) {
+				c = make(map[string]any, len(t))
+				for k2, e2 := range t {
+					c[k2] = e2
+				}
+			}
+			if c != nil {
+				c[k] = p
+			}
+		}
+		if c != nil {
+			return c
+		}
+		return t
+	case []any:
+		var c []any
+		for i, e := range t {
+			p := Plain(e)
+			if c == nil && !same(p, e) {
+				c = make([]any, len(t))
+				copy(c, t)
+			}
+			if c != nil {
+				c[i] = p
+			}
+		}
+		if c != nil {
+			return c
+		}
+		return t
+	}
+	return v
+}
+
+// same reports whether Plain returned its argument unchanged: only
+// containers are ever replaced, and only when they held an *Object.
+func same(p, e any) bool {
+	switch e.(type) {
+	case *Object:
+		return false
+	case map[string]any:
+		pm, _ := p.(map[string]any)
+		em := e.(map[string]any)
+		return sameMapHeader(pm, em)
+	case []any:
+		ps, _ := p.([]any)
+		es := e.([]any)
+		return len(ps) == len(es) && (len(es) == 0 || &ps[0] == &es[0])
+	}
+	return true
+}
+
+func sameMapHeader(a, b map[string]any) bool {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
+}
