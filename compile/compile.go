@@ -71,7 +71,8 @@ func Parse(def []byte) (any, error) {
 		return nil, fmt.Errorf("the definition is empty")
 	}
 	if trimmed[0] == '{' {
-		v, err := jsonv.Parse(trimmed)
+		// The compiler reads the definition as plain maps.
+		v, err := jsonv.ParsePlain(trimmed)
 		if err != nil {
 			return nil, fmt.Errorf("the definition is not valid JSON: %v", err)
 		}

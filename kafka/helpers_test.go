@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/jsonv"
 )
 
 // fakeWorkflow is a one-state workflow standing in for a compiled one: it
@@ -23,7 +24,9 @@ func fakeWorkflow(name string) *express.Workflow {
 	m := &express.Machine{Blocking: true, States: []*express.State{{
 		Name: "Echo", Type: "Task",
 		Exec: func(s *express.Scope, in any) (any, int, error) {
-			obj, ok := in.(map[string]any)
+			// Records are parsed into engine objects; a hand-built state
+			// reads them as plain maps.
+			obj, ok := jsonv.Plain(in).(map[string]any)
 			if !ok {
 				return nil, 0, express.NewError("Test.NotObject", "input is not an object")
 			}

@@ -5,8 +5,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ohler55/ojg/jp"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stepstream/express/compile/path"
 )
 
 // KeySource says where an execution's name (its idempotency key) comes
@@ -14,9 +15,9 @@ import (
 // unique per record and stable across re-deliveries.
 type KeySource struct {
 	expr   string
-	path   jp.Expr // a JSONPath into the record value
-	header string  // a record header
-	recKey bool    // the record key
+	path   *path.Path // a JSONPath into the record value
+	header string     // a record header
+	recKey bool       // the record key
 }
 
 // ParseKeySource parses an idempotency key expression:
@@ -41,9 +42,12 @@ func ParseKeySource(s string) (KeySource, error) {
 		}
 		return KeySource{expr: s, header: h}, nil
 	case strings.HasPrefix(s, "$"):
-		x, err := jp.ParseString(s)
+		x, err := path.Parse(s)
 		if err != nil {
-			return KeySource{}, fmt.Errorf("%q: %v", s, err)
+			return KeySource{}, err
+		}
+		if x.Root() != path.Input {
+			return KeySource{}, fmt.Errorf("%q: the idempotency key must be a path into the record ($...)", s)
 		}
 		return KeySource{expr: s, path: x}, nil
 	}
@@ -60,7 +64,8 @@ func (k KeySource) IsDefault() bool { return k.path == nil && k.header == "" && 
 func (k *KeySource) key(r *kgo.Record, v any, scratch []byte) string {
 	switch {
 	case k.path != nil:
-		switch x := k.path.First(v).(type) {
+		x, _ := k.path.Get(nil, v)
+		switch x := x.(type) {
 		case string:
 			if x != "" {
 				return x

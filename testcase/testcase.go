@@ -69,7 +69,7 @@ func Load(file string) (*Case, error) {
 
 // Parse decodes a case from JSON text.
 func Parse(b []byte) (*Case, error) {
-	v, err := jsonv.Parse(b)
+	v, err := jsonv.ParsePlain(b)
 	if err != nil {
 		return nil, fmt.Errorf("not valid JSON: %v", err)
 	}

@@ -152,7 +152,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "express run: --resource %q: want RESOURCE=static:JSON\n", r)
 			return 2
 		}
-		v, err := jsonv.Parse([]byte(js))
+		v, err := jsonv.ParsePlain([]byte(js))
 		if err != nil {
 			fmt.Fprintf(stderr, "express run: --resource %q: the result is not valid JSON: %v\n", r, err)
 			return 2

@@ -14,7 +14,7 @@ import (
 
 func parse(t testing.TB, s string) any {
 	t.Helper()
-	v, err := jsonv.Parse([]byte(s))
+	v, err := jsonv.ParsePlain([]byte(s))
 	if err != nil {
 		t.Fatalf("bad JSON %s: %v", s, err)
 	}

@@ -54,7 +54,7 @@ func runCase(t *testing.T, file string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := jsonv.Parse(raw)
+	v, err := jsonv.ParsePlain(raw)
 	if err != nil {
 		t.Fatalf("bad case JSON: %v", err)
 	}

@@ -8,7 +8,7 @@ import (
 
 func benchEval(b *testing.B, src, input string) {
 	f := MustCompile(src)
-	in, err := jsonv.Parse([]byte(input))
+	in, err := jsonv.ParsePlain([]byte(input))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func BenchmarkFormat(b *testing.B) {
 
 func BenchmarkFormatParallel(b *testing.B) {
 	f := MustCompile(`States.Format('{}/{}/{}', $.deviceId, $.type, $.ts)`)
-	in, _ := jsonv.Parse([]byte(deviceRecord))
+	in, _ := jsonv.ParsePlain([]byte(deviceRecord))
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

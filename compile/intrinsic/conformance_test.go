@@ -42,7 +42,7 @@ func loadCases(t *testing.T, pattern string) []confCase {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := jsonv.Parse(b)
+		v, err := jsonv.ParsePlain(b)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}

@@ -160,7 +160,7 @@ func stringToJSON(a any) (any, string) {
 		// AWS returns null for an empty or blank string (recorded cases).
 		return nil, ""
 	}
-	v, err := jsonv.Parse([]byte(str))
+	v, err := jsonv.ParsePlain([]byte(str)) // the functions work on plain values
 	if err != nil {
 		return nil, fnStringToJSON.invalid("the string is not valid JSON: %v", err)
 	}

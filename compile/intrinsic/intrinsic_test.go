@@ -18,7 +18,7 @@ const testInput = `{
 }`
 
 func mustInput(t testing.TB) any {
-	v, err := jsonv.Parse([]byte(testInput))
+	v, err := jsonv.ParsePlain([]byte(testInput))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestEval(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Eval: %v", err)
 			}
-			want, err := jsonv.Parse([]byte(c.want))
+			want, err := jsonv.ParsePlain([]byte(c.want))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package jsonv
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"testing"
@@ -14,9 +15,22 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, err := Parse(b)
+		v, err := Parse(b)
 		if valid := json.Valid(b); valid != (err == nil) {
 			t.Fatalf("Parse(%q): err %v, encoding/json valid %v", b, err, valid)
+		}
+		if err != nil || !utf8.Valid(b) {
+			return
+		}
+		// The value is the one encoding/json reads (numbers by value).
+		var std any
+		d := json.NewDecoder(bytes.NewReader(b))
+		d.UseNumber()
+		if d.Decode(&std) != nil {
+			return // e.g. a number beyond float64, which Valid allows
+		}
+		if !Equal(Plain(v), fromStd(std)) {
+			t.Fatalf("Parse(%q) = %s, encoding/json reads %v", b, AppendJSON(nil, v), std)
 		}
 	})
 }
@@ -77,4 +91,27 @@ func hasInf(v any) bool {
 		}
 	}
 	return false
+}
+
+// fromStd turns encoding/json's json.Number into int64 or float64.
+func fromStd(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		if f, err := t.Float64(); err == nil {
+			return f
+		}
+		return t
+	case []any:
+		for i, e := range t {
+			t[i] = fromStd(e)
+		}
+	case map[string]any:
+		for k, e := range t {
+			t[k] = fromStd(e)
+		}
+	}
+	return v
 }

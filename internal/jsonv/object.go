@@ -210,3 +210,13 @@ func same(p, e any) bool {
 func sameMapHeader(a, b map[string]any) bool {
 	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
 }
+
+// ParsePlain is Parse followed by Plain: for documents read as plain maps
+// (definitions, configs, test cases).
+func ParsePlain(b []byte) (any, error) {
+	v, err := Parse(b)
+	if err != nil {
+		return nil, err
+	}
+	return Plain(v), nil
+}

@@ -1,0 +1,394 @@
+package jsonv
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// maxDepth is the deepest nesting a document may have, as encoding/json.
+const maxDepth = 10000
+
+// smallObject is the most fields an object read from text may have to be
+// kept as an *Object; larger objects become maps, whose lookups do not
+// grow with their size (and duplicate keys cost nothing to resolve).
+const smallObject = 16
+
+// reader is one document being parsed: one pass over the bytes that checks
+// the grammar and builds the value. All unescaped strings share one copy
+// of the text (one allocation per document).
+type reader struct {
+	b     []byte
+	text  string // b copied once; strings without escapes are slices of it
+	i     int
+	depth int
+}
+
+var errSyntax = errors.New("syntax error")
+
+func (r *reader) fail(what string) error {
+	if r.i >= len(r.b) {
+		return fmt.Errorf("not valid JSON: unexpected end of input (%s)", what)
+	}
+	return fmt.Errorf("not valid JSON: %s at offset %d", what, r.i)
+}
+
+func (r *reader) skipSpace() {
+	for r.i < len(r.b) {
+		switch r.b[r.i] {
+		case ' ', '\t', '\n', '\r':
+			r.i++
+		default:
+			return
+		}
+	}
+}
+
+// parseDoc reads one JSON document and nothing after it but spaces.
+func parseDoc(b []byte) (any, error) {
+	r := &reader{b: b}
+	r.skipSpace()
+	v, err := r.value()
+	if err != nil {
+		return nil, err
+	}
+	r.skipSpace()
+	if r.i != len(b) {
+		return nil, r.fail("extra characters after the document")
+	}
+	return v, nil
+}
+
+func (r *reader) value() (any, error) {
+	if r.i >= len(r.b) {
+		return nil, r.fail("a value is missing")
+	}
+	switch c := r.b[r.i]; {
+	case c == '{':
+		return r.object()
+	case c == '[':
+		return r.array()
+	case c == '"':
+		return r.str()
+	case c == 't':
+		return r.literal("true", true)
+	case c == 'f':
+		return r.literal("false", false)
+	case c == 'n':
+		return r.literal("null", nil)
+	case c == '-' || (c >= '0' && c <= '9'):
+		return r.number()
+	}
+	return nil, r.fail(fmt.Sprintf("unexpected character %q", r.b[r.i]))
+}
+
+func (r *reader) literal(word string, v any) (any, error) {
+	if len(r.b)-r.i < len(word) || string(r.b[r.i:r.i+len(word)]) != word {
+		return nil, r.fail("invalid literal")
+	}
+	r.i += len(word)
+	return v, nil
+}
+
+func (r *reader) object() (any, error) {
+	if r.depth++; r.depth > maxDepth {
+		return nil, r.fail("nesting too deep")
+	}
+	r.i++ // {
+	var fields []Field
+	r.skipSpace()
+	if r.i < len(r.b) && r.b[r.i] == '}' {
+		r.i++
+		r.depth--
+		return &Object{}, nil
+	}
+	for {
+		r.skipSpace()
+		if r.i >= len(r.b) || r.b[r.i] != '"' {
+			return nil, r.fail("expected a string key")
+		}
+		k, err := r.str()
+		if err != nil {
+			return nil, err
+		}
+		r.skipSpace()
+		if r.i >= len(r.b) || r.b[r.i] != ':' {
+			return nil, r.fail("expected a colon")
+		}
+		r.i++
+		r.skipSpace()
+		v, err := r.value()
+		if err != nil {
+			return nil, err
+		}
+		key := k.(string)
+		if fields == nil {
+			fields = make([]Field, 0, 8)
+		}
+		fields = append(fields, Field{Key: key, Hash: KeyHash(key), Val: v})
+		r.skipSpace()
+		if r.i >= len(r.b) {
+			return nil, r.fail("unterminated object")
+		}
+		if r.b[r.i] == ',' {
+			r.i++
+			continue
+		}
+		if r.b[r.i] != '}' {
+			return nil, r.fail("expected a comma or a closing brace")
+		}
+		r.i++
+		r.depth--
+		break
+	}
+	if len(fields) > smallObject {
+		m := make(map[string]any, len(fields))
+		for _, f := range fields {
+			m[f.Key] = f.Val // the last of duplicate keys wins
+		}
+		return m, nil
+	}
+	o := &Object{Fields: fields[:0]}
+	for _, f := range fields {
+		o.PutHash(f.Key, f.Hash, f.Val) // the last of duplicate keys wins
+	}
+	return o, nil
+}
+
+func (r *reader) array() (any, error) {
+	if r.depth++; r.depth > maxDepth {
+		return nil, r.fail("nesting too deep")
+	}
+	r.i++ // [
+	out := []any{}
+	r.skipSpace()
+	if r.i < len(r.b) && r.b[r.i] == ']' {
+		r.i++
+		r.depth--
+		return out, nil
+	}
+	for {
+		r.skipSpace()
+		v, err := r.value()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+		r.skipSpace()
+		if r.i >= len(r.b) {
+			return nil, r.fail("unterminated array")
+		}
+		if r.b[r.i] == ',' {
+			r.i++
+			continue
+		}
+		if r.b[r.i] != ']' {
+			return nil, r.fail("expected a comma or a closing bracket")
+		}
+		r.i++
+		r.depth--
+		return out, nil
+	}
+}
+
+// str reads a string starting at the opening quote.
+func (r *reader) str() (any, error) {
+	start := r.i + 1
+	i := start
+	for i < len(r.b) {
+		c := r.b[i]
+		if c == '"' {
+			r.i = i + 1
+			return r.slice(start, i), nil
+		}
+		if c == '\\' {
+			return r.strEscaped(start, i)
+		}
+		if c < 0x20 {
+			r.i = i
+			return nil, r.fail("control character in a string")
+		}
+		i++
+	}
+	r.i = i
+	return nil, r.fail("unterminated string")
+}
+
+// slice returns b[start:end] as a string sharing the document's one copy.
+func (r *reader) slice(start, end int) string {
+	if r.text == "" {
+		r.text = string(r.b)
+	}
+	return r.text[start:end]
+}
+
+// strEscaped reads the rest of a string that has escapes, from i (a '\').
+func (r *reader) strEscaped(start, i int) (any, error) {
+	buf := make([]byte, 0, i-start+16)
+	buf = append(buf, r.b[start:i]...)
+	for i < len(r.b) {
+		c := r.b[i]
+		switch {
+		case c == '"':
+			r.i = i + 1
+			return string(buf), nil
+		case c < 0x20:
+			r.i = i
+			return nil, r.fail("control character in a string")
+		case c != '\\':
+			buf = append(buf, c)
+			i++
+			continue
+		}
+		if i+1 >= len(r.b) {
+			r.i = i
+			return nil, r.fail("unterminated escape")
+		}
+		e := r.b[i+1]
+		i += 2
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			rn, ok := hex4(r.b, i)
+			if !ok {
+				r.i = i
+				return nil, r.fail("invalid \\u escape")
+			}
+			i += 4
+			if utf16.IsSurrogate(rn) {
+				// A pair makes one character; a lone half becomes U+FFFD,
+				// as encoding/json does.
+				if i+6 <= len(r.b) && r.b[i] == '\\' && r.b[i+1] == 'u' {
+					if lo, ok := hex4(r.b, i+2); ok {
+						if d := utf16.DecodeRune(rn, lo); d != utf8.RuneError {
+							buf = utf8.AppendRune(buf, d)
+							i += 6
+							continue
+						}
+					}
+				}
+				rn = utf8.RuneError
+			}
+			buf = utf8.AppendRune(buf, rn)
+		default:
+			r.i = i - 1
+			return nil, r.fail("invalid escape")
+		}
+	}
+	r.i = i
+	return nil, r.fail("unterminated string")
+}
+
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var v rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			v = v<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}
+
+// number reads a number: an int64 when it is an integer that fits, else a
+// float64; a number too large for a float64 is kept as its text
+// (json.Number), so that it is not lost.
+func (r *reader) number() (any, error) {
+	start := r.i
+	i := r.i
+	if r.b[i] == '-' {
+		i++
+	}
+	if i >= len(r.b) {
+		r.i = i
+		return nil, r.fail("invalid number")
+	}
+	switch {
+	case r.b[i] == '0':
+		i++
+	case r.b[i] >= '1' && r.b[i] <= '9':
+		for i < len(r.b) && r.b[i] >= '0' && r.b[i] <= '9' {
+			i++
+		}
+	default:
+		r.i = i
+		return nil, r.fail("invalid number")
+	}
+	integer := true
+	if i < len(r.b) && r.b[i] == '.' {
+		integer = false
+		i++
+		d := i
+		for i < len(r.b) && r.b[i] >= '0' && r.b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			r.i = i
+			return nil, r.fail("invalid number")
+		}
+	}
+	if i < len(r.b) && (r.b[i] == 'e' || r.b[i] == 'E') {
+		integer = false
+		i++
+		if i < len(r.b) && (r.b[i] == '+' || r.b[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(r.b) && r.b[i] >= '0' && r.b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			r.i = i
+			return nil, r.fail("invalid number")
+		}
+	}
+	r.i = i
+	text := r.b[start:i]
+	if integer && len(text) < 19 {
+		var n int64
+		neg := text[0] == '-'
+		for _, c := range text {
+			if c != '-' {
+				n = n*10 + int64(c-'0')
+			}
+		}
+		if neg {
+			n = -n
+		}
+		return n, nil
+	}
+	s := r.slice(start, i)
+	if integer {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return n, nil
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) {
+		return jsonNumber(s), nil
+	}
+	return f, nil
+}
