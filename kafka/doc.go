@@ -30,30 +30,73 @@
 // workers, produce, completion, rebalance), partition.go (ring, watermark,
 // key chains), commit.go (commits), slot.go (the per-record carrier and
 // result headers), idkey.go (idempotency keys), dedup.go (the sharded
-// key cache), latency.go (the progress histogram), metrics.go. Package
+// key cache), latency.go (the progress histogram), metrics.go, logging.go
+// (ExecutionLog), health.go (assignment for readiness). Package
 // kafka/config reads the YAML config, kafka/daemon assembles `express
 // serve`, package resources runs Task resources.
 //
 // # Metrics
 //
-// Registered by NewMetrics on the registry it is given:
+// NewMetrics registers the express_* metrics of processors on the registry
+// it is given (never the global one); NewExecutionLog registers
+// express_log_*; `express serve` (package kafka/daemon) adds franz-go's
+// kprom metrics of each client (express_kafka_*, label client: "producer"
+// or "consumer:WORKFLOW"), the client_golang Go and process collectors and
+// promhttp's handler errors, all on one registry. Labels are bounded: no
+// record data, keys or execution names. This list is also
+// docs/metrics.md; a test keeps them identical and complete.
 //
-//	express_executions_total{workflow,status}        counter    executions finished by status (SUCCEEDED, FAILED, TIMED_OUT, ABORTED)
-//	express_execution_duration_seconds{workflow}     histogram  execution duration
-//	express_state_transitions_total{workflow}        counter    states entered
-//	express_task_duration_seconds{workflow,resource} histogram  Task invocation latency per attempt (via Metrics.Hooks)
-//	express_task_errors_total{workflow,resource}     counter    Task attempts that failed (via Metrics.Hooks)
-//	express_retries_total{workflow,state}            counter    retries scheduled by Retry rules (via Metrics.Hooks)
-//	express_records_consumed_total{workflow}         counter    records fetched and admitted
-//	express_output_records_total{workflow}           counter    output records acknowledged
-//	express_dlq_records_total{workflow,reason}       counter    dead-lettered records by reason (failed, timed_out, aborted, rejected)
-//	express_dedup_hits_total{workflow,kind}          counter    duplicates skipped (completed recently) or coalesced (same key running)
-//	express_commits_total{workflow,result}           counter    offset commits (ok, error)
-//	express_produce_errors_total{workflow}           counter    failed output/DLQ produces (retried or redirected)
-//	express_rebalances_total{workflow}               counter    partition assignments received
-//	express_inflight_records{workflow}               gauge      records admitted and not finished
-//	express_pool_running{workflow}                   gauge      pool worker goroutines alive
-//	express_pool_busy{workflow}                      gauge      pool workers running executions
-//	express_pool_capacity{workflow}                  gauge      pool size
-//	express_consumer_lag{workflow,topic,partition}   gauge      records between the commit watermark and the high watermark
+//	express_executions_total{workflow,status}                counter    executions finished by status (SUCCEEDED, FAILED, TIMED_OUT, ABORTED)
+//	express_execution_duration_seconds{workflow}             histogram  execution duration
+//	express_state_transitions_total{workflow}                counter    states entered
+//	express_state_exits_total{workflow,state}                counter    states finished, successfully or not, by state name (via Metrics.Hooks)
+//	express_state_errors_total{workflow,state,error}         counter    states ended by an error, caught, retried or not (via Metrics.Hooks; at most 64 error names per workflow, then error="other")
+//	express_task_duration_seconds{workflow,resource}         histogram  Task invocation latency per attempt (via Metrics.Hooks)
+//	express_task_errors_total{workflow,resource}             counter    Task attempts that failed (via Metrics.Hooks)
+//	express_retries_total{workflow,state}                    counter    retries scheduled by Retry rules (via Metrics.Hooks)
+//	express_records_consumed_total{workflow}                 counter    records fetched and admitted
+//	express_output_records_total{workflow}                   counter    output records acknowledged
+//	express_dlq_records_total{workflow,reason}               counter    dead-lettered records by reason (failed, timed_out, aborted, rejected)
+//	express_dedup_hits_total{workflow,kind}                  counter    duplicates skipped (completed recently) or coalesced (same key running)
+//	express_commits_total{workflow,result}                   counter    offset commits (ok, error)
+//	express_produce_errors_total{workflow}                   counter    failed output/DLQ produces (retried or redirected)
+//	express_rebalances_total{workflow}                       counter    partition assignments received
+//	express_inflight_records{workflow}                       gauge      records admitted and not finished
+//	express_pool_running{workflow}                           gauge      pool worker goroutines alive
+//	express_pool_busy{workflow}                              gauge      pool workers running executions
+//	express_pool_capacity{workflow}                          gauge      pool size
+//	express_consumer_lag{workflow,topic,partition}           gauge      records between the commit watermark and the high watermark
+//	express_consumer_lag_seconds{workflow,topic,partition}   gauge      age of the oldest fetched record not yet finished (0 when none is in flight)
+//	express_partitions_assigned{workflow}                    gauge      partitions assigned
+//	express_partitions_paused{workflow}                      gauge      assigned partitions paused because they are full (MaxInFlightPerPartition)
+//	express_log_lines_total{level}                           counter    execution log lines written by slog level: info, warn, error (ExecutionLog)
+//	express_log_lines_dropped_total{reason}                  counter    execution log lines dropped: rate_limited, queue_full (ExecutionLog)
+//	express_kafka_connects_total{client,node_id}             counter    broker connections opened (franz-go kprom, as all express_kafka_*)
+//	express_kafka_connect_errors_total{client,node_id}       counter    broker connections that failed
+//	express_kafka_disconnects_total{client,node_id}          counter    broker connections closed
+//	express_kafka_write_bytes_total{client,node_id}          counter    bytes written to brokers
+//	express_kafka_write_errors_total{client,node_id}         counter    failed writes to brokers
+//	express_kafka_read_bytes_total{client,node_id}           counter    bytes read from brokers
+//	express_kafka_read_errors_total{client,node_id}          counter    failed reads from brokers
+//	express_kafka_produce_bytes_total{client,node_id,topic}  counter    uncompressed bytes produced
+//	express_kafka_fetch_bytes_total{client,node_id,topic}    counter    uncompressed bytes fetched
+//	express_kafka_buffered_produce_records_total{client}     gauge      records buffered for producing, not yet acknowledged
+//	express_kafka_buffered_produce_bytes{client}             gauge      bytes buffered for producing
+//	express_kafka_buffered_fetch_records_total{client}       gauge      records fetched and not yet polled
+//	express_kafka_buffered_fetch_bytes{client}               gauge      bytes fetched and not yet polled
+//	promhttp_metric_handler_errors_total{cause}              counter    errors while serving /metrics
+//	process_cpu_seconds_total{}                              counter    CPU time of the daemon (client_golang process collector: all process_*)
+//	process_resident_memory_bytes{}                          gauge      resident memory
+//	go_goroutines{}                                          gauge      goroutines (client_golang Go collector: all go_*)
+//	go_memstats_heap_inuse_bytes{}                           gauge      Go heap in use
+//
+// # Execution logs
+//
+// An ExecutionLog (Options.ExecutionLog) writes Express-style execution
+// logs at level ALL, ERROR, FATAL or OFF as slog records, from a bounded
+// queue drained by one goroutine: a worker never waits for the log. Lines
+// over the rate bound or the queue are dropped and counted
+// (express_log_lines_dropped_total). A failed execution's line carries the
+// error, cause, the state that failed, the execution name and the source
+// topic, partition and offset.
 package kafka

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,12 +29,19 @@ type Metrics struct {
 	commits       *prometheus.CounterVec
 	produceErrors *prometheus.CounterVec
 	rebalances    *prometheus.CounterVec
+	stateExits    *prometheus.CounterVec
+	stateErrors   *prometheus.CounterVec
 
 	mu    sync.Mutex
 	procs []*Processor
 
-	inflightDesc, poolRunningDesc, poolBusyDesc, poolCapDesc, lagDesc *prometheus.Desc
+	inflightDesc, poolRunningDesc, poolBusyDesc, poolCapDesc, lagDesc, lagSecondsDesc, assignedDesc, pausedDesc *prometheus.Desc
 }
+
+// MaxErrorLabels bounds the distinct error names of
+// express_state_errors_total per workflow; further names are counted
+// under error="other".
+const MaxErrorLabels = 64
 
 // NewMetrics creates the metrics and registers them on reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
@@ -66,15 +74,23 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Output or DLQ produces that failed and were retried or redirected."}, wf),
 		rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_rebalances_total",
 			Help: "Partition assignments received."}, wf),
+		stateExits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_state_exits_total",
+			Help: "States finished, successfully or not, by state name (via Metrics.Hooks)."}, []string{"workflow", "state"}),
+		stateErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_state_errors_total",
+			Help: "States that ended with an error (caught, retried or not), by state and error name (via Metrics.Hooks)."}, []string{"workflow", "state", "error"}),
 		inflightDesc:    prometheus.NewDesc("express_inflight_records", "Records admitted and not yet finished.", wf, nil),
 		poolRunningDesc: prometheus.NewDesc("express_pool_running", "Pool worker goroutines alive (busy or idle, until they expire).", wf, nil),
 		poolBusyDesc:    prometheus.NewDesc("express_pool_busy", "Pool workers running executions.", wf, nil),
 		poolCapDesc:     prometheus.NewDesc("express_pool_capacity", "Pool size (Concurrency).", wf, nil),
 		lagDesc: prometheus.NewDesc("express_consumer_lag", "Records between the commit watermark and the high watermark, per partition.",
 			[]string{"workflow", "topic", "partition"}, nil),
+		lagSecondsDesc: prometheus.NewDesc("express_consumer_lag_seconds", "Age (now minus record timestamp) of the oldest fetched record not yet finished, per partition; 0 when none is in flight.",
+			[]string{"workflow", "topic", "partition"}, nil),
+		assignedDesc: prometheus.NewDesc("express_partitions_assigned", "Partitions assigned to the processor.", wf, nil),
+		pausedDesc:   prometheus.NewDesc("express_partitions_paused", "Assigned partitions whose fetching is paused because they are full (MaxInFlightPerPartition).", wf, nil),
 	}
 	for _, c := range []prometheus.Collector{m.executions, m.duration, m.transitions, m.taskDuration, m.taskErrors,
-		m.retries, m.consumed, m.output, m.dlq, m.dedup, m.commits, m.produceErrors, m.rebalances, (*gauges)(m)} {
+		m.retries, m.consumed, m.output, m.dlq, m.dedup, m.commits, m.produceErrors, m.rebalances, m.stateExits, m.stateErrors, (*gauges)(m)} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -82,29 +98,72 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
-// Hooks returns engine hooks that record task latency, task errors and
-// retries for the named workflow; pass them to compile.Options.Hooks.
-// Executions and transitions are counted by the Processor itself.
+// Hooks returns engine hooks that record task latency, task errors,
+// retries and state exits and errors for the named workflow; pass them to
+// compile.Options.Hooks. Executions and transitions are counted by the
+// Processor itself. Label children are resolved once per resource, state
+// and error name and looked up without locks or allocations afterwards.
 func (m *Metrics) Hooks(workflow string) express.Hooks {
-	var cache sync.Map // resource → *taskObs
-	obs := func(resource string) *taskObs {
-		if o, ok := cache.Load(resource); ok {
-			return o.(*taskObs)
+	var tasks cow[*taskObs]
+	var states cow[*stateObs]
+	var errNames cow[struct{}]
+	var retries cow[prometheus.Counter]
+	var mu sync.Mutex // serialises the (rare) inserts
+	task := func(resource string) *taskObs {
+		if o, ok := tasks.get(resource); ok {
+			return o
 		}
-		o := &taskObs{d: m.taskDuration.WithLabelValues(workflow, resource), e: m.taskErrors.WithLabelValues(workflow, resource)}
-		v, _ := cache.LoadOrStore(resource, o)
-		return v.(*taskObs)
+		mu.Lock()
+		defer mu.Unlock()
+		return tasks.put(resource, &taskObs{d: m.taskDuration.WithLabelValues(workflow, resource), e: m.taskErrors.WithLabelValues(workflow, resource)})
+	}
+	state := func(name string) *stateObs {
+		if o, ok := states.get(name); ok {
+			return o
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return states.put(name, &stateObs{exits: m.stateExits.WithLabelValues(workflow, name)})
+	}
+	stateErr := func(o *stateObs, name, errName string) prometheus.Counter {
+		if c, ok := o.errs.get(errName); ok {
+			return c
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		label := errName
+		if _, known := errNames.get(errName); !known {
+			if errNames.len() >= MaxErrorLabels {
+				label = "other"
+			} else {
+				errNames.put(errName, struct{}{})
+			}
+		}
+		return o.errs.put(errName, m.stateErrors.WithLabelValues(workflow, name, label))
 	}
 	return express.Hooks{
 		TaskDone: func(_ *express.Workflow, _, resource string, d time.Duration, err *express.Error) {
-			o := obs(resource)
+			o := task(resource)
 			o.d.Observe(d.Seconds())
 			if err != nil {
 				o.e.Inc()
 			}
 		},
-		Retry: func(_ *express.Workflow, state string, _ *express.Error) {
-			m.retries.WithLabelValues(workflow, state).Inc()
+		Retry: func(_ *express.Workflow, name string, _ *express.Error) {
+			c, ok := retries.get(name)
+			if !ok {
+				mu.Lock()
+				c = retries.put(name, m.retries.WithLabelValues(workflow, name))
+				mu.Unlock()
+			}
+			c.Inc()
+		},
+		StateExit: func(_ *express.Workflow, name, _ string, _ time.Duration, err *express.Error) {
+			o := state(name)
+			o.exits.Inc()
+			if err != nil {
+				stateErr(o, name, err.Name).Inc()
+			}
 		},
 	}
 }
@@ -112,6 +171,50 @@ func (m *Metrics) Hooks(workflow string) express.Hooks {
 type taskObs struct {
 	d prometheus.Observer
 	e prometheus.Counter
+}
+
+type stateObs struct {
+	exits prometheus.Counter
+	errs  cow[prometheus.Counter]
+}
+
+// cow is a copy-on-write map: lock-free reads, inserts serialised by the
+// caller. Its key sets are small (resources, states, error names).
+type cow[V any] struct{ p atomic.Pointer[map[string]V] }
+
+func (c *cow[V]) get(k string) (V, bool) {
+	if m := c.p.Load(); m != nil {
+		v, ok := (*m)[k]
+		return v, ok
+	}
+	var zero V
+	return zero, false
+}
+
+func (c *cow[V]) len() int {
+	if m := c.p.Load(); m != nil {
+		return len(*m)
+	}
+	return 0
+}
+
+// put stores v under k unless k is present, and returns the stored value.
+func (c *cow[V]) put(k string, v V) V {
+	old := c.p.Load()
+	if old != nil {
+		if cur, ok := (*old)[k]; ok {
+			return cur
+		}
+	}
+	n := make(map[string]V, c.len()+1)
+	if old != nil {
+		for kk, vv := range *old {
+			n[kk] = vv
+		}
+	}
+	n[k] = v
+	c.p.Store(&n)
+	return v
 }
 
 // wfMetrics are the children of one workflow, resolved once.
@@ -182,6 +285,9 @@ func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
 	ch <- g.poolCapDesc
 	ch <- g.poolBusyDesc
 	ch <- g.lagDesc
+	ch <- g.lagSecondsDesc
+	ch <- g.assignedDesc
+	ch <- g.pausedDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -195,9 +301,33 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(g.poolRunningDesc, prometheus.GaugeValue, float64(p.pool.Running()), name)
 		ch <- prometheus.MustNewConstMetric(g.poolBusyDesc, prometheus.GaugeValue, float64(p.busy.Load()), name)
 		ch <- prometheus.MustNewConstMetric(g.poolCapDesc, prometheus.GaugeValue, float64(p.pool.Cap()), name)
+		now := time.Now()
+		assigned, paused := 0, 0
 		p.eachPart(func(part *partition) {
-			ch <- prometheus.MustNewConstMetric(g.lagDesc, prometheus.GaugeValue, float64(part.lag()), name,
-				part.topic, strconv.Itoa(int(part.id)))
+			id := strconv.Itoa(int(part.id))
+			ch <- prometheus.MustNewConstMetric(g.lagDesc, prometheus.GaugeValue, float64(part.lag()), name, part.topic, id)
+			age, isPaused := part.oldest(now)
+			ch <- prometheus.MustNewConstMetric(g.lagSecondsDesc, prometheus.GaugeValue, age.Seconds(), name, part.topic, id)
+			assigned++
+			if isPaused {
+				paused++
+			}
 		})
+		ch <- prometheus.MustNewConstMetric(g.assignedDesc, prometheus.GaugeValue, float64(assigned), name)
+		ch <- prometheus.MustNewConstMetric(g.pausedDesc, prometheus.GaugeValue, float64(paused), name)
 	}
+}
+
+// oldest returns the age of the oldest fetched unfinished record of the
+// partition (0 when none) and whether the partition wants to be paused.
+func (p *partition) oldest(now time.Time) (time.Duration, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var age time.Duration
+	if p.n > 0 {
+		if s := p.ring[p.head]; s != nil && s.rec != nil && !s.rec.Timestamp.IsZero() {
+			age = max(now.Sub(s.rec.Timestamp), 0)
+		}
+	}
+	return age, p.paused
 }

@@ -114,6 +114,13 @@ type Options struct {
 	Metrics *Metrics
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// ExecutionLog, when set, receives the execution logs (see
+	// ExecutionLog). Unless its level is LogOff each record then runs on a
+	// copy of Workflow whose hooks are Hooks plus the log's.
+	ExecutionLog *ExecutionLog
+	// Hooks must be the hooks Workflow was compiled with when ExecutionLog
+	// is set (the copy replaces them); otherwise they are unused.
+	Hooks express.Hooks
 }
 
 func (o *Options) fill() error {

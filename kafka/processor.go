@@ -3,7 +3,6 @@ package kafka
 import (
 	"context"
 	"errors"
-	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"strconv"
@@ -381,7 +380,14 @@ func (p *Processor) process(s *slot) *slot {
 		}
 		s.owner = true
 	}
-	res := p.wf.Execute(part.ctx, s.val, express.ExecOptions{Name: s.name, InputSize: len(r.Value)})
+	wf := p.wf
+	if p.o.ExecutionLog != nil {
+		wf = p.o.ExecutionLog.begin(s)
+	}
+	// RawOutput: the output is written with jsonv below, which takes the
+	// engine's objects as they are (an execution log that writes outputs
+	// wants plain values).
+	res := wf.Execute(part.ctx, s.val, express.ExecOptions{Name: s.name, InputSize: len(r.Value), RawOutput: !p.o.ExecutionLog.logsOutput()})
 	nxt := p.handoff(s)
 	if res.Status == express.Aborted && part.ctx.Err() != nil {
 		p.discard(s)
@@ -389,6 +395,9 @@ func (p *Processor) process(s *slot) *slot {
 	}
 	s.val = nil
 	s.status = string(res.Status)
+	if p.o.ExecutionLog != nil {
+		p.o.ExecutionLog.end(s, &res)
+	}
 	if p.m != nil {
 		p.m.execution(&res)
 	}
@@ -402,20 +411,10 @@ func (p *Processor) process(s *slot) *slot {
 		p.complete(s)
 		return nxt
 	}
-	var val []byte
-	err := func() (err error) {
-		defer func() {
-			if e := recover(); e != nil {
-				err = fmt.Errorf("cannot serialise the output: %v", e)
-			}
-		}()
-		val = s.wr.MustJSON(res.Output)
-		return nil
-	}()
-	if err != nil {
-		p.produceDLQ(s, ErrOutputRejected, err.Error())
-		return nxt
-	}
+	// jsonv.AppendJSON writes any value the engine returns (it does not
+	// fail or panic); the buffer is the slot's, reused once acknowledged.
+	val := jsonv.AppendJSON(s.buf[:0], res.Output)
+	s.buf = val
 	s.phase = phaseOutput
 	s.out = kgo.Record{Topic: p.o.OutputTopic, Key: r.Key, Value: val, Headers: s.sourceHeaders(s.hdrs[:0])}
 	p.cl.Produce(p.base, &s.out, s.ack)

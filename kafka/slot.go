@@ -4,8 +4,6 @@ import (
 	"strconv"
 	"sync/atomic"
 
-	"github.com/ohler55/ojg"
-	"github.com/ohler55/ojg/oj"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -37,7 +35,7 @@ const (
 
 // slot carries one record from admission to the acknowledgement of its
 // result. Slots are pooled: the produced record, its headers, the number
-// scratch space and the JSON writer's buffer are reused.
+// scratch space and the output buffer are reused.
 type slot struct {
 	p       *Processor
 	part    *partition
@@ -63,13 +61,13 @@ type slot struct {
 	out     kgo.Record
 	hdrs    []kgo.RecordHeader
 	scratch []byte
-	wr      oj.Writer
+	buf     []byte // the serialised output
 	ack     func(*kgo.Record, error)
+	xl      *slotLog // execution logging state, made on first use
 }
 
 func newSlot(p *Processor) *slot {
 	s := &slot{p: p, hdrs: make([]kgo.RecordHeader, 0, 10), scratch: make([]byte, 0, 64)}
-	s.wr.Options = ojg.DefaultOptions
 	s.ack = s.onAck
 	return s
 }
@@ -82,6 +80,9 @@ func (s *slot) reset() {
 	clear(s.hdrs[:cap(s.hdrs)])
 	s.out = kgo.Record{}
 	s.hdrs, s.scratch = hdrs, scratch
+	if cap(s.buf) > 64<<10 {
+		s.buf = nil // do not keep a rare large output's buffer
+	}
 }
 
 func (s *slot) onAck(_ *kgo.Record, err error) {

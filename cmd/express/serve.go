@@ -85,7 +85,11 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		saslMech     = fs.String("sasl-mechanism", "", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
 		saslUser     = fs.String("sasl-user", "", "SASL user name")
 		saslPassEnv  = fs.String("sasl-password-env", "EXPRESS_SASL_PASSWORD", "environment variable holding the SASL password")
-		logLevel     = fs.String("log-level", "info", "debug, info, warn or error")
+		logLevel     = fs.String("log-level", "OFF", "execution logs, as Express names the levels: ALL (every execution and state event), ERROR (failed executions and failed states), FATAL (failed executions) or OFF; JSON lines on stderr")
+		logData      = fs.Bool("log-execution-data", false, "add execution inputs and outputs to the execution logs")
+		logRate      = fs.Int("log-max-per-second", 1000, "execution log lines per second and level (ALL: executions logged per second) before lines are dropped and counted (express_log_lines_dropped_total); -1: no bound")
+		daemonLevel  = fs.String("daemon-log-level", "info", "the daemon's own logs (connection problems, produce failures): debug, info, warn or error")
+		stuckAfter   = fs.Duration("stuck-after", daemon.DefaultStuckAfter, "/healthz fails when the consumer has work but admits and finishes nothing for this long")
 	)
 	fs.Var(&topic, "topic", "`TOPIC` to consume (repeatable, or comma-separated)")
 	fs.Var(&resourcesF, "resource", "`RESOURCE=TARGET`: TARGET is an http(s):// URL, kafka:TOPIC or static:JSON (repeatable)")
@@ -99,12 +103,17 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		fmt.Fprintf(stderr, "express serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+	xlevel, err := kafka.ParseLogLevel(*logLevel)
+	if err != nil {
 		fmt.Fprintf(stderr, "express serve: --log-level: %v\n", err)
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*daemonLevel)); err != nil {
+		fmt.Fprintf(stderr, "express serve: --daemon-log-level: %v\n", err)
+		return 2
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
@@ -210,8 +219,9 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		}()
 		ctx = c
 	}
-	err := daemon.Run(ctx, f, daemon.Options{Out: stdout, Progress: *progressF, Demo: *demo, DemoRate: *demoRate,
-		EmbeddedPartitions: int32(*partitions), EmbeddedPort: *embeddedPort, Logger: logger})
+	err = daemon.Run(ctx, f, daemon.Options{Out: stdout, Progress: *progressF, Demo: *demo, DemoRate: *demoRate,
+		EmbeddedPartitions: int32(*partitions), EmbeddedPort: *embeddedPort, Logger: logger,
+		LogLevel: xlevel, LogOut: stderr, LogExecutionData: *logData, LogMaxPerSecond: *logRate, StuckAfter: *stuckAfter})
 	if err != nil {
 		printProblems(stderr, "express serve", err)
 		return 1

@@ -1,7 +1,11 @@
 // Package daemon assembles `express serve`: it checks a config, starts an
 // embedded broker when no brokers are given, compiles the workflows with
 // their resources and metrics hooks, runs one kafka.Processor per workflow,
-// serves /metrics, /healthz and /readyz, and prints a progress line.
+// serves /metrics (the kafka package metrics, franz-go's kprom metrics per
+// client, the Go and process collectors; listed in docs/metrics.md),
+// /healthz (fails when a workflow with work makes no progress) and /readyz
+// (connected and partitions assigned), writes the execution logs, and
+// prints a progress line.
 package daemon
 
 import (
@@ -12,6 +16,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/plugin/kprom"
 
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/kafka"
@@ -44,11 +51,30 @@ type Options struct {
 	// EmbeddedPort is the embedded broker's port on 127.0.0.1; 0 (or a
 	// busy port) means any free port.
 	EmbeddedPort int
-	Logger       *slog.Logger
+	// Logger receives the daemon's operational logs (broker warnings,
+	// produce failures); nil is slog.Default().
+	Logger *slog.Logger
+	// LogLevel is the execution log level (kafka.LogOff: none), written
+	// as JSON lines to LogOut (nil: os.Stderr); LogExecutionData adds
+	// inputs and outputs; LogMaxPerSecond bounds the lines per second and
+	// level (see kafka.ExecutionLogOptions.MaxPerSecond).
+	LogLevel         kafka.LogLevel
+	LogOut           io.Writer
+	LogExecutionData bool
+	LogMaxPerSecond  int
+	// StuckAfter is how long the consumer may go without progress (a
+	// record admitted or finished) while it has work (lag or records in
+	// flight) before /healthz fails; 0 means DefaultStuckAfter.
+	StuckAfter time.Duration
 	// Ready, when set, is called with the broker addresses and metrics
 	// address once everything is running.
 	Ready func(brokers []string, metricsAddr string)
 }
+
+// DefaultStuckAfter is the default of Options.StuckAfter: a minute more
+// than the Express execution limit, so that a long but live execution
+// (a Wait, a slow Task) never makes a healthy daemon look stuck.
+const DefaultStuckAfter = express.MaxExecutionTime + time.Minute
 
 // Run serves until ctx is done, then drains every processor and returns.
 // Config problems are returned (as config.Problems) before connecting.
@@ -69,9 +95,30 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	// after the embedded broker starts, and config checking must not
 	// connect. A late-bound producer serves both.
 	tp := &lateProducer{}
-	resolved, err := config.Check(f, config.CompileOptions{Producer: tp, Hooks: metrics.Hooks})
+	hooks := map[string]express.Hooks{}
+	var hooksMu sync.Mutex
+	resolved, err := config.Check(f, config.CompileOptions{Producer: tp, Hooks: func(name string) express.Hooks {
+		h := metrics.Hooks(name)
+		hooksMu.Lock()
+		hooks[name] = h
+		hooksMu.Unlock()
+		return h
+	}})
 	if err != nil {
 		return err
+	}
+	var xlog *kafka.ExecutionLog
+	if o.LogLevel != kafka.LogOff {
+		out := o.LogOut
+		if out == nil {
+			out = os.Stderr
+		}
+		xlog, err = kafka.NewExecutionLog(slog.NewJSONHandler(out, nil), kafka.ExecutionLogOptions{Level: o.LogLevel,
+			IncludeData: o.LogExecutionData, MaxPerSecond: o.LogMaxPerSecond, Registerer: reg})
+		if err != nil {
+			return err
+		}
+		defer xlog.Close()
 	}
 
 	var wg sync.WaitGroup
@@ -120,6 +167,12 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	}
 	copts[0] = kgo.SeedBrokers(brokers...)
 	copts = append(copts, kgo.WithLogger(kgoLogger{o.Logger}))
+	// clientOpts adds franz-go's own metrics (kprom) for one client; the
+	// client label keeps the clients' series apart on the one registry.
+	clientOpts := func(client string, extra ...kgo.Opt) []kgo.Opt {
+		km := kprom.NewMetrics("express_kafka", kprom.Registerer(reg), kprom.WithStaticLabel(prometheus.Labels{"client": client}))
+		return append(append(slices.Clip(copts), extra...), kgo.WithHooks(km))
+	}
 
 	needProducer := o.Demo
 	for _, r := range resolved {
@@ -130,7 +183,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 		}
 	}
 	if needProducer {
-		pcl, err := kgo.NewClient(append(copts, kgo.ProducerLinger(2*time.Millisecond))...)
+		pcl, err := kgo.NewClient(clientOpts("producer", kgo.ProducerLinger(2*time.Millisecond))...)
 		if err != nil {
 			return err
 		}
@@ -141,9 +194,11 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	var procs []*kafka.Processor
 	for _, r := range resolved {
 		opts := r.Options
-		opts.ClientOpts = copts
+		opts.ClientOpts = clientOpts("consumer:" + r.Config.Name)
 		opts.Metrics = metrics
 		opts.Logger = o.Logger
+		opts.ExecutionLog = xlog
+		opts.Hooks = hooks[r.Config.Name]
 		if opts.DrainTimeout == 0 {
 			opts.DrainTimeout = kafka.DefaultDrainTimeout
 		}
@@ -154,6 +209,14 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 		procs = append(procs, p)
 	}
 
+	stuckAfter := o.StuckAfter
+	if stuckAfter <= 0 {
+		stuckAfter = DefaultStuckAfter
+	}
+	watch := newWatchdog(procs, stuckAfter)
+	wg.Add(1)
+	go func() { defer wg.Done(); watch.run(ctx) }()
+
 	var srv *http.Server
 	metricsAddr := ""
 	if f.MetricsAddr != "" {
@@ -162,7 +225,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			return fmt.Errorf("metrics_addr: %w", err)
 		}
 		metricsAddr = ln.Addr().String()
-		srv = &http.Server{Handler: handler(reg, procs), ReadHeaderTimeout: 5 * time.Second}
+		srv = &http.Server{Handler: handler(reg, procs, watch), ReadHeaderTimeout: 5 * time.Second}
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = srv.Serve(ln) }()
 		fmt.Fprintf(o.Out, "express: metrics on http://%s/metrics\n", metricsAddr)
@@ -251,17 +314,30 @@ func StartEmbedded(port int, partitions int32, topics ...string) (*kfake.Cluster
 	return listen("127.0.0.1:0")
 }
 
-func handler(reg *prometheus.Registry, procs []*kafka.Processor) http.Handler {
+func handler(reg *prometheus.Registry, procs []*kafka.Processor, watch *watchdog) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if msg := watch.stuck(); msg != "" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, msg)
+			return
+		}
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		// The workflows are compiled before any processor exists.
 		for _, p := range procs {
-			if !p.Ready() {
+			msg := ""
+			switch {
+			case !p.Ready():
+				msg = "is not connected"
+			case p.Partitions() == 0:
+				msg = "has no partitions assigned"
+			}
+			if msg != "" {
 				w.WriteHeader(http.StatusServiceUnavailable)
-				fmt.Fprintf(w, "workflow %q is not connected\n", p.Workflow().Name())
+				fmt.Fprintf(w, "workflow %q %s\n", p.Workflow().Name(), msg)
 				return
 			}
 		}
