@@ -191,3 +191,19 @@ func TestDataLimit(t *testing.T) {
 		t.Fatalf("escaped input over the limit: %s", res.Status)
 	}
 }
+
+func TestResultStateAndStateDone(t *testing.T) {
+	var done []string
+	wf := mustCompile(t, `{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"P"},
+		"P":{"Type":"Parallel","End":true,"Branches":[{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"E"}}}]}}}`,
+		compile.Options{Hooks: express.Hooks{StateDone: func(_ *express.Workflow, state, typ string, err *express.Error) {
+			done = append(done, state)
+		}}})
+	res := wf.Execute(context.Background(), map[string]any{}, express.ExecOptions{})
+	if res.Status != express.Failed || res.Error != "E" || res.State != "P" {
+		t.Fatalf("status %s error %q state %q", res.Status, res.Error, res.State)
+	}
+	if len(done) != 3 || done[0] != "A" || done[1] != "F" || done[2] != "P" {
+		t.Errorf("StateDone calls %v", done)
+	}
+}

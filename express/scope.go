@@ -247,7 +247,14 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 		if hooks.StateExit != nil {
 			hooks.StateExit(x.wf, st.Name, st.Type, x.clock.Now().Sub(t0), AsError(err))
 		}
+		if hooks.StateDone != nil {
+			hooks.StateDone(x.wf, st.Name, st.Type, AsError(err))
+		}
 		if err != nil {
+			if s.parent == nil {
+				// A top-level state: its error ends the execution.
+				x.failState = st.Name
+			}
 			return nil, err
 		}
 		exitEvents = int64(st.ExitEvents)

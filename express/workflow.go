@@ -35,9 +35,13 @@ type Result struct {
 	Status Status
 	// Output is the final output of a succeeded execution.
 	Output any
-	// Error and Cause describe a failed, timed-out or aborted execution.
+	// Error and Cause describe a failed, timed-out or aborted execution;
+	// State names the top-level state whose failure ended it (for an error
+	// inside a Map or Parallel, that state; "" when the execution was
+	// stopped from outside: its time limit, cancellation).
 	Error string
 	Cause string
+	State string
 	Start time.Time
 	Stop  time.Time
 	// Transitions counts states entered.
@@ -59,8 +63,12 @@ type Hooks struct {
 	ExecutionStart func(wf *Workflow, name string)
 	ExecutionEnd   func(wf *Workflow, r *Result)
 	// StateExit is called when a state finishes, successfully or not
-	// (err is nil on success), with the time spent in it.
+	// (err is nil on success), with the time spent in it. Setting it makes
+	// the engine read the clock twice per state.
 	StateExit func(wf *Workflow, state, typ string, d time.Duration, err *Error)
+	// StateDone is StateExit without the duration, for counting states:
+	// it costs no clock reads.
+	StateDone func(wf *Workflow, state, typ string, err *Error)
 	// TaskDone is called after each Task invocation attempt.
 	TaskDone func(wf *Workflow, state, resource string, d time.Duration, err *Error)
 	// Retry is called when a Retrier schedules a new attempt.
@@ -232,6 +240,9 @@ func (x *Execution) finish(res *Result, out any, err error) {
 	}
 	e := AsError(err)
 	res.Error, res.Cause = e.Name, e.Cause
+	if !e.terminal {
+		res.State = x.failState
+	}
 	switch {
 	case e == errExecTimeout || (e.terminal && e.Name == ErrTimeout):
 		res.Status = TimedOut
@@ -260,6 +271,7 @@ type Execution struct {
 
 	inputSize int
 	rawOutput bool
+	failState string // the top-level state whose error ended the execution
 	// events and transitions are updated atomically: Map and Parallel
 	// branches run on several goroutines.
 	events      int64
