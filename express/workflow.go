@@ -199,7 +199,10 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 		x.cancel()
 	}
 	if h := w.opts.Hooks.ExecutionEnd; h != nil {
-		h(w, &res)
+		// A copy, so that res itself does not escape to the heap when no
+		// hook is set.
+		r := res
+		h(w, &r)
 	}
 	return res
 }

@@ -152,9 +152,11 @@ func Parse(b []byte) (v any, err error) {
 	return p.Parse(b)
 }
 
-// Parser parses JSON documents; keep one per goroutine. (It holds nothing
-// between documents today; the type leaves room for reusing buffers.)
-type Parser struct{}
+// Parser parses JSON documents; keep one per goroutine: it reuses its
+// scratch space from one document to the next.
+type Parser struct {
+	stack []Field
+}
 
 // Parse parses one JSON document. It never panics: any failure is an error.
 func (p *Parser) Parse(b []byte) (v any, err error) {
@@ -163,7 +165,8 @@ func (p *Parser) Parse(b []byte) (v any, err error) {
 			v, err = nil, fmt.Errorf("malformed JSON: %v", r)
 		}
 	}()
-	return parseDoc(b)
+	v, p.stack, err = parseDoc(b, p.stack)
+	return v, err
 }
 
 func jsonNumber(s string) any { return json.Number(s) }

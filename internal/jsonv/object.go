@@ -39,8 +39,32 @@ func KeyHash(key string) uint32 {
 	return h
 }
 
-// NewObject returns an empty object with room for n fields.
+// NewObject returns an empty object with room for n fields. Small objects
+// come with their fields in the same allocation.
 func NewObject(n int) *Object {
+	switch {
+	case n <= 4:
+		a := new(struct {
+			o Object
+			f [4]Field
+		})
+		a.o.Fields = a.f[:0]
+		return &a.o
+	case n <= 8:
+		a := new(struct {
+			o Object
+			f [8]Field
+		})
+		a.o.Fields = a.f[:0]
+		return &a.o
+	case n <= 16:
+		a := new(struct {
+			o Object
+			f [16]Field
+		})
+		a.o.Fields = a.f[:0]
+		return &a.o
+	}
 	return &Object{Fields: make([]Field, 0, n)}
 }
 

@@ -25,6 +25,9 @@ type reader struct {
 	text  string // b copied once; strings without escapes are slices of it
 	i     int
 	depth int
+	// stack holds the fields of the objects being read (nested objects
+	// push theirs on top); each object is allocated once, at its end.
+	stack []Field
 }
 
 var errSyntax = errors.New("syntax error")
@@ -47,9 +50,20 @@ func (r *reader) skipSpace() {
 	}
 }
 
-// parseDoc reads one JSON document and nothing after it but spaces.
-func parseDoc(b []byte) (any, error) {
-	r := &reader{b: b}
+// parseDoc reads one JSON document and nothing after it but spaces. stack
+// is scratch space it may use (and returns, grown, for the next document).
+func parseDoc(b []byte, stack []Field) (any, []Field, error) {
+	r := &reader{b: b, stack: stack[:0]}
+	v, err := r.doc()
+	if err != nil {
+		// Objects left half-read: drop what they hold.
+		clear(r.stack[:cap(r.stack)])
+	}
+	return v, r.stack[:0], err
+}
+
+func (r *reader) doc() (any, error) {
+	b := r.b
 	r.skipSpace()
 	v, err := r.value()
 	if err != nil {
@@ -98,7 +112,7 @@ func (r *reader) object() (any, error) {
 		return nil, r.fail("nesting too deep")
 	}
 	r.i++ // {
-	var fields []Field
+	mark := len(r.stack)
 	r.skipSpace()
 	if r.i < len(r.b) && r.b[r.i] == '}' {
 		r.i++
@@ -125,10 +139,7 @@ func (r *reader) object() (any, error) {
 			return nil, err
 		}
 		key := k.(string)
-		if fields == nil {
-			fields = make([]Field, 0, 8)
-		}
-		fields = append(fields, Field{Key: key, Hash: KeyHash(key), Val: v})
+		r.stack = append(r.stack, Field{Key: key, Hash: KeyHash(key), Val: v})
 		r.skipSpace()
 		if r.i >= len(r.b) {
 			return nil, r.fail("unterminated object")
@@ -144,6 +155,11 @@ func (r *reader) object() (any, error) {
 		r.depth--
 		break
 	}
+	fields := r.stack[mark:]
+	defer func() {
+		clear(fields)
+		r.stack = r.stack[:mark]
+	}()
 	if len(fields) > smallObject {
 		m := make(map[string]any, len(fields))
 		for _, f := range fields {
@@ -151,7 +167,7 @@ func (r *reader) object() (any, error) {
 		}
 		return m, nil
 	}
-	o := &Object{Fields: fields[:0]}
+	o := NewObject(len(fields))
 	for _, f := range fields {
 		o.PutHash(f.Key, f.Hash, f.Val) // the last of duplicate keys wins
 	}
