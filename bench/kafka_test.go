@@ -1,0 +1,280 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ohler55/ojg/oj"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/stepstream/express/kafka"
+	"github.com/stepstream/express/kafka/config"
+	"github.com/stepstream/express/kafka/daemon"
+	"github.com/stepstream/express/load"
+)
+
+// The Kafka benchmarks share one in-process kfake broker on 127.0.0.1 with
+// EXPRESS_BENCH_RECORDS (default 1,000,000) readings pre-loaded into 12
+// partitions, keyed by device (1000 devices, 2% out of range, snappy).
+// Every pass reads all of them in a new consumer group and ends when every
+// record's result is acknowledged and its offset committed.
+const benchPartitions = 12
+
+var kafkaBench struct {
+	once  sync.Once
+	err   error
+	addrs []string
+	n     int
+
+	// the latest passthrough pass of this process, for the fractions
+	ptRate, ptCPU atomic.Uint64 // math.Float64bits is overkill: whole records/s and ns
+	groups        atomic.Int64
+}
+
+func benchRecords() int {
+	if n, err := strconv.Atoi(os.Getenv("EXPRESS_BENCH_RECORDS")); err == nil && n > 0 {
+		return n
+	}
+	return 1_000_000
+}
+
+// kafkaSetup starts the broker and pre-loads the readings, once per process.
+func kafkaSetup(b *testing.B) ([]string, int) {
+	b.Helper()
+	kafkaBench.once.Do(func() {
+		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(benchPartitions, "readings"), kfake.AllowAutoTopicCreation(),
+			kfake.DefaultNumPartitions(benchPartitions),
+			kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, "127.0.0.1:0") }))
+		if err != nil {
+			kafkaBench.err = err
+			return
+		}
+		kafkaBench.addrs, kafkaBench.n = c.ListenAddrs(), benchRecords()
+		cl, err := kgo.NewClient(kgo.SeedBrokers(kafkaBench.addrs...), kgo.ProducerBatchCompression(kgo.SnappyCompression()),
+			kgo.MaxBufferedRecords(100_000), kgo.ProducerLinger(5*time.Millisecond))
+		if err != nil {
+			kafkaBench.err = err
+			return
+		}
+		defer cl.Close()
+		g := load.NewGenerator(1, 1000, 0, 2)
+		now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+		var failed atomic.Pointer[error]
+		for i := range kafkaBench.n {
+			k, v, _ := g.Next(nil, make([]byte, 0, 208), int64(i), now.Add(time.Duration(i)*time.Millisecond))
+			cl.Produce(context.Background(), &kgo.Record{Topic: "readings", Key: k, Value: v}, func(_ *kgo.Record, err error) {
+				if err != nil {
+					failed.Store(&err)
+				}
+			})
+		}
+		if err := cl.Flush(context.Background()); err != nil {
+			kafkaBench.err = err
+		} else if e := failed.Load(); e != nil {
+			kafkaBench.err = *e
+		}
+	})
+	if kafkaBench.err != nil {
+		b.Fatal(kafkaBench.err)
+	}
+	return kafkaBench.addrs, kafkaBench.n
+}
+
+// passthrough is the raw limit: a plain franz-go consumer group that
+// consumes, parses each value (ojg), adds a field, serialises and produces
+// it, and commits each poll once its records are acknowledged; no
+// workflow. With parse false it forwards the bytes unchanged.
+func passthrough(b *testing.B, addrs []string, n int, group string, parse bool) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumerGroup(group), kgo.ConsumeTopics("readings"), kgo.DisableAutoCommit(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.AllowAutoTopicCreation(), kgo.ProducerLinger(5*time.Millisecond),
+		kgo.MaxBufferedRecords(20_000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	var p oj.Parser
+	var wr oj.Writer
+	var failed atomic.Int64
+	var firstErr atomic.Pointer[error]
+	out := "pt-" + group
+	for done := 0; done < n; {
+		fs := cl.PollRecords(ctx, 10_000)
+		var wg sync.WaitGroup
+		fs.EachRecord(func(r *kgo.Record) {
+			val := r.Value
+			if parse {
+				v, err := p.Parse(r.Value)
+				if err != nil {
+					b.Fatal(err)
+				}
+				v.(map[string]any)["seen"] = true
+				val = append([]byte(nil), wr.MustJSON(v)...)
+			}
+			wg.Add(1)
+			cl.Produce(ctx, &kgo.Record{Topic: out, Key: r.Key, Value: val}, func(_ *kgo.Record, err error) {
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, &err)
+				}
+				wg.Done()
+			})
+			done++
+		})
+		wg.Wait()
+		if err := cl.CommitRecords(ctx, fs.Records()...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%d produces failed: %v", f, *firstErr.Load())
+	}
+}
+
+// daemonPass runs the daemon's full path (kafka.Processor configured as
+// `express serve` configures it: the reference workflow with its static
+// Enrich resource, metrics and hooks, key ordering) until every record is
+// finished, then stops it, which commits the rest.
+func daemonPass(b *testing.B, addrs []string, n int, group string) {
+	w := config.Workflow{Name: "iot-reference", Definition: "demo", DefinitionBytes: daemon.DemoDefinition, Topics: []string{"readings"},
+		Group: group, OutputTopic: "out-" + group, DLQTopic: "dlq-" + group, Resources: map[string]config.Targets{}}
+	for k, v := range daemon.DemoResources {
+		w.Resources[k] = config.Targets{v}
+	}
+	metrics, err := kafka.NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	resolved, err := config.Check(&config.File{Workflows: []config.Workflow{w}}, config.CompileOptions{Hooks: metrics.Hooks})
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := resolved[0].Options
+	o.ClientOpts = []kgo.Opt{kgo.SeedBrokers(addrs...), kgo.AllowAutoTopicCreation()}
+	o.Metrics = metrics
+	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	p, err := kafka.New(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Minute)
+	for p.Stats().Finished.Load() < int64(n) {
+		if time.Now().After(deadline) {
+			b.Fatalf("daemon finished %d of %d records in 10 minutes", p.Stats().Finished.Load(), n)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	if got := p.Stats().Output.Load() + p.Stats().DLQ.Load(); got != int64(n) {
+		b.Fatalf("%d results for %d records", got, n)
+	}
+}
+
+// kafkaPasses times b.N passes of run over the pre-loaded records and
+// reports records/s, ns/record, cpu-ns/record and allocs/record (the
+// in-process broker's share included); it returns records/s and
+// cpu-ns/record.
+func kafkaPasses(b *testing.B, run func(addrs []string, n int, group string)) (float64, float64) {
+	addrs, n := kafkaSetup(b)
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(200)) // as express serve
+	}
+	runtime.GC()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		g := fmt.Sprintf("bench-%d", kafkaBench.groups.Add(1))
+		run(addrs, n, g)
+		b.StopTimer()
+		// the broker keeps records in memory: drop this pass's results so
+		// that every pass starts with the same heap
+		deleteTopics(b, addrs, "pt-"+g, "out-"+g, "dlq-"+g)
+		runtime.GC()
+		b.StartTimer()
+	}
+	b.StopTimer()
+	cpu := cpuTime() - cpu0
+	runtime.ReadMemStats(&ms1)
+	recs := float64(b.N) * float64(n)
+	rate := recs / b.Elapsed().Seconds()
+	cpuNs := float64(cpu.Nanoseconds()) / recs
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(rate, "records/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/recs, "ns/record")
+	b.ReportMetric(cpuNs, "cpu-ns/record")
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/recs, "allocs/record")
+	return rate, cpuNs
+}
+
+func deleteTopics(b *testing.B, addrs []string, topics ...string) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrDeleteTopicsRequest()
+	req.TimeoutMillis = 10_000
+	for _, t := range topics {
+		req.TopicNames = append(req.TopicNames, t)
+		rt := kmsg.NewDeleteTopicsRequestTopic()
+		rt.Topic = kmsg.StringPtr(t)
+		req.Topics = append(req.Topics, rt)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := req.RequestWith(ctx, cl); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkKafka measures, in one process on the same pre-loaded records:
+//
+//   - passthrough: the raw limit (consume, parse, add a field, serialise,
+//     produce, commit after ack; no workflow), as in ../shared/bench;
+//   - passthrough-bytes: the same forwarding the bytes unparsed;
+//   - daemon: the daemon's full path with the reference workflow, with
+//     its fraction of the latest passthrough pass: of-passthrough
+//     (records/s over records/s) and cpu-of-passthrough (CPU per record of
+//     the passthrough over the daemon's, which the other processes of a
+//     shared machine disturb less).
+//
+// Run it with -count to pair several passthrough and daemon passes.
+func BenchmarkKafka(b *testing.B) {
+	b.Run("passthrough", func(b *testing.B) {
+		rate, cpu := kafkaPasses(b, func(addrs []string, n int, g string) { passthrough(b, addrs, n, g, true) })
+		kafkaBench.ptRate.Store(uint64(rate))
+		kafkaBench.ptCPU.Store(uint64(cpu))
+	})
+	b.Run("passthrough-bytes", func(b *testing.B) {
+		kafkaPasses(b, func(addrs []string, n int, g string) { passthrough(b, addrs, n, g, false) })
+	})
+	b.Run("daemon", func(b *testing.B) {
+		rate, cpu := kafkaPasses(b, func(addrs []string, n int, g string) { daemonPass(b, addrs, n, g) })
+		if pt := kafkaBench.ptRate.Load(); pt > 0 {
+			b.ReportMetric(rate/float64(pt), "of-passthrough")
+			b.ReportMetric(float64(kafkaBench.ptCPU.Load())/cpu, "cpu-of-passthrough")
+		}
+	})
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stepstream/express/kafka/config"
+	"github.com/stepstream/express/kafka/daemon"
+)
+
+func TestLoadFlagErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--rate", "-1"},
+		{"--records", "-5"},
+		{"--out-of-range", "101"},
+		{"--topic", ""},
+		{"--brokers", ""},
+		{"extra"},
+		{"--nope"},
+	} {
+		var out, errb bytes.Buffer
+		if code := loadMain(args, &out, &errb, context.Background()); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (%s)", args, code, errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := loadMain([]string{"-h"}, &out, &errb, context.Background()); code != 0 || !strings.Contains(errb.String(), "-payload-bytes") {
+		t.Errorf("-h: exit %d\n%s", code, errb.String())
+	}
+}
+
+// TestLoadCommand runs `express load` against the daemon of `express
+// serve` on its embedded broker and checks the report, the CSV and the
+// chart.
+func TestLoadCommand(t *testing.T) {
+	w := config.Workflow{Name: "iot-reference", Definition: "demo", DefinitionBytes: daemon.DemoDefinition, Topics: []string{"readings"},
+		Group: "express-iot-reference", OutputTopic: "readings-out", DLQTopic: "readings-dlq", Resources: map[string]config.Targets{}}
+	for k, v := range daemon.DemoResources {
+		w.Resources[k] = config.Targets{v}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- daemon.Run(ctx, &config.File{Workflows: []config.Workflow{w}, DrainTimeout: config.Duration(5 * time.Second)},
+			daemon.Options{EmbeddedPartitions: 4, Ready: func(b []string, _ string) { ready <- b[0] }})
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatal(err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("daemon not ready")
+	}
+	dir := t.TempDir()
+	csv, svg := filepath.Join(dir, "load.csv"), filepath.Join(dir, "load.svg")
+	var out, errb lockedBuffer
+	code := loadMain([]string{"--brokers", addr, "--records", "2000", "--rate", "10000", "--interval", "50ms",
+		"--csv", csv, "--chart", svg}, &out, &errb, context.Background())
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{"records produced             2,000", "missing                      0", "duplicates                   0",
+		"all back                     yes", "p99.9"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	if !strings.Contains(errb.String(), "back ") {
+		t.Errorf("no progress line:\n%s", errb.String())
+	}
+	b, err := os.ReadFile(csv)
+	if err != nil || !strings.HasPrefix(string(b), "seconds,in_per_s,") || strings.Count(string(b), "\n") < 2 {
+		t.Errorf("csv %v:\n%s", err, b)
+	}
+	b, err = os.ReadFile(svg)
+	if err != nil || !strings.HasPrefix(string(b), "<svg") || !strings.Contains(string(b), "<polyline") {
+		t.Errorf("svg %v:\n%.300s", err, b)
+	}
+}
