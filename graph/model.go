@@ -316,7 +316,7 @@ var compareOps = map[string]string{
 	"StringLessThanEquals": "<=", "StringGreaterThanEquals": ">=", "StringMatches": "matches",
 	"NumericEquals": "==", "NumericLessThan": "<", "NumericGreaterThan": ">",
 	"NumericLessThanEquals": "<=", "NumericGreaterThanEquals": ">=",
-	"BooleanEquals": "==",
+	"BooleanEquals":   "==",
 	"TimestampEquals": "==", "TimestampLessThan": "<", "TimestampGreaterThan": ">",
 	"TimestampLessThanEquals": "<=", "TimestampGreaterThanEquals": ">=",
 }
