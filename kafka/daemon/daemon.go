@@ -302,7 +302,10 @@ func StartEmbedded(port int, partitions int32, topics ...string) (*kfake.Cluster
 	listen := func(addr string) (*kfake.Cluster, error) {
 		return kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, uniq(topics)...),
 			// the embedded broker keeps records in memory: bound them
-			kfake.BrokerConfigs(map[string]string{"log.retention.ms": "600000", "log.retention.bytes": "33554432"}),
+			// kfake deletes whole segments only: with its default
+			// 100 MiB segments the retention limits would never apply
+			// to a partition, so segments are 8 MiB here.
+			kfake.BrokerConfigs(map[string]string{"log.retention.ms": "600000", "log.retention.bytes": "33554432", "log.segment.bytes": "8388608"}),
 			kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(int(partitions)),
 			kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, addr) }))
 	}
