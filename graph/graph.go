@@ -153,6 +153,7 @@ func DOT(def any) (string, error) {
 	var b strings.Builder
 	b.WriteString("digraph workflow {\n")
 	b.WriteString("    rankdir=TB;\n    compound=true;\n")
+	b.WriteString("    graph [fontname=\"Helvetica\", fontsize=11];\n")
 	b.WriteString("    node [fontname=\"Helvetica\", fontsize=11];\n")
 	b.WriteString("    edge [fontname=\"Helvetica\", fontsize=9];\n")
 	b.WriteString("    START [label=\"Start\", shape=circle, width=0.4];\n")
