@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
@@ -241,7 +240,7 @@ func appendJSON(b []byte, v any) []byte {
 		}
 		return append(b, "false"...)
 	case string:
-		return appendQuoted(b, t)
+		return jsonv.AppendString(b, t)
 	case int64:
 		return strconv.AppendInt(b, t, 10)
 	case int:
@@ -268,7 +267,7 @@ func appendJSON(b []byte, v any) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendQuoted(b, k)
+			b = jsonv.AppendString(b, k)
 			b = append(b, ':')
 			b = appendJSON(b, t[k])
 		}
@@ -278,51 +277,6 @@ func appendJSON(b []byte, v any) []byte {
 }
 
 const hexDigits = "0123456789abcdef"
-
-func appendQuoted(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = append(b, s[start:i]...)
-				b = append(b, "\ufffd"...)
-				i++
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		if c >= 0x20 && c != '"' && c != '\\' {
-			i++
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\f':
-			b = append(b, '\\', 'f')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-		}
-		i++
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
 
 // describe names a run-time value's type and shows it, for error messages.
 func describe(v any) string {

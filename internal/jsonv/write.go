@@ -78,6 +78,10 @@ func AppendJSON(buf []byte, v any) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// AppendString appends s as a JSON string: escaped as JSON requires and no
+// more, invalid UTF-8 written as U+FFFD.
+func AppendString(buf []byte, s string) []byte { return appendString(buf, s) }
+
 func appendString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0
