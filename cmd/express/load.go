@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/stepstream/express/kafka/config"
@@ -140,18 +138,8 @@ func loadMain(args []string, stdout, stderr io.Writer, ctx context.Context) int 
 	}
 
 	if ctx == nil {
-		c, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		sig := make(chan os.Signal, 2)
-		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-		defer signal.Stop(sig)
-		go func() {
-			<-sig
-			fmt.Fprintln(stderr, "\nexpress load: stopping: waiting for the results (a second signal exits at once)")
-			cancel()
-			<-sig
-			os.Exit(1)
-		}()
+		c, stop := stopContext(stderr, "\nexpress load: stopping: waiting for the results (a second signal exits at once)", "")
+		defer stop()
 		ctx = c
 	}
 	o := load.Options{ClientOpts: copts, Topic: *topic, OutputTopic: *outputTopic, DLQTopic: *dlqTopic, Group: *group,

@@ -8,10 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/stepstream/express/kafka"
@@ -204,19 +202,8 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 	}
 
 	if ctx == nil {
-		c, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		sig := make(chan os.Signal, 2)
-		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-		defer signal.Stop(sig)
-		go func() {
-			<-sig
-			fmt.Fprintln(stderr, "express serve: stopping (a second signal exits at once)")
-			cancel()
-			<-sig
-			fmt.Fprintln(stderr, "express serve: exiting now")
-			os.Exit(1)
-		}()
+		c, stop := stopContext(stderr, "express serve: stopping (a second signal exits at once)", "express serve: exiting now")
+		defer stop()
 		ctx = c
 	}
 	err = daemon.Run(ctx, f, daemon.Options{Out: stdout, Progress: *progressF, Demo: *demo, DemoRate: *demoRate,
