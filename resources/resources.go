@@ -417,14 +417,35 @@ func (r *Resources) snsPublish(ctx context.Context, req *express.TaskRequest) (a
 	if err != nil {
 		return nil, err
 	}
+	if res, done, err := r.notKafka(ctx, req, t, m); done {
+		return res, err
+	}
+	rec, err := r.publish(ctx, req, t, m, "Message", "Subject")
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"MessageId": messageID(req, rec)}, nil
+}
+
+// notKafka answers a publishing Task whose target is a fixed result or an
+// HTTP endpoint; done is false for a Kafka target.
+func (r *Resources) notKafka(ctx context.Context, req *express.TaskRequest, t Target, m map[string]any) (res any, done bool, err error) {
 	switch t.Kind {
 	case KindStatic:
 		req.ResultSize = t.size
-		return t.Static, nil
+		return t.Static, true, nil
 	case KindHTTP:
-		return r.post(ctx, req, t.URL, m)
+		res, err := r.post(ctx, req, t.URL, m)
+		return res, true, err
 	}
-	v, err := message(m["Message"])
+	return nil, false, nil
+}
+
+// publish produces the message in m[bodyField] to the target's topic, keyed
+// by MessageGroupId, with the message attributes and m[headerField] (when
+// set) as headers, as SNS and SQS targets do.
+func (r *Resources) publish(ctx context.Context, req *express.TaskRequest, t Target, m map[string]any, bodyField, headerField string) (*kgo.Record, error) {
+	v, err := message(m[bodyField])
 	if err != nil {
 		return nil, err
 	}
@@ -432,13 +453,13 @@ func (r *Resources) snsPublish(ctx context.Context, req *express.TaskRequest) (a
 	if g := str(m, "MessageGroupId"); g != "" {
 		rec.Key = []byte(g)
 	}
-	if s := str(m, "Subject"); s != "" {
-		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: "Subject", Value: []byte(s)})
+	if h := str(m, headerField); h != "" {
+		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: headerField, Value: []byte(h)})
 	}
 	if err := r.produce(ctx, req, rec); err != nil {
 		return nil, err
 	}
-	return map[string]any{"MessageId": messageID(req, rec)}, nil
+	return rec, nil
 }
 
 func (r *Resources) sqsSend(ctx context.Context, req *express.TaskRequest) (any, error) {
@@ -451,28 +472,14 @@ func (r *Resources) sqsSend(ctx context.Context, req *express.TaskRequest) (any,
 	if err != nil {
 		return nil, err
 	}
-	switch t.Kind {
-	case KindStatic:
-		req.ResultSize = t.size
-		return t.Static, nil
-	case KindHTTP:
-		return r.post(ctx, req, t.URL, m)
+	if res, done, err := r.notKafka(ctx, req, t, m); done {
+		return res, err
 	}
-	v, err := message(m["MessageBody"])
+	rec, err := r.publish(ctx, req, t, m, "MessageBody", "MessageDeduplicationId")
 	if err != nil {
 		return nil, err
 	}
-	rec := &kgo.Record{Topic: t.Topic, Value: v, Headers: attributes(m)}
-	if g := str(m, "MessageGroupId"); g != "" {
-		rec.Key = []byte(g)
-	}
-	if d := str(m, "MessageDeduplicationId"); d != "" {
-		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: "MessageDeduplicationId", Value: []byte(d)})
-	}
-	if err := r.produce(ctx, req, rec); err != nil {
-		return nil, err
-	}
-	sum := md5hex(v)
+	sum := md5hex(rec.Value)
 	return map[string]any{"MessageId": messageID(req, rec), "MD5OfMessageBody": sum}, nil
 }
 
