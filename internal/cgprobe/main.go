@@ -24,8 +24,20 @@ func main() {
 	raw := []byte(`{"deviceId":"dev-42","ts":"2026-11-22T10:00:00Z","type":"temperature","value":21.7,"unit":"C","battery":0.83,"tags":["roof","north"]}`)
 	in, _ := jsonv.Parse(raw)
 	n, _ := strconv.Atoi(os.Args[1])
+	opts := express.ExecOptions{Name: "x", InputSize: len(raw), RawOutput: true}
+	if len(os.Args) > 2 && os.Args[2] == "record" {
+		// bytes in, bytes out, as the daemon's worker: parse, execute, write
+		var p jsonv.Parser
+		buf := make([]byte, 0, 512)
+		for i := 0; i < n; i++ {
+			v, _ := p.Parse(raw)
+			res := wf.Execute(context.Background(), v, opts)
+			buf = jsonv.AppendJSON(buf[:0], res.Output)
+		}
+		return
+	}
 	for i := 0; i < n; i++ {
-		wf.Execute(context.Background(), in, express.ExecOptions{Name: "x", InputSize: len(raw), RawOutput: true})
+		wf.Execute(context.Background(), in, opts)
 	}
 }
 

@@ -156,6 +156,7 @@ func Parse(b []byte) (v any, err error) {
 // scratch space from one document to the next.
 type Parser struct {
 	stack []Field
+	elems []any
 }
 
 // Parse parses one JSON document. It never panics: any failure is an error.
@@ -165,8 +166,7 @@ func (p *Parser) Parse(b []byte) (v any, err error) {
 			v, err = nil, fmt.Errorf("malformed JSON: %v", r)
 		}
 	}()
-	v, p.stack, err = parseDoc(b, p.stack)
-	return v, err
+	return parseDoc(b, p)
 }
 
 func jsonNumber(s string) any { return json.Number(s) }

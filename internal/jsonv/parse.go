@@ -28,6 +28,9 @@ type reader struct {
 	// stack holds the fields of the objects being read (nested objects
 	// push theirs on top); each object is allocated once, at its end.
 	stack []Field
+	// elems does the same for the elements of arrays.
+	elems []any
+	slabs slabs
 }
 
 var errSyntax = errors.New("syntax error")
@@ -50,16 +53,20 @@ func (r *reader) skipSpace() {
 	}
 }
 
-// parseDoc reads one JSON document and nothing after it but spaces. stack
-// is scratch space it may use (and returns, grown, for the next document).
-func parseDoc(b []byte, stack []Field) (any, []Field, error) {
-	r := &reader{b: b, stack: stack[:0]}
+// parseDoc reads one JSON document and nothing after it but spaces. p's
+// scratch space is used (and kept, grown, for the next document).
+func parseDoc(b []byte, p *Parser) (any, error) {
+	r := reader{b: b, stack: p.stack[:0], elems: p.elems[:0]}
+	// about one string per 24 bytes of a typical record, fewer numbers
+	r.slabs.chunk = min(max(len(b)/24, 4), 64)
 	v, err := r.doc()
 	if err != nil {
-		// Objects left half-read: drop what they hold.
+		// Values left half-read: drop what they hold.
 		clear(r.stack[:cap(r.stack)])
+		clear(r.elems[:cap(r.elems)])
 	}
-	return v, r.stack[:0], err
+	p.stack, p.elems = r.stack[:0], r.elems[:0]
+	return v, err
 }
 
 func (r *reader) doc() (any, error) {
@@ -86,7 +93,11 @@ func (r *reader) value() (any, error) {
 	case c == '[':
 		return r.array()
 	case c == '"':
-		return r.str()
+		s, err := r.str()
+		if err != nil {
+			return nil, err
+		}
+		return r.slabs.str(s), nil
 	case c == 't':
 		return r.literal("true", true)
 	case c == 'f':
@@ -124,7 +135,7 @@ func (r *reader) object() (any, error) {
 		if r.i >= len(r.b) || r.b[r.i] != '"' {
 			return nil, r.fail("expected a string key")
 		}
-		k, err := r.str()
+		key, err := r.str()
 		if err != nil {
 			return nil, err
 		}
@@ -138,7 +149,6 @@ func (r *reader) object() (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		key := k.(string)
 		r.stack = append(r.stack, Field{Key: key, Hash: KeyHash(key), Val: v})
 		r.skipSpace()
 		if r.i >= len(r.b) {
@@ -179,20 +189,20 @@ func (r *reader) array() (any, error) {
 		return nil, r.fail("nesting too deep")
 	}
 	r.i++ // [
-	out := []any{}
 	r.skipSpace()
 	if r.i < len(r.b) && r.b[r.i] == ']' {
 		r.i++
 		r.depth--
-		return out, nil
+		return []any{}, nil
 	}
+	mark := len(r.elems)
 	for {
 		r.skipSpace()
 		v, err := r.value()
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, v)
+		r.elems = append(r.elems, v)
 		r.skipSpace()
 		if r.i >= len(r.b) {
 			return nil, r.fail("unterminated array")
@@ -206,12 +216,15 @@ func (r *reader) array() (any, error) {
 		}
 		r.i++
 		r.depth--
+		out := array(r.elems[mark:])
+		clear(r.elems[mark:])
+		r.elems = r.elems[:mark]
 		return out, nil
 	}
 }
 
 // str reads a string starting at the opening quote.
-func (r *reader) str() (any, error) {
+func (r *reader) str() (string, error) {
 	start := r.i + 1
 	i := start
 	for i < len(r.b) {
@@ -225,12 +238,12 @@ func (r *reader) str() (any, error) {
 		}
 		if c < 0x20 {
 			r.i = i
-			return nil, r.fail("control character in a string")
+			return "", r.fail("control character in a string")
 		}
 		i++
 	}
 	r.i = i
-	return nil, r.fail("unterminated string")
+	return "", r.fail("unterminated string")
 }
 
 // slice returns b[start:end] as a string sharing the document's one copy.
@@ -242,7 +255,7 @@ func (r *reader) slice(start, end int) string {
 }
 
 // strEscaped reads the rest of a string that has escapes, from i (a '\').
-func (r *reader) strEscaped(start, i int) (any, error) {
+func (r *reader) strEscaped(start, i int) (string, error) {
 	buf := make([]byte, 0, i-start+16)
 	buf = append(buf, r.b[start:i]...)
 	for i < len(r.b) {
@@ -253,7 +266,7 @@ func (r *reader) strEscaped(start, i int) (any, error) {
 			return string(buf), nil
 		case c < 0x20:
 			r.i = i
-			return nil, r.fail("control character in a string")
+			return "", r.fail("control character in a string")
 		case c != '\\':
 			buf = append(buf, c)
 			i++
@@ -261,7 +274,7 @@ func (r *reader) strEscaped(start, i int) (any, error) {
 		}
 		if i+1 >= len(r.b) {
 			r.i = i
-			return nil, r.fail("unterminated escape")
+			return "", r.fail("unterminated escape")
 		}
 		e := r.b[i+1]
 		i += 2
@@ -282,7 +295,7 @@ func (r *reader) strEscaped(start, i int) (any, error) {
 			rn, ok := hex4(r.b, i)
 			if !ok {
 				r.i = i
-				return nil, r.fail("invalid \\u escape")
+				return "", r.fail("invalid \\u escape")
 			}
 			i += 4
 			if utf16.IsSurrogate(rn) {
@@ -302,11 +315,11 @@ func (r *reader) strEscaped(start, i int) (any, error) {
 			buf = utf8.AppendRune(buf, rn)
 		default:
 			r.i = i - 1
-			return nil, r.fail("invalid escape")
+			return "", r.fail("invalid escape")
 		}
 	}
 	r.i = i
-	return nil, r.fail("unterminated string")
+	return "", r.fail("unterminated string")
 }
 
 func hex4(b []byte, i int) (rune, bool) {
@@ -394,17 +407,17 @@ func (r *reader) number() (any, error) {
 		if neg {
 			n = -n
 		}
-		return n, nil
+		return r.slabs.int64(n), nil
 	}
 	s := r.slice(start, i)
 	if integer {
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return n, nil
+			return r.slabs.int64(n), nil
 		}
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(f, 0) {
 		return jsonNumber(s), nil
 	}
-	return f, nil
+	return r.slabs.float64(f), nil
 }

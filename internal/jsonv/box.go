@@ -1,0 +1,104 @@
+package jsonv
+
+import (
+	"math"
+	"unsafe"
+)
+
+// Storing a string or a number in an interface (any) allocates one small
+// object per value: about half of the allocations of parsing a typical
+// reading. The parser instead keeps a document's strings and numbers in a
+// few slabs and makes each interface value point into its slab, which is
+// what the runtime's own conversion does with a fresh allocation. The
+// values are never written through the interface, so sharing a slab is
+// safe; a slab stays alive while any value points into it (a few hundred
+// bytes per document).
+
+// eface is the layout of an interface value of type any.
+type eface struct{ typ, data unsafe.Pointer }
+
+func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
+
+var (
+	stringType  = typeOf("")
+	float64Type = typeOf(float64(0))
+	int64Type   = typeOf(int64(0))
+	arrayType   = typeOf([]any(nil))
+)
+
+// box returns the interface value of dynamic type typ whose value is at data.
+func box(typ, data unsafe.Pointer) any {
+	var v any
+	e := (*eface)(unsafe.Pointer(&v))
+	e.typ, e.data = typ, data
+	return v
+}
+
+// slabs hold the boxed scalars of one document.
+type slabs struct {
+	strs  []string
+	nums  []uint64 // float64 and int64 bits
+	chunk int      // slab length
+}
+
+func (s *slabs) str(v string) any {
+	if v == "" {
+		return "" // boxing the empty string does not allocate
+	}
+	if len(s.strs) == cap(s.strs) {
+		s.strs = make([]string, 0, s.chunk) // the full slab stays where it is
+	}
+	s.strs = append(s.strs, v)
+	return box(stringType, unsafe.Pointer(&s.strs[len(s.strs)-1]))
+}
+
+func (s *slabs) num(typ unsafe.Pointer, bits uint64) any {
+	if len(s.nums) == cap(s.nums) {
+		s.nums = make([]uint64, 0, s.chunk)
+	}
+	s.nums = append(s.nums, bits)
+	return box(typ, unsafe.Pointer(&s.nums[len(s.nums)-1]))
+}
+
+func (s *slabs) int64(n int64) any {
+	if n >= 0 && n < 256 {
+		return n // the runtime boxes small integers without allocating
+	}
+	return s.num(int64Type, uint64(n))
+}
+
+func (s *slabs) float64(f float64) any {
+	return s.num(float64Type, math.Float64bits(f))
+}
+
+// array returns an array holding a copy of elems. Small arrays come in one
+// allocation with their header, which the interface value points to.
+func array(elems []any) any {
+	var h *[]any
+	switch n := len(elems); {
+	case n <= 2:
+		a := new(struct {
+			h []any
+			e [2]any
+		})
+		a.h, h = a.e[:n:n], &a.h
+	case n <= 4:
+		a := new(struct {
+			h []any
+			e [4]any
+		})
+		a.h, h = a.e[:n:n], &a.h
+	case n <= 8:
+		a := new(struct {
+			h []any
+			e [8]any
+		})
+		a.h, h = a.e[:n:n], &a.h
+	default:
+		a := make([]any, n)
+		copy(a, elems)
+		return a
+	}
+	copy(*h, elems)
+	return box(arrayType, unsafe.Pointer(h))
+}

@@ -1,0 +1,91 @@
+package jsonv
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestParseSlabs parses documents with more strings and numbers than one
+// slab holds, drops the parser's other references, collects garbage and
+// overwrites the input, and checks every value against encoding/json: the
+// values in the slabs must stay valid on their own.
+func TestParseSlabs(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString(`{"list":[`)
+	for i := range 500 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"s":"str-%d","i":%d,"f":%d.5,"neg":-%d,"small":%d,"e":""}`, i, i*1000, i, i, i%200)
+	}
+	sb.WriteString(`],"arrays":[`)
+	for n := range 11 { // every small-array size class and beyond
+		if n > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteByte('[')
+		for i := range n {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			fmt.Fprintf(&sb, `"e%d",[%d]`, i, i*7777)
+		}
+		sb.WriteByte(']')
+	}
+	sb.WriteString(`],"big":12345678901234567890,"esc":"a\nb"}`)
+	in := []byte(sb.String())
+	var want any
+	d := json.NewDecoder(bytes.NewReader(in))
+	d.UseNumber()
+	if err := d.Decode(&want); err != nil {
+		t.Fatal(err)
+	}
+	want = fromStd(want)
+
+	var p Parser
+	got, err := p.Parse(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range in {
+		in[i] = 'x'
+	}
+	for range 3 {
+		p.Parse([]byte(`{"other":"document","n":[1.5,2.5,"x"]}`)) // reuses the parser's scratch
+		runtime.GC()
+	}
+	if !Equal(Plain(got), want) {
+		t.Fatalf("values changed after GC:\n%s", AppendJSON(nil, got))
+	}
+	// the dynamic types are the usual ones
+	get := func(v any, k string) any { x, _ := v.(*Object).Get(k); return x }
+	list := get(got, "list").([]any)
+	if s, ok := get(list[0], "s").(string); !ok || s != "str-0" {
+		t.Errorf("s is %T %v", s, s)
+	}
+	if f, ok := get(list[0], "f").(float64); !ok || f != 0.5 {
+		t.Errorf("f is %T %v", f, f)
+	}
+	if n, ok := get(list[7], "neg").(int64); !ok || n != -7 {
+		t.Errorf("neg is %T %v", n, n)
+	}
+}
+
+// TestParseAllocs pins the allocations of parsing a reading: the text copy,
+// the object, the array, a string slab and a number slab.
+func TestParseAllocs(t *testing.T) {
+	in := []byte(`{"deviceId":"dev-42","ts":"2026-11-22T10:00:00Z","type":"temperature","value":21.7,"unit":"C","battery":0.83,"tags":["roof","north"],"seq":123456}`)
+	var p Parser
+	n := testing.AllocsPerRun(100, func() {
+		if _, err := p.Parse(in); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n > 5 {
+		t.Errorf("%v allocations per parse, want at most 5", n)
+	}
+}
