@@ -373,9 +373,11 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 		return nil, Errorf(ErrTaskFailed, "no resource is configured to run %q (state %q)", req.Resource, req.State)
 	}
 	var ctx context.Context
+	inline := false
 	if il, ok := inv.(inlineChecker); ok && il.InlineFor(req.Resource) {
-		// An inline resource returns at once: no deadline to set up.
-		ctx = x.parent
+		// An inline resource returns at once: no deadline to set up, no
+		// clock to read.
+		ctx, inline = x.parent, true
 	} else {
 		ctx = x.Context()
 	}
@@ -385,7 +387,7 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 	}
 	hook := x.wf.opts.Hooks.TaskDone
 	var t0 time.Time
-	if hook != nil {
+	if hook != nil && !inline {
 		t0 = time.Now()
 	}
 	req.ResultSize = 0
@@ -416,7 +418,11 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 		cancel()
 	}
 	if hook != nil {
-		hook(x.wf, req.State, req.Resource, time.Since(t0), e)
+		var d time.Duration
+		if !inline {
+			d = time.Since(t0)
+		}
+		hook(x.wf, req.State, req.Resource, d, e)
 	}
 	if e != nil {
 		return nil, e

@@ -69,7 +69,9 @@ type Hooks struct {
 	// StateDone is StateExit without the duration, for counting states:
 	// it costs no clock reads.
 	StateDone func(wf *Workflow, state, typ string, err *Error)
-	// TaskDone is called after each Task invocation attempt.
+	// TaskDone is called after each Task invocation attempt, with its
+	// duration; 0 for an inline resource (a fixed result returned at once),
+	// which is not timed.
 	TaskDone func(wf *Workflow, state, resource string, d time.Duration, err *Error)
 	// Retry is called when a Retrier schedules a new attempt.
 	Retry func(wf *Workflow, state string, err *Error)

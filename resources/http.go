@@ -13,9 +13,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ohler55/ojg/oj"
-
 	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/jsonv"
 )
 
 func md5hex(b []byte) string {
@@ -125,7 +124,7 @@ func (r *Resources) httpInvoke(ctx context.Context, req *express.TaskRequest) (a
 	}
 	var rb any
 	if len(bytes.TrimSpace(b)) > 0 {
-		if v, err := oj.Parse(b); err == nil {
+		if v, err := jsonv.ParsePlain(b); err == nil {
 			rb = v
 		} else {
 			rb = string(b)

@@ -15,10 +15,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ohler55/ojg/oj"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/jsonv"
 )
 
 // Integration resource strings handled specially.
@@ -221,6 +221,19 @@ func (r *Resources) InlineFor(resource string) bool {
 	return ok && t.Kind == KindStatic
 }
 
+// AcceptsObjectsFor reports whether the requests for resource may carry the
+// engine's *jsonv.Object values (express.ObjectsOK): a static result ignores
+// its input, and plain HTTP and Kafka targets write it with jsonv. The
+// optimised integrations read their parameters as maps.
+func (r *Resources) AcceptsObjectsFor(resource string) bool {
+	switch baseResource(resource) {
+	case HTTPInvoke, LambdaInvoke, SNSPublish, SQSSend, EventsPut:
+		return false
+	}
+	_, ok := r.lookup(resource, lambdaNameIfLambda(resource))
+	return ok
+}
+
 // Invoke runs a Task request.
 func (r *Resources) Invoke(ctx context.Context, req *express.TaskRequest) (any, error) {
 	switch baseResource(req.Resource) {
@@ -258,13 +271,9 @@ func (r *Resources) Invoke(ctx context.Context, req *express.TaskRequest) (any, 
 	}
 }
 
-func jsonBytes(v any) (b []byte, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = express.Errorf(express.ErrTaskFailed, "cannot serialise the request: %v", p)
-		}
-	}()
-	return []byte(oj.JSON(v, &oj.Options{Sort: false})), nil
+// jsonBytes writes v (plain values or the engine's objects) as JSON.
+func jsonBytes(v any) ([]byte, error) {
+	return jsonv.AppendJSON(nil, v), nil
 }
 
 func obj(req *express.TaskRequest) (map[string]any, error) {
@@ -312,7 +321,7 @@ func (r *Resources) post(ctx context.Context, req *express.TaskRequest, u *url.U
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, nil
 	}
-	v, err = oj.Parse(b)
+	v, err = jsonv.ParsePlain(b)
 	if err != nil {
 		return nil, express.Errorf(express.ErrTaskFailed, "%s returned a body that is not JSON: %v", u.Redacted(), err)
 	}
@@ -515,7 +524,7 @@ func (r *Resources) eventsPut(ctx context.Context, req *express.TaskRequest) (an
 		}
 		detail := em["Detail"]
 		if s, ok := detail.(string); ok {
-			if v, err := oj.ParseString(s); err == nil {
+			if v, err := jsonv.ParsePlain([]byte(s)); err == nil {
 				detail = v
 			}
 		}

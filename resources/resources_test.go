@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/jsonv"
 )
 
 type fakeProducer struct {
@@ -111,7 +112,23 @@ func TestStaticAndLambdaHTTP(t *testing.T) {
 	if !r.InlineFor("fixed") || r.InlineFor("other") {
 		t.Fatal("InlineFor")
 	}
-	v, err := invoke(r, "fixed", `{}`)
+	// Static, HTTP and Kafka targets take the engine's objects; the
+	// integrations, which read their parameters as maps, do not.
+	for res, want := range map[string]bool{"fixed": true, "other": true, "arn:aws:lambda:eu-west-1:1:function:enrich-device": true,
+		LambdaInvoke: false, HTTPInvoke: false, SNSPublish: false, LambdaInvoke + ".sync": false, "unknown": false} {
+		if got := r.AcceptsObjectsFor(res); got != want {
+			t.Errorf("AcceptsObjectsFor(%q) = %v", res, got)
+		}
+	}
+	obj, _ := jsonv.Parse([]byte(`{"deviceId":"d2","tags":["a"]}`))
+	if _, ok := obj.(*jsonv.Object); !ok {
+		t.Fatalf("parsed %T", obj)
+	}
+	v, err := r.Invoke(context.Background(), &express.TaskRequest{Resource: "arn:aws:lambda:eu-west-1:1:function:enrich-device", State: "S", Execution: "exec-1", Input: obj})
+	if err != nil || oj.JSON(v, &oj.Options{Sort: true}) != `{"echo":{"deviceId":"d2","tags":["a"]},"site":"plant-1"}` {
+		t.Fatal(oj.JSON(v), err)
+	}
+	v, err = invoke(r, "fixed", `{}`)
 	if err != nil || v.(map[string]any)["threshold"] != int64(30) {
 		t.Fatal(v, err)
 	}

@@ -31,7 +31,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/ohler55/ojg/oj"
+	"github.com/stepstream/express/internal/jsonv"
 )
 
 // Kind is the kind of a Target.
@@ -80,11 +80,11 @@ func ParseTarget(s string) (Target, error) {
 		}
 		return Target{Kind: KindKafka, Topic: t, raw: s}, nil
 	case strings.HasPrefix(s, "static:"):
-		v, err := oj.ParseString(strings.TrimPrefix(s, "static:"))
+		v, err := jsonv.ParsePlain([]byte(strings.TrimPrefix(s, "static:")))
 		if err != nil {
 			return Target{}, fmt.Errorf("%q: the result is not valid JSON: %v", s, err)
 		}
-		return Target{Kind: KindStatic, Static: v, raw: s, size: len(oj.JSON(v, &oj.Options{Sort: false}))}, nil
+		return Target{Kind: KindStatic, Static: v, raw: s, size: len(jsonv.AppendJSON(nil, v))}, nil
 	}
 	return Target{}, fmt.Errorf("%q is not an http:// or https:// URL, kafka:TOPIC or static:JSON", s)
 }
