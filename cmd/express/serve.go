@@ -66,6 +66,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		maxPerPart   = fs.Int("max-in-flight-per-partition", 0, "records fetched and unfinished per partition (default 8192)")
 		maxBytes     = fs.Int("max-record-bytes", 0, "largest record value executed (default 262144)")
 		metricsAddr  = fs.String("metrics-addr", "127.0.0.1:9464", "address of /metrics, /healthz and /readyz (empty: off)")
+		pprofOn      = fs.Bool("pprof", false, "also serve Go's CPU, heap and other profiles under /debug/pprof/ on the metrics address")
 		drain        = fs.Duration("drain-timeout", 30*time.Second, "how long revoke and shutdown wait for in-flight executions")
 		session      = fs.Duration("session-timeout", 45*time.Second, "consumer group session timeout: how long a crashed daemon keeps its partitions")
 		resourcesF   serveList
@@ -208,7 +209,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 	}
 	err = daemon.Run(ctx, f, daemon.Options{Out: stdout, Progress: *progressF, Demo: *demo, DemoRate: *demoRate,
 		EmbeddedPartitions: int32(*partitions), EmbeddedPort: *embeddedPort, Logger: logger,
-		LogLevel: xlevel, LogOut: stderr, LogExecutionData: *logData, LogMaxPerSecond: *logRate, StuckAfter: *stuckAfter})
+		LogLevel: xlevel, LogOut: stderr, LogExecutionData: *logData, LogMaxPerSecond: *logRate, StuckAfter: *stuckAfter, Pprof: *pprofOn})
 	if err != nil {
 		printProblems(stderr, "express serve", err)
 		return 1

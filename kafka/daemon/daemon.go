@@ -16,8 +16,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -66,6 +68,10 @@ type Options struct {
 	// record admitted or finished) while it has work (lag or records in
 	// flight) before /healthz fails; 0 means DefaultStuckAfter.
 	StuckAfter time.Duration
+	// Pprof serves Go's profiles (net/http/pprof) under /debug/pprof/ on
+	// the metrics address. Off by default: a profile costs CPU while it
+	// runs, and the address may be reachable by more than the operators.
+	Pprof bool
 	// Ready, when set, is called with the broker addresses and metrics
 	// address once everything is running.
 	Ready func(brokers []string, metricsAddr string)
@@ -225,7 +231,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			return fmt.Errorf("metrics_addr: %w", err)
 		}
 		metricsAddr = ln.Addr().String()
-		srv = &http.Server{Handler: handler(reg, procs, watch), ReadHeaderTimeout: 5 * time.Second}
+		srv = &http.Server{Handler: handler(reg, procs, watch, o.Pprof), ReadHeaderTimeout: 5 * time.Second}
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = srv.Serve(ln) }()
 		fmt.Fprintf(o.Out, "express: metrics on http://%s/metrics\n", metricsAddr)
@@ -292,6 +298,17 @@ func uniq(s []string) []string {
 	return out
 }
 
+// The embedded broker's retention. It holds records in memory, so each
+// partition keeps at most about EmbeddedRetentionBytes plus one segment
+// (kfake drops whole segments) and nothing older than EmbeddedRetention.
+// A consumer that falls further behind than that loses records, as with
+// any Kafka retention; run a real cluster (--brokers) for more.
+const (
+	EmbeddedRetention      = 10 * time.Minute
+	EmbeddedRetentionBytes = 16 << 20
+	EmbeddedSegmentBytes   = 4 << 20
+)
+
 // StartEmbedded starts an in-process Kafka-protocol broker (kfake) on
 // 127.0.0.1 with the given topics, on port (0: any free port; a busy port
 // falls back to any free port).
@@ -301,11 +318,10 @@ func StartEmbedded(port int, partitions int32, topics ...string) (*kfake.Cluster
 	}
 	listen := func(addr string) (*kfake.Cluster, error) {
 		return kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, uniq(topics)...),
-			// the embedded broker keeps records in memory: bound them
 			// kfake deletes whole segments only: with its default
-			// 100 MiB segments the retention limits would never apply
-			// to a partition, so segments are 8 MiB here.
-			kfake.BrokerConfigs(map[string]string{"log.retention.ms": "600000", "log.retention.bytes": "33554432", "log.segment.bytes": "8388608"}),
+			// 100 MiB segments the retention limits would never apply.
+			kfake.BrokerConfigs(map[string]string{"log.retention.ms": strconv.Itoa(int(EmbeddedRetention.Milliseconds())),
+				"log.retention.bytes": strconv.Itoa(EmbeddedRetentionBytes), "log.segment.bytes": strconv.Itoa(EmbeddedSegmentBytes)}),
 			kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(int(partitions)),
 			kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, addr) }))
 	}
@@ -317,8 +333,15 @@ func StartEmbedded(port int, partitions int32, topics ...string) (*kfake.Cluster
 	return listen("127.0.0.1:0")
 }
 
-func handler(reg *prometheus.Registry, procs []*kafka.Processor, watch *watchdog) http.Handler {
+func handler(reg *prometheus.Registry, procs []*kafka.Processor, watch *watchdog, profiles bool) http.Handler {
 	mux := http.NewServeMux()
+	if profiles {
+		mux.HandleFunc("/debug/pprof/", pprof.Index) // and every named profile below it
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if msg := watch.stuck(); msg != "" {

@@ -30,15 +30,22 @@ func TestReadyzBeforeConnecting(t *testing.T) {
 		t.Fatal(err)
 	}
 	procs := []*kafka.Processor{p}
-	h := handler(prometheus.NewRegistry(), procs, newWatchdog(procs, time.Second))
-	for path, want := range map[string]struct {
-		code int
-		body string
-	}{"/readyz": {503, `workflow "iot" is not connected`}, "/healthz": {200, "ok"}} {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
-		if w.Code != want.code || !strings.Contains(w.Body.String(), want.body) {
-			t.Errorf("%s: %d %q", path, w.Code, w.Body.String())
+	for _, profiles := range []bool{false, true} {
+		h := handler(prometheus.NewRegistry(), procs, newWatchdog(procs, time.Second), profiles)
+		pprofCode := 404
+		if profiles {
+			pprofCode = 200 // only with Options.Pprof (--pprof)
+		}
+		for path, want := range map[string]struct {
+			code int
+			body string
+		}{"/readyz": {503, `workflow "iot" is not connected`}, "/healthz": {200, "ok"},
+			"/debug/pprof/heap?debug=1": {pprofCode, ""}, "/debug/pprof/": {pprofCode, ""}} {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+			if w.Code != want.code || !strings.Contains(w.Body.String(), want.body) {
+				t.Errorf("pprof %v: %s: %d %q", profiles, path, w.Code, w.Body.String())
+			}
 		}
 	}
 }
