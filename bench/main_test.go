@@ -1,16 +1,17 @@
 package bench
 
 import (
+	"context"
 	"os"
 	"testing"
 
 	"github.com/stepstream/express/kafka"
 )
 
-// TestMain applies the daemon's GC setting (kafka.TuneGC: GOGC=200 unless
-// GOGC is set), so that the figures are those of the engine as `express
-// serve` runs it. Run with GOGC=100 for Go's default.
+// TestMain applies the daemon's GC setting (kafka.TuneGC: GOGC=200 and a
+// 64 MiB heap floor, unless GOGC is set), so that the figures are those of
+// the engine as `express serve` runs it. Run with GOGC=100 for Go's default.
 func TestMain(m *testing.M) {
-	kafka.TuneGC()
+	kafka.TuneGC(context.Background())
 	os.Exit(m.Run())
 }

@@ -1,21 +1,78 @@
 package kafka
 
 import (
+	"context"
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
+	"time"
 )
 
-// DaemonGCPercent is the garbage collector target `express serve` runs
-// with unless GOGC is set: the live heap is small (memory is bounded by the
-// in-flight limits) while the allocation rate is high, so collecting less
-// often trades a little memory for much less GC work per record.
+// DaemonGCPercent is the smallest garbage collector target `express serve`
+// runs with unless GOGC is set: the live heap is small (memory is bounded
+// by the in-flight limits) while the allocation rate is high, so collecting
+// less often trades a little memory for much less GC work per record.
 const DaemonGCPercent = 200
 
-// TuneGC applies DaemonGCPercent unless the GOGC environment variable is
-// set. The daemon calls it at start; the benchmarks call it too, so that
+// DaemonMinHeap is the heap size below which `express serve` does not
+// collect. A daemon keeping up holds a few MiB of live data while it
+// allocates 200 MB/s or more: with GOGC=200 alone the collector would run
+// some 25 times a second and the process's size would follow every small
+// change of its live heap. With a floor the collector runs a few times a
+// second and the resident size stays about the floor plus the runtime's own.
+const DaemonMinHeap = 64 << 20
+
+// gcTuneInterval is how often the live heap is read to keep the floor.
+const gcTuneInterval = 100 * time.Millisecond
+
+// TuneGC applies the daemon's GC setting unless the GOGC environment
+// variable is set: a GC percent of DaemonGCPercent, raised while the live
+// heap is small so that the heap goal stays at least DaemonMinHeap (the GC
+// percent is re-read from the live heap every 100 ms until ctx is done,
+// then reset to DaemonGCPercent). GOMEMLIMIT, when set, still caps the
+// heap. The daemon calls it at start; the benchmarks call it too, so that
 // they measure the engine as the daemon runs it.
-func TuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(DaemonGCPercent)
+func TuneGC(ctx context.Context) {
+	if os.Getenv("GOGC") != "" {
+		return
 	}
+	debug.SetGCPercent(DaemonGCPercent)
+	go keepHeapFloor(ctx, DaemonMinHeap, gcTuneInterval)
+}
+
+// keepHeapFloor sets the GC percent from the live heap every interval
+// until ctx is done.
+func keepHeapFloor(ctx context.Context, floor uint64, interval time.Duration) {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	cur := DaemonGCPercent
+	defer func() { debug.SetGCPercent(DaemonGCPercent) }()
+	for {
+		metrics.Read(sample)
+		// Zero until the first collection: the runtime's first goal
+		// (4 MiB at 100%) times a percent made for a zero heap would be
+		// hundreds of MiB.
+		if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() > 0 {
+			// change it only when it moves by a tenth: each change
+			// recomputes the collector's pacing
+			if p := gcPercentFor(sample[0].Value.Uint64(), floor); p > cur+cur/10 || p < cur-cur/10 {
+				debug.SetGCPercent(p)
+				cur = p
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// gcPercentFor returns the GC percent whose heap goal, for a live heap of
+// live bytes, is floor: never less than DaemonGCPercent, and at most 9900
+// (a goal of 100 times the live heap).
+func gcPercentFor(live, floor uint64) int {
+	live = max(live, floor/100)
+	return max(int(floor*100/live)-100, DaemonGCPercent)
 }

@@ -11,7 +11,7 @@
 #   bench/e2e/run.sh /tmp/run-42500 --rate 42500 --duration 60s --warmup 5s
 #
 # EXPRESS (default /tmp/express) is the binary; DAEMON_FLAGS adds flags to
-# the daemon's serve command.
+# the daemon's serve command, DAEMON_ENV environment variables (GOGC=100).
 set -eu
 out=$1; shift
 bin=${EXPRESS:-/tmp/express}
@@ -32,7 +32,7 @@ broker=$!; pids="$broker"
 sleep 3 # the broker creates its topics
 
 # shellcheck disable=SC2086
-"$bin" serve --brokers 127.0.0.1:19093 --definition ../../../shared/bench/iot-reference.asl.json \
+env ${DAEMON_ENV:-} "$bin" serve --brokers 127.0.0.1:19093 --definition ../../../shared/bench/iot-reference.asl.json \
   --topic readings --output-topic readings-out --metrics-addr "" --progress 0 ${DAEMON_FLAGS:-} \
   --resource 'arn:aws:lambda:eu-west-1:123456789012:function:enrich-device=static:{"site":"plant-1","threshold":30}' \
   >"$out/daemon.log" 2>&1 &

@@ -305,8 +305,8 @@ func uniq(s []string) []string {
 // any Kafka retention; run a real cluster (--brokers) for more.
 const (
 	EmbeddedRetention      = 10 * time.Minute
-	EmbeddedRetentionBytes = 16 << 20
-	EmbeddedSegmentBytes   = 4 << 20
+	EmbeddedRetentionBytes = 8 << 20
+	EmbeddedSegmentBytes   = 2 << 20
 )
 
 // StartEmbedded starts an in-process Kafka-protocol broker (kfake) on
