@@ -264,6 +264,7 @@ var errExecTimeout = &Error{Name: ErrTimeout, Cause: "", terminal: true}
 type Execution struct {
 	wf       *Workflow
 	parent   context.Context
+	ctxMu    sync.Mutex      // Map and Parallel branches ask for ctx at once
 	ctx      context.Context // parent with the deadline, made on first need
 	cancel   context.CancelFunc
 	Name     string
@@ -292,6 +293,8 @@ func (x *Execution) Workflow() *Workflow { return x.wf }
 // Context returns a context that is done when the execution is cancelled or
 // reaches its time limit.
 func (x *Execution) Context() context.Context {
+	x.ctxMu.Lock()
+	defer x.ctxMu.Unlock()
 	if x.ctx == nil {
 		if _, virtual := x.clock.(*VirtualClock); virtual {
 			x.ctx = x.parent
