@@ -77,6 +77,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		progressF    = fs.Duration("progress", 5*time.Second, "interval of the progress line (0: off)")
 		partitions   = fs.Int("partitions", 12, "partitions of the topics of the embedded broker")
 		embeddedPort = fs.Int("embedded-port", 9092, "port of the embedded broker on 127.0.0.1 (busy or 0: any free port)")
+		embeddedRet  = fs.Int("embedded-retention-bytes", daemon.EmbeddedRetentionBytes, "bytes of each partition the embedded broker keeps in memory; a consumer further behind loses records")
 		tlsOn        = fs.Bool("tls", false, "connect to the brokers with TLS")
 		tlsCA        = fs.String("tls-ca", "", "CA certificate `FILE` (PEM)")
 		tlsCert      = fs.String("tls-cert", "", "client certificate `FILE` (PEM)")
@@ -210,7 +211,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		ctx = c
 	}
 	err = daemon.Run(ctx, f, daemon.Options{Out: stdout, Progress: *progressF, Demo: *demo, DemoRate: *demoRate,
-		EmbeddedPartitions: int32(*partitions), EmbeddedPort: *embeddedPort, Logger: logger,
+		EmbeddedPartitions: int32(*partitions), EmbeddedPort: *embeddedPort, EmbeddedRetentionBytes: *embeddedRet, Logger: logger,
 		LogLevel: xlevel, LogOut: stderr, LogExecutionData: *logData, LogMaxPerSecond: *logRate, StuckAfter: *stuckAfter, Pprof: *pprofOn})
 	if err != nil {
 		printProblems(stderr, "express serve", err)

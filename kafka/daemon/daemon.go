@@ -53,6 +53,9 @@ type Options struct {
 	// EmbeddedPort is the embedded broker's port on 127.0.0.1; 0 (or a
 	// busy port) means any free port.
 	EmbeddedPort int
+	// EmbeddedRetentionBytes is how much of each partition the embedded
+	// broker keeps in memory (0: EmbeddedRetentionBytes).
+	EmbeddedRetentionBytes int
 	// Logger receives the daemon's operational logs (broker warnings,
 	// produce failures); nil is slog.Default().
 	Logger *slog.Logger
@@ -145,7 +148,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 				}
 			}
 		}
-		c, err := StartEmbedded(o.EmbeddedPort, max(o.EmbeddedPartitions, 0), topics...)
+		c, err := StartEmbedded(Embedded{Port: o.EmbeddedPort, Partitions: max(o.EmbeddedPartitions, 0), RetentionBytes: o.EmbeddedRetentionBytes}, topics...)
 		if err != nil {
 			return fmt.Errorf("starting the embedded broker: %w", err)
 		}
@@ -299,29 +302,46 @@ func uniq(s []string) []string {
 }
 
 // The embedded broker's retention. It holds records in memory, so each
-// partition keeps at most about EmbeddedRetentionBytes plus one segment
+// partition keeps at most about its retention bytes plus one segment
 // (kfake drops whole segments) and nothing older than EmbeddedRetention.
 // A consumer that falls further behind than that loses records, as with
-// any Kafka retention; run a real cluster (--brokers) for more.
+// any Kafka retention (franz-go logs OFFSET_OUT_OF_RANGE when it happens);
+// raise Embedded.RetentionBytes (--embedded-retention-bytes) or run a real
+// cluster (--brokers) to keep larger backlogs.
 const (
 	EmbeddedRetention      = 10 * time.Minute
 	EmbeddedRetentionBytes = 8 << 20
 	EmbeddedSegmentBytes   = 2 << 20
 )
 
+// Embedded configures StartEmbedded.
+type Embedded struct {
+	// Port on 127.0.0.1; 0 (or a busy port) means any free port.
+	Port int
+	// Partitions of the topics it creates (0: 12).
+	Partitions int32
+	// RetentionBytes per partition (0: EmbeddedRetentionBytes).
+	RetentionBytes int
+}
+
 // StartEmbedded starts an in-process Kafka-protocol broker (kfake) on
-// 127.0.0.1 with the given topics, on port (0: any free port; a busy port
-// falls back to any free port).
-func StartEmbedded(port int, partitions int32, topics ...string) (*kfake.Cluster, error) {
+// 127.0.0.1 with the given topics.
+func StartEmbedded(e Embedded, topics ...string) (*kfake.Cluster, error) {
+	partitions, port := e.Partitions, e.Port
 	if partitions <= 0 {
 		partitions = 12
 	}
+	retention := e.RetentionBytes
+	if retention <= 0 {
+		retention = EmbeddedRetentionBytes
+	}
+	segment := min(EmbeddedSegmentBytes, max(retention/4, 64<<10))
 	listen := func(addr string) (*kfake.Cluster, error) {
 		return kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, uniq(topics)...),
 			// kfake deletes whole segments only: with its default
 			// 100 MiB segments the retention limits would never apply.
 			kfake.BrokerConfigs(map[string]string{"log.retention.ms": strconv.Itoa(int(EmbeddedRetention.Milliseconds())),
-				"log.retention.bytes": strconv.Itoa(EmbeddedRetentionBytes), "log.segment.bytes": strconv.Itoa(EmbeddedSegmentBytes)}),
+				"log.retention.bytes": strconv.Itoa(retention), "log.segment.bytes": strconv.Itoa(segment)}),
 			kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(int(partitions)),
 			kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, addr) }))
 	}
