@@ -27,9 +27,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# 256 MiB per partition: runs beyond the peak build backlogs of millions of
+# 64 MiB per partition: runs beyond the peak build backlogs of millions of
 # records, which the default retention (8 MiB) would drop unconsumed.
-"$bin" serve --config broker.yaml --embedded-port 19093 --embedded-retention-bytes 268435456 --progress 0 >"$out/broker.log" 2>&1 &
+"$bin" serve --config broker.yaml --embedded-port 19093 --embedded-retention-bytes 67108864 --progress 0 >"$out/broker.log" 2>&1 &
 broker=$!; pids="$broker"
 sleep 3 # the broker creates its topics
 
