@@ -77,7 +77,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		progressF    = fs.Duration("progress", 5*time.Second, "interval of the progress line (0: off)")
 		partitions   = fs.Int("partitions", 12, "partitions of the topics of the embedded broker")
 		embeddedPort = fs.Int("embedded-port", 9092, "port of the embedded broker on 127.0.0.1 (busy or 0: any free port)")
-		embeddedRet  = fs.Int("embedded-retention-bytes", daemon.EmbeddedRetentionBytes, "bytes of each partition the embedded broker keeps in memory; a consumer further behind loses records")
+		embeddedRet  = fs.Int("embedded-retention-bytes", daemon.EmbeddedRetentionBytes, "bytes of each output and dead-letter partition the embedded broker keeps in memory (input is kept until committed)")
 		tlsOn        = fs.Bool("tls", false, "connect to the brokers with TLS")
 		tlsCA        = fs.String("tls-ca", "", "CA certificate `FILE` (PEM)")
 		tlsCert      = fs.String("tls-cert", "", "client certificate `FILE` (PEM)")

@@ -153,20 +153,19 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			return fmt.Errorf("starting the embedded broker: %w", err)
 		}
 		defer c.Close()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := time.NewTicker(30 * time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					c.ApplyRetention()
-				}
+		inputs := map[string][]string{}
+		for _, r := range resolved {
+			for _, t := range r.Options.Topics {
+				inputs[t] = append(inputs[t], r.Options.Group)
 			}
-		}()
+		}
+		jan, err := newJanitor(ctx, c, inputs, o.Logger)
+		if err != nil {
+			return err
+		}
+		defer jan.close()
+		wg.Add(1)
+		go func() { defer wg.Done(); jan.run(ctx, janitorInterval) }()
 		brokers = c.ListenAddrs()
 		fmt.Fprintf(o.Out, "express: embedded Kafka broker on %s (topics: %v)\n", brokers[0], uniq(topics))
 	}
@@ -258,7 +257,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			Generate(genCtx, tp.get(), resolved[0].Options.Topics[0], o.DemoRate)
+			Generate(genCtx, tp.get(), resolved[0].Options.Topics[0], o.DemoRate, procs[0].Lag)
 		}()
 		fmt.Fprintf(o.Out, "express: demo generator producing IoT readings into %q\n", resolved[0].Options.Topics[0])
 	}
@@ -301,13 +300,13 @@ func uniq(s []string) []string {
 	return out
 }
 
-// The embedded broker's retention. It holds records in memory, so each
-// partition keeps at most about its retention bytes plus one segment
-// (kfake drops whole segments) and nothing older than EmbeddedRetention.
-// A consumer that falls further behind than that loses records, as with
-// any Kafka retention (franz-go logs OFFSET_OUT_OF_RANGE when it happens);
-// raise Embedded.RetentionBytes (--embedded-retention-bytes) or run a real
-// cluster (--brokers) to keep larger backlogs.
+// The embedded broker's retention, for the topics other than the
+// workflows' inputs (outputs, dead letters, Task topics). It holds records
+// in memory, so each partition keeps at most about its retention bytes plus
+// one segment (kfake drops whole segments) and nothing older than
+// EmbeddedRetention. Input topics have no retention: what the workflows'
+// groups have committed is deleted instead (see janitor), so unprocessed
+// input is never dropped.
 const (
 	EmbeddedRetention      = 10 * time.Minute
 	EmbeddedRetentionBytes = 8 << 20

@@ -21,11 +21,18 @@ var DemoResources = map[string]string{
 	"arn:aws:lambda:eu-west-1:123456789012:function:enrich-device": `static:{"site":"plant-1","threshold":30}`,
 }
 
+// DemoMaxBacklog is the backlog (records produced and not yet committed by
+// the daemon) above which the demo generator waits: the embedded broker
+// keeps unprocessed input in memory, so a generator running ahead of the
+// daemon would grow it without bound.
+const DemoMaxBacklog = 200_000
+
 // Generate produces IoT readings into topic at rate records/s (0: as fast
-// as the producer takes them) until ctx is done. About 2% of the readings
+// as the producer takes them) until ctx is done, pausing while backlog
+// (when not nil) reports more than DemoMaxBacklog. About 2% of the readings
 // are out of range (their executions fail and go to the DLQ) and 0.1% are
 // not JSON.
-func Generate(ctx context.Context, cl *kgo.Client, topic string, rate int) {
+func Generate(ctx context.Context, cl *kgo.Client, topic string, rate int, backlog func() int64) {
 	if cl == nil {
 		return
 	}
@@ -63,9 +70,24 @@ func Generate(ctx context.Context, cl *kgo.Client, topic string, rate int) {
 		b = append(b, `,"tags":["roof","north"]}`...)
 		return &kgo.Record{Topic: topic, Key: []byte(dev), Value: b}
 	}
+	// wait reports whether the generator should hold back now, sleeping a
+	// little if so.
+	wait := func() bool {
+		if backlog == nil || backlog() <= DemoMaxBacklog {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Millisecond):
+		}
+		return true
+	}
 	i := 0
 	if rate <= 0 {
 		for ctx.Err() == nil {
+			if i%1000 == 0 && wait() {
+				continue
+			}
 			cl.Produce(ctx, one(i), nil)
 			i++
 		}
@@ -74,14 +96,18 @@ func Generate(ctx context.Context, cl *kgo.Client, topic string, rate int) {
 	const tick = 10 * time.Millisecond
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	start := time.Now()
+	start, base := time.Now(), 0 // i is due to reach base + rate x time since start
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		due := int(time.Since(start).Seconds() * float64(rate))
+		if wait() {
+			start, base = time.Now(), i // the schedule restarts without the missed records
+			continue
+		}
+		due := base + int(time.Since(start).Seconds()*float64(rate))
 		for ; i < due && ctx.Err() == nil; i++ {
 			cl.Produce(ctx, one(i), nil)
 		}
