@@ -53,8 +53,9 @@ type Options struct {
 	// EmbeddedPort is the embedded broker's port on 127.0.0.1; 0 (or a
 	// busy port) means any free port.
 	EmbeddedPort int
-	// EmbeddedRetentionBytes is how much of each partition the embedded
-	// broker keeps in memory (0: EmbeddedRetentionBytes).
+	// EmbeddedRetentionBytes is how much of each partition other than the
+	// workflows' inputs (kept until committed) the embedded broker keeps
+	// in memory (0: EmbeddedRetentionBytes).
 	EmbeddedRetentionBytes int
 	// Logger receives the daemon's operational logs (broker warnings,
 	// produce failures); nil is slog.Default().
@@ -319,7 +320,8 @@ type Embedded struct {
 	Port int
 	// Partitions of the topics it creates (0: 12).
 	Partitions int32
-	// RetentionBytes per partition (0: EmbeddedRetentionBytes).
+	// RetentionBytes per partition of topics with retention (0:
+	// EmbeddedRetentionBytes).
 	RetentionBytes int
 }
 
