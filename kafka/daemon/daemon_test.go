@@ -61,10 +61,11 @@ func TestDemoMetricsHealth(t *testing.T) {
 	defer cancel()
 	var out syncBuffer
 	ready := make(chan string, 1)
+	var brokers []string
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, demoConfig(), Options{Out: &out, Progress: 300 * time.Millisecond, Demo: true, DemoRate: 2000,
-			EmbeddedPartitions: 3, Ready: func(_ []string, m string) { ready <- m }})
+			EmbeddedPartitions: 3, Ready: func(b []string, m string) { brokers = b; ready <- m }})
 	}()
 	var addr string
 	select {
@@ -97,6 +98,26 @@ func TestDemoMetricsHealth(t *testing.T) {
 	}
 	if code, body := get(t, "http://"+addr+"/healthz"); code != 200 || body != "ok\n" {
 		t.Fatalf("healthz %d %q", code, body)
+	}
+	// The janitor deletes committed input from the embedded broker.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	deadline = time.Now().Add(3 * janitorInterval)
+	for {
+		var deleted int64
+		for p := range int32(3) {
+			deleted += listOffset(ctx, t, cl, "readings", p, -2)
+		}
+		if deleted > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no committed input deleted from the embedded broker")
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	cancel()
 	select {
@@ -219,3 +240,4 @@ func TestHTTPAndKafkaResources(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+

@@ -45,15 +45,15 @@ func produceRandom(ctx context.Context, t *testing.T, cl *kgo.Client, n, size in
 	}
 }
 
-// listOffset returns partition 0's earliest (ts -2) or latest (ts -1)
-// offset of topic.
-func listOffset(ctx context.Context, t *testing.T, cl *kgo.Client, topic string, ts int64) int64 {
+// listOffset returns the earliest (ts -2) or latest (ts -1) offset of
+// topic's partition p.
+func listOffset(ctx context.Context, t *testing.T, cl *kgo.Client, topic string, p int32, ts int64) int64 {
 	t.Helper()
 	req := kmsg.NewPtrListOffsetsRequest()
 	rt := kmsg.NewListOffsetsRequestTopic()
 	rt.Topic = topic
 	rp := kmsg.NewListOffsetsRequestTopicPartition()
-	rp.Timestamp = ts
+	rp.Partition, rp.Timestamp = p, ts
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
 	resp, err := req.RequestWith(ctx, cl)

@@ -31,7 +31,7 @@ func TestJanitorKeepsUncommittedInput(t *testing.T) {
 	cl := rawClient(t, c, 64<<10)
 	defer cl.Close()
 	produceRandom(ctx, t, cl, 128, 16<<10, "in", "out") // 2 MiB per topic: eight times the retention
-	start := func(topic string) int64 { return listOffset(ctx, t, cl, topic, -2) }
+	start := func(topic string) int64 { return listOffset(ctx, t, cl, topic, 0, -2) }
 	meta := kmsg.NewPtrMetadataRequest()
 	mt := kmsg.NewMetadataRequestTopic()
 	mt.Topic = kmsg.StringPtr("in")
@@ -97,7 +97,7 @@ func TestGenerateBackpressure(t *testing.T) {
 		if err := cl.Flush(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		return listOffset(context.Background(), t, cl, "demo", -1)
+		return listOffset(context.Background(), t, cl, "demo", 0, -1)
 	}
 	gen := func(rate int, backlog int64) {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)

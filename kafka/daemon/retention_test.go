@@ -34,13 +34,13 @@ func testRetention(t *testing.T, retention int) {
 	segment := min(EmbeddedSegmentBytes, retention/4)
 	n := (retention + 2*segment + 4<<20) / size
 	produceRandom(ctx, t, cl, n, size, "ret")
-	if s := listOffset(ctx, t, cl, "ret", -2); s != 0 {
+	if s := listOffset(ctx, t, cl, "ret", 0, -2); s != 0 {
 		t.Fatalf("start offset %d before retention", s)
 	}
 	c.ApplyRetention()
 	// What is left is at most the retention plus the segment being written
 	// (and the batch that crossed the limit).
-	kept := (int64(n) - listOffset(ctx, t, cl, "ret", -2)) * size
+	kept := (int64(n) - listOffset(ctx, t, cl, "ret", 0, -2)) * size
 	if limit := int64(retention + segment + 1<<20); kept > limit {
 		t.Fatalf("retention %d: %d bytes kept after retention, want at most %d", retention, kept, limit)
 	}
