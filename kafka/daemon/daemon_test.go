@@ -240,4 +240,3 @@ func TestHTTPAndKafkaResources(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
