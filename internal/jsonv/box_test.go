@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -87,5 +90,45 @@ func TestParseAllocs(t *testing.T) {
 	})
 	if n > 5 {
 		t.Errorf("%v allocations per parse, want at most 5", n)
+	}
+}
+
+// TestParseDecimals: the parser's fast path for short decimals gives
+// exactly strconv.ParseFloat's value, bit for bit.
+func TestParseDecimals(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	cases := []string{"0.1", "0.3", "-0.0", "21.7", "0.83", "123456789012.345", "9007199254740.993", "0.000000000000001",
+		"999999999999999.9", "1.7976931348623157", "-45.5", "100.00"}
+	for range 100000 {
+		digits := 1 + rnd.IntN(17)
+		b := []byte{}
+		if rnd.IntN(2) == 0 {
+			b = append(b, '-')
+		}
+		for d := range digits {
+			if d == 0 && digits > 1 {
+				b = append(b, byte('1'+rnd.IntN(9)))
+			} else {
+				b = append(b, byte('0'+rnd.IntN(10)))
+			}
+		}
+		point := 1 + rnd.IntN(digits)
+		n := len(b) - digits + point
+		b = append(b[:n], append([]byte{'.'}, b[n:]...)...)
+		if b[len(b)-1] == '.' {
+			b = append(b, '0')
+		}
+		cases = append(cases, string(b))
+	}
+	var p Parser
+	for _, c := range cases {
+		v, err := p.Parse([]byte(c))
+		if err != nil {
+			t.Fatalf("%s: %v", c, err)
+		}
+		want, _ := strconv.ParseFloat(c, 64)
+		if got, ok := v.(float64); !ok || math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("%s: parsed %v (%T), strconv %v", c, v, v, want)
+		}
 	}
 }

@@ -366,10 +366,11 @@ func (r *reader) number() (any, error) {
 		r.i = i
 		return nil, r.fail("invalid number")
 	}
-	integer := true
+	integer, frac, exp := true, 0, false
 	if i < len(r.b) && r.b[i] == '.' {
 		integer = false
 		i++
+		frac = i
 		d := i
 		for i < len(r.b) && r.b[i] >= '0' && r.b[i] <= '9' {
 			i++
@@ -380,7 +381,7 @@ func (r *reader) number() (any, error) {
 		}
 	}
 	if i < len(r.b) && (r.b[i] == 'e' || r.b[i] == 'E') {
-		integer = false
+		integer, exp = false, true
 		i++
 		if i < len(r.b) && (r.b[i] == '+' || r.b[i] == '-') {
 			i++
@@ -396,6 +397,23 @@ func (r *reader) number() (any, error) {
 	}
 	r.i = i
 	text := r.b[start:i]
+	if !integer && !exp && len(text) <= 16 {
+		// A decimal of at most 15 digits: its digits as an integer and a
+		// power of ten are both exact in a float64, so one division is the
+		// correctly rounded value (the fast path of strconv, without its
+		// general machinery).
+		var m int64
+		for _, c := range text {
+			if c >= '0' {
+				m = m*10 + int64(c-'0')
+			}
+		}
+		f := float64(m) / pow10[i-frac]
+		if text[0] == '-' {
+			f = -f
+		}
+		return r.slabs.float64(f), nil
+	}
 	if integer && len(text) < 19 {
 		var n int64
 		neg := text[0] == '-'
@@ -421,3 +439,6 @@ func (r *reader) number() (any, error) {
 	}
 	return r.slabs.float64(f), nil
 }
+
+// pow10 holds the powers of ten that are exact in a float64.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
