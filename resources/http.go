@@ -107,20 +107,9 @@ func (r *Resources) httpInvoke(ctx context.Context, req *express.TaskRequest) (a
 	if hr.Header.Get("Idempotency-Key") == "" {
 		hr.Header.Set("Idempotency-Key", req.Execution)
 	}
-	resp, err := r.client.Do(hr)
+	resp, b, err := r.do(ctx, hr, u, method+" "+u.Redacted())
 	if err != nil {
-		return nil, httpError(ctx, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-	if err != nil {
-		return nil, httpError(ctx, err)
-	}
-	if len(b) > maxResponseBytes {
-		return nil, express.Errorf(express.ErrDataLimitExceeded, "the response of %s is over %d bytes", u.Redacted(), maxResponseBytes)
-	}
-	if resp.StatusCode/100 != 2 {
-		return nil, express.Errorf(httpStatusError(resp.StatusCode), "%s %s returned %s: %s", method, u.Redacted(), resp.Status, snippet(b))
+		return nil, err
 	}
 	var rb any
 	if len(bytes.TrimSpace(b)) > 0 {

@@ -303,20 +303,9 @@ func (r *Resources) post(ctx context.Context, req *express.TaskRequest, u *url.U
 	}
 	hr.Header.Set("Content-Type", "application/json")
 	hr.Header.Set("Idempotency-Key", req.Execution)
-	resp, err := r.client.Do(hr)
+	_, b, err := r.do(ctx, hr, u, u.Redacted())
 	if err != nil {
-		return nil, httpError(ctx, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-	if err != nil {
-		return nil, httpError(ctx, err)
-	}
-	if len(b) > maxResponseBytes {
-		return nil, express.Errorf(express.ErrDataLimitExceeded, "the response of %s is over %d bytes", u.Redacted(), maxResponseBytes)
-	}
-	if resp.StatusCode/100 != 2 {
-		return nil, express.Errorf(httpStatusError(resp.StatusCode), "%s returned %s: %s", u.Redacted(), resp.Status, snippet(b))
+		return nil, err
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, nil
@@ -326,6 +315,28 @@ func (r *Resources) post(ctx context.Context, req *express.TaskRequest, u *url.U
 		return nil, express.Errorf(express.ErrTaskFailed, "%s returned a body that is not JSON: %v", u.Redacted(), err)
 	}
 	return v, nil
+}
+
+// do sends hr and reads its response body, bounded by maxResponseBytes. A
+// failed call, an oversized body or a non-2xx status is an error naming
+// what (the request as the error messages show it).
+func (r *Resources) do(ctx context.Context, hr *http.Request, u *url.URL, what string) (*http.Response, []byte, error) {
+	resp, err := r.client.Do(hr)
+	if err != nil {
+		return nil, nil, httpError(ctx, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return nil, nil, httpError(ctx, err)
+	}
+	if len(b) > maxResponseBytes {
+		return nil, nil, express.Errorf(express.ErrDataLimitExceeded, "the response of %s is over %d bytes", u.Redacted(), maxResponseBytes)
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, nil, express.Errorf(httpStatusError(resp.StatusCode), "%s returned %s: %s", what, resp.Status, snippet(b))
+	}
+	return resp, b, nil
 }
 
 func httpStatusError(code int) string { return "States.Http.StatusCode." + strconv.Itoa(code) }
