@@ -83,11 +83,7 @@ func (r *Resources) httpInvoke(ctx context.Context, req *express.TaskRequest) (a
 			contentType = "application/x-www-form-urlencoded"
 			break
 		}
-		bs, err := jsonBytes(b)
-		if err != nil {
-			return nil, err
-		}
-		body = bytes.NewReader(bs)
+		body = bytes.NewReader(jsonv.AppendJSON(nil, b))
 		contentType = "application/json"
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.HTTPTimeout)

@@ -230,6 +230,9 @@ func (r *Resources) AcceptsObjectsFor(resource string) bool {
 	case HTTPInvoke, LambdaInvoke, SNSPublish, SQSSend, EventsPut:
 		return false
 	}
+	if _, ok := r.routes[resource]; ok {
+		return true // the usual case, asked per Task: no short name to derive
+	}
 	_, ok := r.lookup(resource, lambdaNameIfLambda(resource))
 	return ok
 }
@@ -259,21 +262,12 @@ func (r *Resources) Invoke(ctx context.Context, req *express.TaskRequest) (any, 
 	case KindHTTP:
 		return r.post(ctx, req, t.URL, req.Input)
 	default:
-		v, err := jsonBytes(req.Input)
-		if err != nil {
-			return nil, err
-		}
-		rec := &kgo.Record{Topic: t.Topic, Value: v}
+		rec := &kgo.Record{Topic: t.Topic, Value: jsonv.AppendJSON(nil, req.Input)}
 		if err := r.produce(ctx, req, rec); err != nil {
 			return nil, err
 		}
 		return map[string]any{"Topic": rec.Topic, "Partition": int64(rec.Partition), "Offset": rec.Offset}, nil
 	}
-}
-
-// jsonBytes writes v (plain values or the engine's objects) as JSON.
-func jsonBytes(v any) ([]byte, error) {
-	return jsonv.AppendJSON(nil, v), nil
 }
 
 func obj(req *express.TaskRequest) (map[string]any, error) {
@@ -291,10 +285,7 @@ func str(m map[string]any, k string) string {
 
 // post sends v as JSON to u and returns the JSON response.
 func (r *Resources) post(ctx context.Context, req *express.TaskRequest, u *url.URL, v any) (any, error) {
-	body, err := jsonBytes(v)
-	if err != nil {
-		return nil, err
-	}
+	body := jsonv.AppendJSON(nil, v) // plain values or the engine's objects
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.HTTPTimeout)
 	defer cancel()
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
@@ -377,12 +368,9 @@ func (r *Resources) lambdaInvoke(ctx context.Context, req *express.TaskRequest) 
 	case KindHTTP:
 		payload, err = r.post(ctx, req, t.URL, m["Payload"])
 	default:
-		var v []byte
-		if v, err = jsonBytes(m["Payload"]); err == nil {
-			rec := &kgo.Record{Topic: t.Topic, Value: v, Key: []byte(lambdaName(fn))}
-			if err = r.produce(ctx, req, rec); err == nil {
-				payload = map[string]any{"Topic": rec.Topic, "Partition": int64(rec.Partition), "Offset": rec.Offset}
-			}
+		rec := &kgo.Record{Topic: t.Topic, Value: jsonv.AppendJSON(nil, m["Payload"]), Key: []byte(lambdaName(fn))}
+		if err = r.produce(ctx, req, rec); err == nil {
+			payload = map[string]any{"Topic": rec.Topic, "Partition": int64(rec.Partition), "Offset": rec.Offset}
 		}
 	}
 	if err != nil {
@@ -403,11 +391,11 @@ func (r *Resources) target(req *express.TaskRequest, full, short string) (Target
 }
 
 // message returns v as record bytes: a string as is, anything else as JSON.
-func message(v any) ([]byte, error) {
+func message(v any) []byte {
 	if s, ok := v.(string); ok {
-		return []byte(s), nil
+		return []byte(s)
 	}
-	return jsonBytes(v)
+	return jsonv.AppendJSON(nil, v)
 }
 
 // attributes turns SNS/SQS MessageAttributes into headers.
@@ -465,11 +453,7 @@ func (r *Resources) notKafka(ctx context.Context, req *express.TaskRequest, t Ta
 // by MessageGroupId, with the message attributes and m[headerField] (when
 // set) as headers, as SNS and SQS targets do.
 func (r *Resources) publish(ctx context.Context, req *express.TaskRequest, t Target, m map[string]any, bodyField, headerField string) (*kgo.Record, error) {
-	v, err := message(m[bodyField])
-	if err != nil {
-		return nil, err
-	}
-	rec := &kgo.Record{Topic: t.Topic, Value: v, Headers: attributes(m)}
+	rec := &kgo.Record{Topic: t.Topic, Value: message(m[bodyField]), Headers: attributes(m)}
 	if g := str(m, "MessageGroupId"); g != "" {
 		rec.Key = []byte(g)
 	}
@@ -544,11 +528,7 @@ func (r *Resources) eventsPut(ctx context.Context, req *express.TaskRequest) (an
 		if env["resources"] == nil {
 			env["resources"] = []any{}
 		}
-		v, err := jsonBytes(env)
-		if err != nil {
-			return nil, err
-		}
-		rec := &kgo.Record{Topic: t.Topic, Value: v}
+		rec := &kgo.Record{Topic: t.Topic, Value: jsonv.AppendJSON(nil, env)}
 		if s := str(em, "Source"); s != "" {
 			rec.Key = []byte(s)
 		}
