@@ -51,7 +51,7 @@
 //	express_state_transitions_total{workflow}                counter    states entered
 //	express_state_exits_total{workflow,state}                counter    states finished, successfully or not, by state name (via Metrics.Hooks)
 //	express_state_errors_total{workflow,state,error}         counter    states ended by an error, caught, retried or not (via Metrics.Hooks; at most 64 error names per workflow, then error="other")
-//	express_task_duration_seconds{workflow,resource}         histogram  Task invocation latency per attempt (via Metrics.Hooks)
+//	express_task_duration_seconds{workflow,resource}         histogram  Task invocation latency per attempt, 0 for a static result (via Metrics.Hooks)
 //	express_task_errors_total{workflow,resource}             counter    Task attempts that failed (via Metrics.Hooks)
 //	express_retries_total{workflow,state}                    counter    retries scheduled by Retry rules (via Metrics.Hooks)
 //	express_records_consumed_total{workflow}                 counter    records fetched and admitted

@@ -345,8 +345,8 @@ func (p *Processor) process(s *slot) *slot {
 			p.reject(s, ErrRecordTooLarge, "record value is "+strconv.Itoa(len(r.Value))+" bytes, over the limit of "+strconv.Itoa(p.o.MaxRecordBytes))
 			return nxt
 		}
-		// jsonv.Parser turns the ojg parser's panics on some malformed
-		// documents into errors: a bad record goes to the DLQ, nothing else.
+		// jsonv.Parser validates as it reads and never panics: a malformed
+		// record goes to the DLQ, nothing else.
 		ps := p.parsers.Get().(*jsonv.Parser)
 		v, err := ps.Parse(r.Value)
 		p.parsers.Put(ps)

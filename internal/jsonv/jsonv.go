@@ -1,5 +1,6 @@
-// Package jsonv holds small helpers over JSON values as ojg decodes them:
-// nil, bool, int64, float64, string, []any and map[string]any.
+// Package jsonv holds the engine's JSON values: nil, bool, int64, float64,
+// json.Number (beyond float64), string, []any, map[string]any and *Object;
+// a validating parser that builds them, a writer, and helpers over them.
 package jsonv
 
 import (
@@ -56,7 +57,7 @@ func Equal(a, b any) bool {
 	}
 	switch x := a.(type) {
 	case json.Number:
-		// Numbers too large for float64 come from ojg this way.
+		// Numbers too large for float64 are kept as their text.
 		y, ok := b.(json.Number)
 		return ok && x == y
 	case nil:
