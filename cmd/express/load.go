@@ -61,16 +61,8 @@ func loadMain(args []string, stdout, stderr io.Writer, ctx context.Context) int 
 		csvFile     = fs.String("csv", "", "write the time series as CSV to `FILE`")
 		chartFile   = fs.String("chart", "", "write throughput, latency and lag over time as an SVG chart to `FILE`")
 		quiet       = fs.Bool("quiet", false, "no progress line")
-		tlsOn       = fs.Bool("tls", false, "connect to the brokers with TLS")
-		tlsCA       = fs.String("tls-ca", "", "CA certificate `FILE` (PEM)")
-		tlsCert     = fs.String("tls-cert", "", "client certificate `FILE` (PEM)")
-		tlsKey      = fs.String("tls-key", "", "client key `FILE` (PEM)")
-		tlsServer   = fs.String("tls-server-name", "", "TLS server name to verify")
-		tlsInsec    = fs.Bool("tls-insecure-skip-verify", false, "do not verify the brokers' certificates (testing only)")
-		saslMech    = fs.String("sasl-mechanism", "", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
-		saslUser    = fs.String("sasl-user", "", "SASL user name")
-		saslPassEnv = fs.String("sasl-password-env", "EXPRESS_SASL_PASSWORD", "environment variable holding the SASL password")
 	)
+	security := addSecurityFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -108,12 +100,7 @@ func loadMain(args []string, stdout, stderr io.Writer, ctx context.Context) int 
 	if len(f.Brokers) == 0 {
 		return bad("--brokers is empty")
 	}
-	if *tlsOn || *tlsCA != "" || *tlsCert != "" {
-		f.TLS = &config.TLS{Enabled: true, CAFile: *tlsCA, CertFile: *tlsCert, KeyFile: *tlsKey, ServerName: *tlsServer, InsecureSkipVerify: *tlsInsec}
-	}
-	if *saslMech != "" {
-		f.SASL = &config.SASL{Mechanism: *saslMech, Username: *saslUser, PasswordEnv: *saslPassEnv}
-	}
+	security.apply(f)
 	copts, err := f.ClientOpts()
 	if err != nil {
 		fmt.Fprintf(stderr, "express load: %v\n", err)

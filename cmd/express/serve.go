@@ -78,21 +78,13 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		partitions   = fs.Int("partitions", 12, "partitions of the topics of the embedded broker")
 		embeddedPort = fs.Int("embedded-port", 9092, "port of the embedded broker on 127.0.0.1 (busy or 0: any free port)")
 		embeddedRet  = fs.Int("embedded-retention-bytes", daemon.EmbeddedRetentionBytes, "bytes of each output and dead-letter partition the embedded broker keeps in memory (input is kept until committed)")
-		tlsOn        = fs.Bool("tls", false, "connect to the brokers with TLS")
-		tlsCA        = fs.String("tls-ca", "", "CA certificate `FILE` (PEM)")
-		tlsCert      = fs.String("tls-cert", "", "client certificate `FILE` (PEM)")
-		tlsKey       = fs.String("tls-key", "", "client key `FILE` (PEM)")
-		tlsServer    = fs.String("tls-server-name", "", "TLS server name to verify")
-		tlsInsecure  = fs.Bool("tls-insecure-skip-verify", false, "do not verify the brokers' certificates (testing only)")
-		saslMech     = fs.String("sasl-mechanism", "", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
-		saslUser     = fs.String("sasl-user", "", "SASL user name")
-		saslPassEnv  = fs.String("sasl-password-env", "EXPRESS_SASL_PASSWORD", "environment variable holding the SASL password")
 		logLevel     = fs.String("log-level", "OFF", "execution logs, as Express names the levels: ALL (every execution and state event), ERROR (failed executions and failed states), FATAL (failed executions) or OFF; JSON lines on stderr")
 		logData      = fs.Bool("log-execution-data", false, "add execution inputs and outputs to the execution logs")
 		logRate      = fs.Int("log-max-per-second", 1000, "execution log lines per second and level (ALL: executions logged per second) before lines are dropped and counted (express_log_lines_dropped_total); -1: no bound")
 		daemonLevel  = fs.String("daemon-log-level", "info", "the daemon's own logs (connection problems, produce failures): debug, info, warn or error")
 		stuckAfter   = fs.Duration("stuck-after", daemon.DefaultStuckAfter, "/healthz fails when the consumer has work but admits and finishes nothing for this long")
 	)
+	security := addSecurityFlags(fs)
 	fs.Var(&topic, "topic", "`TOPIC` to consume (repeatable, or comma-separated)")
 	fs.Var(&resourcesF, "resource", "`RESOURCE=TARGET`: TARGET is an http(s):// URL, kafka:TOPIC or static:JSON (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -194,12 +186,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		f.Workflows = []config.Workflow{w}
 		f.Brokers = splitList(*brokers)
 	}
-	if *tlsOn || *tlsCA != "" || *tlsCert != "" {
-		f.TLS = &config.TLS{Enabled: true, CAFile: *tlsCA, CertFile: *tlsCert, KeyFile: *tlsKey, ServerName: *tlsServer, InsecureSkipVerify: *tlsInsecure}
-	}
-	if *saslMech != "" {
-		f.SASL = &config.SASL{Mechanism: *saslMech, Username: *saslUser, PasswordEnv: *saslPassEnv}
-	}
+	security.apply(f)
 	if *demo && len(f.Brokers) > 0 {
 		fmt.Fprintln(stderr, "express serve: --demo produces into the embedded broker only; drop --brokers")
 		return 2
