@@ -1152,36 +1152,30 @@ func evalWildcard(input any) any {
 	if s, ok := input.(*seq); ok && s.outerWrapper && len(s.items) > 0 {
 		input = s.items[0]
 	}
-	if arr, ok := asArray(input); ok {
-		// arrays are objects keyed by index in JavaScript
-		results := newSeq(len(arr))
-		plain := false
-		for _, v := range arr {
-			if inner, ok := asArray(v); ok {
-				results.items = flattenInto(results.items, inner)
-				plain = true
-			} else {
-				results.push(v)
-			}
-		}
-		if plain {
-			return results.items
-		}
-		return results
-	}
-	if !isObject(input) {
-		return newSeq(0)
-	}
-	results := newSeq(objLen(input))
-	plain := false
-	for _, k := range objKeys(input) {
-		v, _ := objGet(input, k)
+	var results *seq
+	plain := false // an array value was flattened in: the result is a plain array
+	add := func(v any) {
 		if arr, ok := asArray(v); ok {
 			results.items = flattenInto(results.items, arr)
 			plain = true
 		} else {
 			results.push(v)
 		}
+	}
+	if arr, ok := asArray(input); ok {
+		// arrays are objects keyed by index in JavaScript
+		results = newSeq(len(arr))
+		for _, v := range arr {
+			add(v)
+		}
+	} else if isObject(input) {
+		results = newSeq(objLen(input))
+		for _, k := range objKeys(input) {
+			v, _ := objGet(input, k)
+			add(v)
+		}
+	} else {
+		return newSeq(0)
 	}
 	if plain {
 		return results.items
