@@ -76,17 +76,28 @@ type placeholderT struct{ _ byte }
 
 var placeholder = &placeholderT{}
 
-func (c *evalCtx) evalFunction(n *node, input any, env *frame, applyto *any) (any, error) {
+// procedure evaluates the function a call or partial application names and
+// returns it with its name. A path naming nothing while a variable of that
+// name exists fails with undefCode (the reference implementation's check).
+func (c *evalCtx) procedure(n *node, input any, env *frame, undefCode string) (any, string, error) {
 	proc, err := c.eval(n.procedure, input, env)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	procName := n.procedure.value
 	if n.procedure.kind == nPath && len(n.procedure.steps) > 0 {
 		procName = n.procedure.steps[0].value
 		if isUndef(proc) && !isUndef(c.lookup(env, procName)) {
-			return nil, errAt("T1005", n.pos, procName)
+			return nil, "", errAt(undefCode, n.pos, procName)
 		}
+	}
+	return proc, procName, nil
+}
+
+func (c *evalCtx) evalFunction(n *node, input any, env *frame, applyto *any) (any, error) {
+	proc, procName, err := c.procedure(n, input, env, "T1005")
+	if err != nil {
+		return nil, err
 	}
 	nargs := len(n.args)
 	if applyto != nil {
@@ -244,16 +255,9 @@ func (c *evalCtx) evalPartial(n *node, input any, env *frame) (any, error) {
 		}
 		args[i] = v
 	}
-	proc, err := c.eval(n.procedure, input, env)
+	proc, procName, err := c.procedure(n, input, env, "T1007")
 	if err != nil {
 		return nil, err
-	}
-	procName := n.procedure.value
-	if n.procedure.kind == nPath && len(n.procedure.steps) > 0 {
-		procName = n.procedure.steps[0].value
-		if isUndef(proc) && !isUndef(c.lookup(env, procName)) {
-			return nil, errAt("T1007", n.pos, procName)
-		}
 	}
 	f, ok := proc.(*Function)
 	if !ok {
