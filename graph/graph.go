@@ -58,11 +58,8 @@ func Mermaid(def any) (string, error) {
 		}
 	}
 	nodes(m.top, "    ")
-	for _, e := range m.edges {
-		if e.to == nil {
-			b.WriteString("    END((\"End\"))\n")
-			break
-		}
+	if m.reachesEnd() {
+		b.WriteString("    END((\"End\"))\n")
 	}
 	for _, e := range m.edges {
 		from, to := "START", "END"
@@ -180,11 +177,8 @@ func DOT(def any) (string, error) {
 		}
 	}
 	nodes(m.top, "    ")
-	for _, e := range m.edges {
-		if e.to == nil {
-			b.WriteString("    END [label=\"End\", shape=doublecircle, width=0.3];\n")
-			break
-		}
+	if m.reachesEnd() {
+		b.WriteString("    END [label=\"End\", shape=doublecircle, width=0.3];\n")
 	}
 	for _, e := range m.edges {
 		from, to := "START", "END"

@@ -238,6 +238,16 @@ func (m *model) link(mc *machine, top bool, ptr string) error {
 // newID returns a node id made of ASCII letters, digits and underscores,
 // unique in the model: "s_" and the state name with every other character
 // replaced by '_', with a numeric suffix when two names collide.
+// reachesEnd reports whether an edge leads to the end of the execution.
+func (m *model) reachesEnd() bool {
+	for _, e := range m.edges {
+		if e.to == nil {
+			return true
+		}
+	}
+	return false
+}
+
 func (m *model) newID(name string) string {
 	var b strings.Builder
 	b.WriteString("s_")
