@@ -65,25 +65,9 @@ func parseSignature(sig string) (*signature, error) {
 			break
 		}
 		switch c {
-		case 's', 'n', 'b', 'l', 'o':
-			param.allowed = string(c) + "m"
+		case 's', 'n', 'b', 'l', 'o', 'a', 'f', 'j', 'x':
+			param.allowed = signatureAllowed[c]
 			param.typ = string(c)
-			push()
-		case 'a':
-			param.allowed = "asnblfom"
-			param.typ = "a"
-			push()
-		case 'f':
-			param.allowed = "f"
-			param.typ = "f"
-			push()
-		case 'j':
-			param.allowed = "asnblom"
-			param.typ = "j"
-			push()
-		case 'x':
-			param.allowed = "asnblfom"
-			param.typ = "x"
 			push()
 		case '-':
 			p := prev()
@@ -296,4 +280,11 @@ func (s *signature) validationError(args []any, syms []byte) error {
 	e := errVal("T0410", v)
 	e.index = goodTo + 1
 	return e
+}
+
+// signatureAllowed maps a signature's type letter to the value types it
+// accepts (m: missing).
+var signatureAllowed = map[byte]string{
+	's': "sm", 'n': "nm", 'b': "bm", 'l': "lm", 'o': "om",
+	'a': "asnblfom", 'f': "f", 'j': "asnblom", 'x': "asnblfom",
 }
