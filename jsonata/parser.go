@@ -576,33 +576,25 @@ func (p *parser) nud(t *node) (*node, error) {
 		return t, nil
 	case "[":
 		var items []*node
-		if p.node.id != "]" {
-			for {
-				item, err := p.expression(0)
-				if err != nil {
-					return nil, err
-				}
-				if p.node.id == ".." {
-					r := &node{kind: nRawBinary, value: "..", pos: p.node.pos, lhs: item}
-					if err := p.advance("..", false); err != nil {
-						return nil, err
-					}
-					r.rhs, err = p.expression(0)
-					if err != nil {
-						return nil, err
-					}
-					item = r
-				}
-				items = append(items, item)
-				if p.node.id != "," {
-					break
-				}
-				if err := p.advance(",", false); err != nil {
-					return nil, err
-				}
+		err := p.commaList("]", true, true, func() error {
+			item, err := p.expression(0)
+			if err != nil {
+				return err
 			}
-		}
-		if err := p.advance("]", true); err != nil {
+			if p.node.id == ".." {
+				r := &node{kind: nRawBinary, value: "..", pos: p.node.pos, lhs: item}
+				if err := p.advance("..", false); err != nil {
+					return err
+				}
+				if r.rhs, err = p.expression(0); err != nil {
+					return err
+				}
+				item = r
+			}
+			items = append(items, item)
+			return nil
+		})
+		if err != nil {
 			return nil, err
 		}
 		t.kind = nRawUnary
@@ -644,31 +636,44 @@ func (p *parser) nud(t *node) (*node, error) {
 	return nil, errAt("S0211", t.pos, t.value)
 }
 
-func (p *parser) objectPairs() ([][2]*node, error) {
-	var pairs [][2]*node
-	if p.node.id != "}" {
+// commaList reads comma-separated items (each by item) up to close, which
+// it consumes (closeInfix as for advance); with allowEmpty the list may be
+// empty.
+func (p *parser) commaList(close string, closeInfix, allowEmpty bool, item func() error) error {
+	if !allowEmpty || p.node.id != close {
 		for {
-			n, err := p.expression(0)
-			if err != nil {
-				return nil, err
+			if err := item(); err != nil {
+				return err
 			}
-			if err := p.advance(":", false); err != nil {
-				return nil, err
-			}
-			v, err := p.expression(0)
-			if err != nil {
-				return nil, err
-			}
-			pairs = append(pairs, [2]*node{n, v})
 			if p.node.id != "," {
 				break
 			}
 			if err := p.advance(",", false); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	if err := p.advance("}", true); err != nil {
+	return p.advance(close, closeInfix)
+}
+
+func (p *parser) objectPairs() ([][2]*node, error) {
+	var pairs [][2]*node
+	err := p.commaList("}", true, true, func() error {
+		n, err := p.expression(0)
+		if err != nil {
+			return err
+		}
+		if err := p.advance(":", false); err != nil {
+			return err
+		}
+		v, err := p.expression(0)
+		if err != nil {
+			return err
+		}
+		pairs = append(pairs, [2]*node{n, v})
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return pairs, nil
@@ -706,30 +711,20 @@ func (p *parser) led(t *node, left *node) (*node, error) {
 	case "(":
 		t.procedure = left
 		t.kind = nFunction
-		if p.node.id != ")" {
-			for {
-				if p.node.kind == nOperator && p.node.id == "?" {
-					t.kind = nPartial
-					t.args = append(t.args, p.node)
-					if err := p.advance("?", false); err != nil {
-						return nil, err
-					}
-				} else {
-					a, err := p.expression(0)
-					if err != nil {
-						return nil, err
-					}
-					t.args = append(t.args, a)
-				}
-				if p.node.id != "," {
-					break
-				}
-				if err := p.advance(",", false); err != nil {
-					return nil, err
-				}
+		err := p.commaList(")", true, true, func() error {
+			if p.node.kind == nOperator && p.node.id == "?" {
+				t.kind = nPartial
+				t.args = append(t.args, p.node)
+				return p.advance("?", false)
 			}
-		}
-		if err := p.advance(")", true); err != nil {
+			a, err := p.expression(0)
+			if err != nil {
+				return err
+			}
+			t.args = append(t.args, a)
+			return nil
+		})
+		if err != nil {
 			return nil, err
 		}
 		if left.kind == nName && (left.value == "function" || left.value == "\u03BB") {
@@ -806,30 +801,26 @@ func (p *parser) led(t *node, left *node) (*node, error) {
 			return nil, err
 		}
 		var terms []sortTerm
-		for {
+		err := p.commaList(")", false, false, func() error {
 			term := sortTerm{}
 			if p.node.id == "<" {
 				if err := p.advance("<", false); err != nil {
-					return nil, err
+					return err
 				}
 			} else if p.node.id == ">" {
 				term.descending = true
 				if err := p.advance(">", false); err != nil {
-					return nil, err
+					return err
 				}
 			}
+			var err error
 			if term.expr, err = p.expression(0); err != nil {
-				return nil, err
+				return err
 			}
 			terms = append(terms, term)
-			if p.node.id != "," {
-				break
-			}
-			if err := p.advance(",", false); err != nil {
-				return nil, err
-			}
-		}
-		if err := p.advance(")", false); err != nil {
+			return nil
+		})
+		if err != nil {
 			return nil, err
 		}
 		t.lhs = left
