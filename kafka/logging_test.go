@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -15,26 +14,14 @@ import (
 
 	"github.com/stepstream/express/compile"
 	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/testutil"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// lines returns the JSON lines written so far.
-func (l *lockedBuffer) lines(t *testing.T) []map[string]any {
+// jsonLines returns the JSON lines written to b so far.
+func jsonLines(t *testing.T, b *testutil.SyncBuffer) []map[string]any {
 	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []map[string]any
-	for _, ln := range strings.Split(strings.TrimSpace(l.b.String()), "\n") {
+	for _, ln := range strings.Split(strings.TrimSpace(b.String()), "\n") {
 		if ln == "" {
 			continue
 		}
@@ -121,7 +108,7 @@ func TestExecutionLogLevels(t *testing.T) {
 			"ExecutionStarted", "StateEntered", "StateExited", "StateEntered", "StateFailed", "ExecutionFailed"}},
 	} {
 		t.Run(tc.level.String(), func(t *testing.T) {
-			var buf lockedBuffer
+			var buf testutil.SyncBuffer
 			reg := prometheus.NewRegistry()
 			l, err := NewExecutionLog(slog.NewJSONHandler(&buf, nil), ExecutionLogOptions{Level: tc.level, IncludeData: true, Registerer: reg})
 			if err != nil {
@@ -135,7 +122,7 @@ func TestExecutionLogLevels(t *testing.T) {
 				t.Fatalf("%+v", r)
 			}
 			l.Close()
-			lines := buf.lines(t)
+			lines := jsonLines(t, &buf)
 			var types []string
 			for _, ln := range lines {
 				types = append(types, ln["type"].(string))
@@ -208,7 +195,7 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name, value string) fl
 // TestExecutionLogSampling: beyond MaxPerSecond failures are dropped and
 // counted; at ALL, whole executions are sampled.
 func TestExecutionLogSampling(t *testing.T) {
-	var buf lockedBuffer
+	var buf testutil.SyncBuffer
 	l, err := NewExecutionLog(slog.NewJSONHandler(&buf, nil), ExecutionLogOptions{Level: LogFatal, MaxPerSecond: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +210,7 @@ func TestExecutionLogSampling(t *testing.T) {
 		t.Skip("too slow to stay within one second")
 	}
 	// 20 failures within (at most) two wall-clock seconds: 3 to 6 lines.
-	if n := len(buf.lines(t)); n < 3 || n > 6 || l.Dropped() != int64(20-n) {
+	if n := len(jsonLines(t, &buf)); n < 3 || n > 6 || l.Dropped() != int64(20-n) {
 		t.Fatalf("%d lines, %d dropped", n, l.Dropped())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stepstream/express/internal/testutil"
 	"github.com/stepstream/express/kafka/config"
 	"github.com/stepstream/express/kafka/daemon"
 )
@@ -64,7 +65,7 @@ func TestLoadCommand(t *testing.T) {
 	}
 	dir := t.TempDir()
 	csv, svg := filepath.Join(dir, "load.csv"), filepath.Join(dir, "load.svg")
-	var out, errb lockedBuffer
+	var out, errb testutil.SyncBuffer
 	code := loadMain([]string{"--brokers", addr, "--records", "2000", "--rate", "10000", "--interval", "50ms",
 		"--csv", csv, "--chart", svg}, &out, &errb, context.Background())
 	if code != 0 {

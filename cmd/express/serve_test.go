@@ -1,32 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/stepstream/express/internal/testutil"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func TestServeFlagErrors(t *testing.T) {
 	for _, tc := range []struct {
@@ -47,7 +30,7 @@ func TestServeFlagErrors(t *testing.T) {
 			"--resource", "arn:aws:lambda:eu-west-1:123456789012:function:enrich-device=kafka:bad topic"}, 1, `resources["arn:aws:lambda:eu-west-1:123456789012:function:enrich-device"]: "kafka:bad topic"`},
 		{[]string{"--sasl-mechanism", "GSSAPI", "--brokers", "h:1", "--definition", refDefinition, "--topic", "in"}, 1, "sasl.mechanism"},
 	} {
-		var out, errb lockedBuffer
+		var out, errb testutil.SyncBuffer
 		code := serveMain(tc.args, &out, &errb, context.Background())
 		if code != tc.code || !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("serve %v: code %d, stderr:\n%s\nwant code %d and %q", tc.args, code, errb.String(), tc.code, tc.want)
@@ -60,7 +43,7 @@ func TestServeFlagErrors(t *testing.T) {
 func TestServeDemo(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errb lockedBuffer
+	var out, errb testutil.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- serveMain([]string{"--demo", "--embedded-port", "0", "--metrics-addr", "127.0.0.1:0", "--progress", "200ms",
@@ -117,7 +100,7 @@ workflows:
     resources:
       arn:aws:lambda:eu-west-1:123456789012:function:enrich-device: http://127.0.0.1:8080/enrich
 `), 0o644)
-	var out, errb lockedBuffer
+	var out, errb testutil.SyncBuffer
 	if code := validateConfig(good, &out, &errb); code != 0 || !strings.Contains(out.String(), `workflow "iot" OK`) {
 		t.Fatalf("code %d\n%s\n%s", code, out.String(), errb.String())
 	}
@@ -131,7 +114,7 @@ workflows:
     dlq_topic: dlq
     ordering: sideways
 `), 0o644)
-	var out2, errb2 lockedBuffer
+	var out2, errb2 testutil.SyncBuffer
 	if code := validateConfig(bad, &out2, &errb2); code != 1 || !strings.Contains(errb2.String(), "workflows[0].ordering") ||
 		!strings.Contains(errb2.String(), "/States/Enrich/Resource") {
 		t.Fatalf("code %d\n%s", code, errb2.String())

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,25 +13,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/stepstream/express/internal/testutil"
 	"github.com/stepstream/express/kafka/config"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func demoConfig() *config.File {
 	w := config.Workflow{Name: "iot", Definition: "demo", DefinitionBytes: DemoDefinition, Topics: []string{"readings"},
@@ -59,7 +42,7 @@ func get(t *testing.T, url string) (int, string) {
 func TestDemoMetricsHealth(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	ready := make(chan string, 1)
 	var brokers []string
 	done := make(chan error, 1)

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stepstream/express/compile"
+	"github.com/stepstream/express/internal/testutil"
 	"github.com/stepstream/express/kafka"
 	"github.com/stepstream/express/kafka/config"
 )
@@ -121,7 +122,7 @@ func TestMetricsDocumented(t *testing.T) {
 		documented[name] = true
 	}
 
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	addr := startDaemon(t, loadConfig(t), Options{DemoRate: 300, LogLevel: kafka.LogError, LogOut: &logs})
 	exported := map[string]bool{}
 	deadline := time.Now().Add(20 * time.Second)

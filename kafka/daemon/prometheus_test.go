@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stepstream/express/internal/testutil"
 	"github.com/stepstream/express/kafka"
 	"github.com/stepstream/express/kafka/config"
 )
@@ -259,7 +260,7 @@ func TestPrometheusDashboardAndAlerts(t *testing.T) {
 		}
 	}
 
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	metricsAddr := startDaemon(t, loadConfig(t), Options{DemoRate: 400, LogLevel: kafka.LogError, LogOut: &logs})
 
 	dir := t.TempDir()
@@ -288,7 +289,7 @@ scrape_configs:
 	}
 	port := freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	var promOut syncBuffer
+	var promOut testutil.SyncBuffer
 	cmd := exec.Command(prom, "--config.file="+cfgFile, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port), "--storage.tsdb.retention.time=1h")
 	cmd.Stdout, cmd.Stderr = &promOut, &promOut
