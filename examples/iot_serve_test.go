@@ -70,19 +70,14 @@ func TestIoTIngestServe(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ready := make(chan []string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, f, daemon.Options{EmbeddedPartitions: 2, Ready: func(b []string, _ string) { ready <- b }})
-	}()
-	var brokers []string
-	select {
-	case brokers = <-ready:
-	case err := <-done:
-		t.Fatalf("the daemon stopped: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("the daemon did not get ready")
+	startCtx, startCancel := context.WithTimeout(ctx, 30*time.Second)
+	defer startCancel()
+	d, err := daemon.Start(startCtx, f, daemon.Options{EmbeddedPartitions: 2})
+	if err != nil {
+		t.Fatalf("the daemon did not start: %v", err)
 	}
+	defer d.Stop()
+	brokers := d.Brokers
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
@@ -188,14 +183,8 @@ func TestIoTIngestServe(t *testing.T) {
 	}
 	mu.Unlock()
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the daemon did not stop")
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -18,36 +18,17 @@ import (
 // its embedded broker (127.0.0.1, any port) and returns the broker address.
 func startDaemon(t *testing.T, ordering string) string {
 	t.Helper()
-	w := config.Workflow{Name: "iot-reference", Definition: "demo", DefinitionBytes: daemon.DemoDefinition, Topics: []string{"readings"},
-		Group: "express-iot-reference", OutputTopic: "readings-out", DLQTopic: "readings-dlq", Ordering: ordering,
-		Resources: map[string]config.Targets{}}
-	for k, v := range daemon.DemoResources {
-		w.Resources[k] = config.Targets{v}
-	}
+	w := daemon.DemoWorkflow()
+	w.Ordering = ordering
 	f := &config.File{Workflows: []config.Workflow{w}, DrainTimeout: config.Duration(5 * time.Second)}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, f, daemon.Options{EmbeddedPartitions: 4, Ready: func(b []string, _ string) { ready <- b[0] }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("daemon did not stop")
-		}
-	})
-	select {
-	case addr := <-ready:
-		return addr
-	case err := <-done:
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	d, err := daemon.Start(ctx, f, daemon.Options{EmbeddedPartitions: 4})
+	if err != nil {
 		t.Fatal(err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("daemon not ready")
 	}
-	return ""
+	t.Cleanup(func() { d.Stop() })
+	return d.Brokers[0]
 }
 
 // TestRunAgainstDaemon produces a few thousand readings into the daemon and

@@ -39,30 +39,15 @@ func TestLoadFlagErrors(t *testing.T) {
 // serve` on its embedded broker and checks the report, the CSV and the
 // chart.
 func TestLoadCommand(t *testing.T) {
-	w := config.Workflow{Name: "iot-reference", Definition: "demo", DefinitionBytes: daemon.DemoDefinition, Topics: []string{"readings"},
-		Group: "express-iot-reference", OutputTopic: "readings-out", DLQTopic: "readings-dlq", Resources: map[string]config.Targets{}}
-	for k, v := range daemon.DemoResources {
-		w.Resources[k] = config.Targets{v}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, &config.File{Workflows: []config.Workflow{w}, DrainTimeout: config.Duration(5 * time.Second)},
-			daemon.Options{EmbeddedPartitions: 4, Ready: func(b []string, _ string) { ready <- b[0] }})
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
+	f := &config.File{Workflows: []config.Workflow{daemon.DemoWorkflow()}, DrainTimeout: config.Duration(5 * time.Second)}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	d, err := daemon.Start(ctx, f, daemon.Options{EmbeddedPartitions: 4})
+	if err != nil {
 		t.Fatal(err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("daemon not ready")
 	}
+	defer d.Stop()
+	addr := d.Brokers[0]
 	dir := t.TempDir()
 	csv, svg := filepath.Join(dir, "load.csv"), filepath.Join(dir, "load.svg")
 	var out, errb testutil.SyncBuffer

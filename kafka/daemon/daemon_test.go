@@ -18,11 +18,8 @@ import (
 )
 
 func demoConfig() *config.File {
-	w := config.Workflow{Name: "iot", Definition: "demo", DefinitionBytes: DemoDefinition, Topics: []string{"readings"},
-		Group: "g", OutputTopic: "readings-out", DLQTopic: "readings-dlq", Resources: map[string]config.Targets{}}
-	for k, v := range DemoResources {
-		w.Resources[k] = config.Targets{v}
-	}
+	w := DemoWorkflow()
+	w.Name, w.Definition, w.Group = "iot", "demo", "g"
 	return &config.File{MetricsAddr: "127.0.0.1:0", Workflows: []config.Workflow{w}, DrainTimeout: config.Duration(5 * time.Second)}
 }
 
@@ -40,24 +37,10 @@ func get(t *testing.T, url string) (int, string) {
 // TestDemoMetricsHealth runs the embedded broker with the demo generator and
 // checks the progress line, /healthz, /readyz and /metrics.
 func TestDemoMetricsHealth(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background()
 	var out testutil.SyncBuffer
-	ready := make(chan string, 1)
-	var brokers []string
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, demoConfig(), Options{Out: &out, Progress: 300 * time.Millisecond, Demo: true, DemoRate: 2000,
-			EmbeddedPartitions: 3, Ready: func(b []string, m string) { brokers = b; ready <- m }})
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("not ready")
-	}
+	d := startForTest(t, demoConfig(), Options{Out: &out, Progress: 300 * time.Millisecond, Demo: true, DemoRate: 2000, EmbeddedPartitions: 3})
+	addr, brokers := d.MetricsAddr, d.Brokers
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		code, _ := get(t, "http://"+addr+"/readyz")
@@ -102,14 +85,8 @@ func TestDemoMetricsHealth(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not return")
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "express: stopped:") {
 		t.Fatalf("output:\n%s", out.String())
@@ -154,19 +131,9 @@ func TestHTTPAndKafkaResources(t *testing.T) {
 			"arn:aws:states:::http:invoke": {srv.URL + "/api/"},
 			"alerts":                       {"kafka:alerts"},
 		}}}}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan []string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, f, Options{EmbeddedPartitions: 2, Ready: func(b []string, _ string) { ready <- b }})
-	}()
-	var brokers []string
-	select {
-	case brokers = <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	}
+	ctx := context.Background()
+	d := startForTest(t, f, Options{EmbeddedPartitions: 2})
+	brokers := d.Brokers
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		t.Fatal(err)
@@ -218,8 +185,33 @@ func TestHTTPAndKafkaResources(t *testing.T) {
 	if len(keys) != n || !keys["e-0"] {
 		t.Fatalf("HTTP idempotency keys: %v", keys)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStart: a config problem comes back from Start; a started daemon
+// reports its addresses and stops once, however often Stop is called.
+func TestStart(t *testing.T) {
+	bad := demoConfig()
+	bad.Workflows[0].Ordering = "sideways"
+	if _, err := Start(context.Background(), bad, Options{}); err == nil || !strings.Contains(err.Error(), "workflows[0].ordering") {
+		t.Fatalf("err = %v", err)
+	}
+	d, err := Start(context.Background(), demoConfig(), Options{EmbeddedPartitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Brokers) == 0 || d.MetricsAddr == "" {
+		t.Fatalf("brokers %v, metrics %q", d.Brokers, d.MetricsAddr)
+	}
+	if code, _ := get(t, "http://"+d.MetricsAddr+"/healthz"); code != 200 {
+		t.Fatalf("healthz %d", code)
+	}
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Stop(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -8,12 +8,27 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stepstream/express/kafka/config"
 )
 
 // DemoDefinition is the reference IoT workflow the demo runs.
 //
 //go:embed iot-reference.asl.json
 var DemoDefinition []byte
+
+// DemoWorkflow is the reference workflow as `express serve --demo` runs it:
+// from "readings" to "readings-out" (dead letters to "readings-dlq") in
+// group express-iot-reference, with DemoResources.
+func DemoWorkflow() config.Workflow {
+	w := config.Workflow{Name: "iot-reference", Definition: "(embedded iot-reference.asl.json)", DefinitionBytes: DemoDefinition,
+		Topics: []string{"readings"}, Group: "express-iot-reference", OutputTopic: "readings-out", DLQTopic: "readings-dlq",
+		Resources: map[string]config.Targets{}}
+	for k, v := range DemoResources {
+		w.Resources[k] = config.Targets{v}
+	}
+	return w
+}
 
 // DemoResources are the demo's Task targets: the Enrich Lambda returns a
 // fixed site and threshold.

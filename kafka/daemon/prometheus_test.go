@@ -63,32 +63,26 @@ func loadConfig(t *testing.T) *config.File {
 // and returns its metrics address.
 func startDaemon(t *testing.T, f *config.File, o Options) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
 	o.Demo, o.EmbeddedPartitions = true, 3
-	o.Ready = func(_ []string, m string) { ready <- m }
-	go func() { done <- Run(ctx, f, o) }()
+	return startForTest(t, f, o).MetricsAddr
+}
+
+// startForTest starts the daemon (failing the test if it is not ready
+// within 20 s) and stops it when the test ends.
+func startForTest(t *testing.T, f *config.File, o Options) *Started {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	d, err := Start(ctx, f, o)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Error(err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("Run did not return")
+		if err := d.Stop(); err != nil {
+			t.Error(err)
 		}
 	})
-	select {
-	case addr := <-ready:
-		return addr
-	case err := <-done:
-		t.Fatal(err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("daemon not ready")
-	}
-	return ""
+	return d
 }
 
 func freePort(t *testing.T) int {
