@@ -10,15 +10,15 @@ package compile
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/stepstream/express/compile/diag"
-	"github.com/stepstream/express/compile/path"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
 	"github.com/stepstream/express/jsonata"
@@ -209,9 +209,6 @@ func (c *compiler) problem(ptr, format string, args ...any) {
 	c.problems.Add(ptr, fmt.Sprintf(format, args...))
 }
 
-// notePath is a hook for paths seen at compile time (reserved for analysis).
-func (c *compiler) notePath(p *path.Path) {}
-
 func fieldSet(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))
 	for _, n := range names {
@@ -220,18 +217,9 @@ func fieldSet(names ...string) map[string]bool {
 	return m
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // allowed reports fields not in the allowed set.
 func (c *compiler) allowed(obj map[string]any, ptr string, allowed map[string]bool) {
-	for _, k := range sortedKeys(obj) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		if !allowed[k] {
 			c.problem(diag.Pointer(ptr, k), "unknown field %q%s", k, suggest(k, allowed))
 		}

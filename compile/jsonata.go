@@ -1,7 +1,9 @@
 package compile
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,7 +54,7 @@ func (c *compiler) compileJA(v any, field, ptr string) *jaTmpl {
 	case map[string]any:
 		tp := &jaTmpl{field: field}
 		allLit := true
-		for _, k := range sortedKeys(t) {
+		for _, k := range slices.Sorted(maps.Keys(t)) {
 			sub := c.compileJA(t[k], field+"/"+k, diag.Pointer(ptr, k))
 			allLit = allLit && sub.isLit
 			tp.keys = append(tp.keys, k)

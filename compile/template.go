@@ -1,6 +1,8 @@
 package compile
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/stepstream/express/compile/diag"
@@ -52,7 +54,7 @@ func (c *compiler) compileTemplate(v any, ptr string) *template {
 	case map[string]any:
 		tp := &template{}
 		allConst := true
-		for _, k := range sortedKeys(t) {
+		for _, k := range slices.Sorted(maps.Keys(t)) {
 			fv := t[k]
 			fptr := diag.Pointer(ptr, k)
 			if strings.HasSuffix(k, ".$") {
@@ -76,7 +78,6 @@ func (c *compiler) compileTemplate(v any, ptr string) *template {
 						c.problem(fptr, "%v", err)
 						continue
 					}
-					c.notePath(p)
 					f.p = p
 				}
 				tp.fields = append(tp.fields, f)

@@ -2,7 +2,8 @@ package graph
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -89,7 +90,7 @@ func (m *model) machine(v any, ptr string) (*machine, error) {
 		return nil, fmt.Errorf("%s: States is missing, empty or not an object", where(ptr+"/States"))
 	}
 	mc := &machine{byName: make(map[string]*node, len(states))}
-	for _, name := range sortedKeys(states) {
+	for _, name := range slices.Sorted(maps.Keys(states)) {
 		sptr := ptr + "/States/" + escapePointer(name)
 		so, ok := states[name].(map[string]any)
 		if !ok {
@@ -120,7 +121,7 @@ func (m *model) machine(v any, ptr string) (*machine, error) {
 		}
 	}
 	visit(mc.start)
-	for _, name := range sortedKeys(states) {
+	for _, name := range slices.Sorted(maps.Keys(states)) {
 		visit(mc.byName[name])
 	}
 	// Ids in that order, so that they do not depend on map order.
@@ -363,7 +364,7 @@ func ruleLabel(r map[string]any) string {
 		return "not " + nested(sub)
 	}
 	v, _ := r["Variable"].(string)
-	for _, k := range sortedKeys(r) {
+	for _, k := range slices.Sorted(maps.Keys(r)) {
 		if k == "Variable" || k == "Next" || k == "Comment" || k == "Assign" || k == "Output" {
 			continue
 		}
@@ -446,15 +447,6 @@ func strs(v any) []string {
 		}
 	}
 	return out
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func escapePointer(s string) string {

@@ -2,8 +2,9 @@ package intrinsic
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -128,7 +129,7 @@ func appendJavaString(b []byte, v any) []byte {
 		return append(b, ']')
 	case map[string]any:
 		b = append(b, '{')
-		for i, k := range sortedKeys(t) {
+		for i, k := range slices.Sorted(maps.Keys(t)) {
 			if i > 0 {
 				b = append(b, ", "...)
 			}
@@ -139,15 +140,6 @@ func appendJavaString(b []byte, v any) []byte {
 		return append(b, '}')
 	}
 	return appendJSON(b, v)
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // splitTemplate splits a Format template at its {} placeholders. A backslash
@@ -263,7 +255,7 @@ func appendJSON(b []byte, v any) []byte {
 		return append(b, ']')
 	case map[string]any:
 		b = append(b, '{')
-		for i, k := range sortedKeys(t) {
+		for i, k := range slices.Sorted(maps.Keys(t)) {
 			if i > 0 {
 				b = append(b, ',')
 			}
