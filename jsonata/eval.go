@@ -1,6 +1,7 @@
 package jsonata
 
 import (
+	"cmp"
 	"math"
 	"strings"
 	"time"
@@ -796,26 +797,22 @@ func compareValues(op opcode, lhs, rhs any) (any, error) {
 		return nil, e
 	}
 	if lstr {
-		switch op {
-		case opLt:
-			return ls < rs, nil
-		case opLe:
-			return ls <= rs, nil
-		case opGt:
-			return ls > rs, nil
-		default:
-			return ls >= rs, nil
-		}
+		return ordered(op, ls, rs), nil
 	}
+	return ordered(op, lf, rf), nil
+}
+
+// ordered applies the comparison op (<, <=, >, >=) to a and b.
+func ordered[T cmp.Ordered](op opcode, a, b T) bool {
 	switch op {
 	case opLt:
-		return lf < rf, nil
+		return a < b
 	case opLe:
-		return lf <= rf, nil
+		return a <= b
 	case opGt:
-		return lf > rf, nil
+		return a > b
 	default:
-		return lf >= rf, nil
+		return a >= b
 	}
 }
 
