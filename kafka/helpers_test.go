@@ -2,15 +2,16 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
@@ -112,29 +113,15 @@ func consumeN(t testing.TB, addrs []string, n int, timeout time.Duration, topics
 	return out
 }
 
-// committed returns the group's committed offsets of topic.
-func committed(t testing.TB, addrs []string, group, topic string, partitions int32) map[int32]int64 {
+// committed returns the group's committed offsets of topic (none before
+// its first commit).
+func committed(t testing.TB, addrs []string, group, topic string) map[int32]int64 {
 	t.Helper()
-	cl := newClient(t, addrs)
-	req := kmsg.NewPtrOffsetFetchRequest()
-	req.Group = group
-	rt := kmsg.NewOffsetFetchRequestTopic()
-	rt.Topic = topic
-	for i := int32(0); i < partitions; i++ {
-		rt.Partitions = append(rt.Partitions, i)
-	}
-	req.Topics = append(req.Topics, rt)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := req.RequestWith(ctx, cl)
-	if err != nil {
+	out, err := CommittedOffsets(ctx, newClient(t, addrs), group, topic)
+	if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
 		t.Fatal(err)
-	}
-	out := map[int32]int64{}
-	for _, rt := range resp.Topics {
-		for _, p := range rt.Partitions {
-			out[p.Partition] = p.Offset
-		}
 	}
 	return out
 }

@@ -412,24 +412,9 @@ func groupLag(ctx context.Context, cl *kgo.Client, group, topic string, parts []
 	if err != nil {
 		return 0, err
 	}
-	req := kmsg.NewPtrOffsetFetchRequest()
-	req.Group = group
-	rt := kmsg.NewOffsetFetchRequestTopic()
-	rt.Topic = topic
-	rt.Partitions = parts
-	req.Topics = append(req.Topics, rt)
-	resp, err := req.RequestWith(ctx, cl)
+	committed, err := kafka.CommittedOffsets(ctx, cl, group, topic)
 	if err != nil {
-		return 0, err
-	}
-	if resp.ErrorCode != 0 {
-		return 0, fmt.Errorf("load: offsets of group %q: error code %d", group, resp.ErrorCode)
-	}
-	committed := map[int32]int64{}
-	for _, t := range resp.Topics {
-		for _, p := range t.Partitions {
-			committed[p.Partition] = p.Offset
-		}
+		return 0, fmt.Errorf("load: %w", err)
 	}
 	var lag int64
 	for p, end := range ends {

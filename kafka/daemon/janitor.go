@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/stepstream/express/kafka"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -97,7 +98,10 @@ func (j *janitor) trim(ctx context.Context) error {
 	for _, topic := range slices.Sorted(maps.Keys(j.inputs)) {
 		low := map[int32]int64{}
 		for i, group := range j.inputs[topic] {
-			committed, err := j.committed(ctx, group, topic)
+			committed, err := kafka.CommittedOffsets(ctx, j.cl, group, topic)
+			if errors.Is(err, kerr.GroupIDNotFound) {
+				committed, err = nil, nil // nothing committed yet
+			}
 			if err != nil {
 				return err
 			}
@@ -141,32 +145,4 @@ func (j *janitor) trim(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// committed returns group's committed offsets in topic, by partition.
-func (j *janitor) committed(ctx context.Context, group, topic string) (map[int32]int64, error) {
-	req := kmsg.NewPtrOffsetFetchRequest()
-	req.Group = group // Topics nil: all the group's topics
-	resp, err := req.RequestWith(ctx, j.cl)
-	if err != nil {
-		return nil, err
-	}
-	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
-		if errors.Is(err, kerr.GroupIDNotFound) {
-			return nil, nil // nothing committed yet
-		}
-		return nil, fmt.Errorf("offsets of group %q: %w", group, err)
-	}
-	out := map[int32]int64{}
-	for _, t := range resp.Topics {
-		if t.Topic != topic {
-			continue
-		}
-		for _, p := range t.Partitions {
-			if p.ErrorCode == 0 && p.Offset > 0 {
-				out[p.Partition] = p.Offset
-			}
-		}
-	}
-	return out, nil
 }
