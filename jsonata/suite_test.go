@@ -1,7 +1,6 @@
 package jsonata
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stepstream/express/internal/testutil"
 )
 
 // The reference test suite (a language-neutral export of jsonata-js's
@@ -293,31 +294,12 @@ func jsonEqual(a, b any, unordered bool) bool {
 	return a == b
 }
 
-func loadKnownFailures(t *testing.T) map[string]string {
-	known := map[string]string{}
-	f, err := os.Open("testdata/known_failures.txt")
-	if err != nil {
-		return known
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, reason, _ := strings.Cut(line, " ")
-		known[name] = strings.TrimSpace(reason)
-	}
-	return known
-}
-
 // TestSuite runs every case of the reference suite. It fails when the
 // pass rate drops below 95%, when a case fails that is not listed in
 // testdata/known_failures.txt, and it reports listed cases that now pass.
 func TestSuite(t *testing.T) {
 	cases, datasets := loadSuite(t)
-	known := loadKnownFailures(t)
+	known := testutil.KnownFailures("testdata/known_failures.txt")
 	pass := 0
 	var unlisted, fixed []string
 	for _, c := range cases {

@@ -1,12 +1,12 @@
 package testcase
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/stepstream/express/internal/testutil"
 )
 
 // conformanceDir is ../shared/conformance seen from the repository root.
@@ -39,26 +39,6 @@ func usesJSONata(c *Case) bool {
 	return walk(c.Definition)
 }
 
-// knownFailures reads testdata/known_failures.txt: "case-name  reason" lines.
-func knownFailures(t *testing.T) map[string]string {
-	known := map[string]string{}
-	f, err := os.Open("testdata/known_failures.txt")
-	if err != nil {
-		return known
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, reason, _ := strings.Cut(line, " ")
-		known[name] = strings.TrimSpace(reason)
-	}
-	return known
-}
-
 // TestConformance runs every case under ../shared/conformance through the
 // same code as `express test`. Every case must pass, except those listed
 // with a reason in testdata/known_failures.txt, and at least 98% of the
@@ -72,7 +52,7 @@ func TestConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	known := knownFailures(t)
+	known := testutil.KnownFailures("testdata/known_failures.txt")
 	var pathPass, pathFail, ataPass, ataFail int
 	var unexpected []string
 	for _, f := range files {

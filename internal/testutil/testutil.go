@@ -2,7 +2,10 @@
 package testutil
 
 import (
+	"bufio"
 	"bytes"
+	"os"
+	"strings"
 	"sync"
 )
 
@@ -24,4 +27,26 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// KnownFailures reads a list of test cases expected to fail: one
+// "case-name reason" per line; blank lines and # comments are skipped. A
+// missing file is an empty list.
+func KnownFailures(path string) map[string]string {
+	known := map[string]string{}
+	f, err := os.Open(path)
+	if err != nil {
+		return known
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, reason, _ := strings.Cut(line, " ")
+		known[name] = strings.TrimSpace(reason)
+	}
+	return known
 }
