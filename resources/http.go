@@ -39,15 +39,15 @@ func (r *Resources) httpInvoke(ctx context.Context, req *express.TaskRequest) (a
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, express.Errorf(express.ErrRuntime, "ApiEndpoint %q is not an http(s) URL", ep)
 	}
-	allowed := false
-	for _, a := range r.allow {
-		if allows(a, u) {
-			allowed = true
-			break
+	// The request goes to the normalised URL, the one that was checked.
+	written := u.Redacted()
+	if err := allowed(r.allow, u); err == errNotAllowed {
+		if n := u.Redacted(); n != written {
+			written += " (" + n + " once its dot segments are resolved)"
 		}
-	}
-	if !allowed {
-		return nil, express.Errorf(express.ErrPermissions, "ApiEndpoint %s is not in the allowlist of %s", u.Redacted(), HTTPInvoke)
+		return nil, express.Errorf(express.ErrPermissions, "ApiEndpoint %s is not in the allowlist of %s", written, HTTPInvoke)
+	} else if err != nil {
+		return nil, express.Errorf(express.ErrPermissions, "ApiEndpoint %s is refused: %v", written, err)
 	}
 	method := strings.ToUpper(str(m, "Method"))
 	if !httpMethods[method] {

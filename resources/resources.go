@@ -93,7 +93,11 @@ func New(cfg Config) (*Resources, error) {
 				if t.Kind != KindHTTP {
 					return nil, fmt.Errorf("resource %q: target %q: http:invoke targets are URL prefixes (the allowlist)", k, t)
 				}
-				r.allow = append(r.allow, t.URL)
+				a := *t.URL
+				if err := normalizePath(&a); err != nil {
+					return nil, fmt.Errorf("resource %q: target %q: %v", k, t, err)
+				}
+				r.allow = append(r.allow, &a)
 			}
 			continue
 		}
@@ -134,10 +138,15 @@ func (r *Resources) checkRedirect(req *http.Request, via []*http.Request) error 
 	if len(via) >= 5 {
 		return errors.New("too many redirects")
 	}
-	for _, a := range r.allow {
-		if allows(a, req.URL) {
-			return nil
-		}
+	// As for ApiEndpoint: the redirect goes to the normalised URL, the one
+	// that is checked.
+	written := req.URL.Redacted()
+	err := allowed(r.allow, req.URL)
+	if err == nil {
+		return nil
+	}
+	if err != errNotAllowed {
+		return fmt.Errorf("redirect to %s is not allowed: %v", written, err)
 	}
 	// a fixed target may redirect below itself
 	for _, t := range r.routes {
@@ -145,7 +154,7 @@ func (r *Resources) checkRedirect(req *http.Request, via []*http.Request) error 
 			return nil
 		}
 	}
-	return fmt.Errorf("redirect to %s is not allowed", req.URL.Redacted())
+	return fmt.Errorf("redirect to %s is not allowed", written)
 }
 
 func baseResource(res string) string {

@@ -2,10 +2,12 @@ package resources
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -264,5 +266,86 @@ func TestURLEncodedBody(t *testing.T) {
 	}
 	if got := urlEncode(map[string]any{"a": []any{"x"}}, "BRACKETS"); got != "a%5B%5D=x" {
 		t.Fatal(got)
+	}
+}
+
+// TestHTTPInvokeDotSegments: an ApiEndpoint is checked against the
+// allowlist with its dot segments resolved (plain or percent-encoded), and
+// the request sent is the URL that was checked; encoded slashes,
+// backslashes and "..;" segments are refused. Redirects likewise.
+func TestHTTPInvokeDotSegments(t *testing.T) {
+	var mu sync.Mutex
+	var uris []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		uris = append(uris, r.RequestURI)
+		mu.Unlock()
+		if loc := r.URL.Query().Get("to"); loc != "" {
+			http.Redirect(w, r, loc, http.StatusFound)
+			return
+		}
+		w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	r := build(t, nil, nil, srv.URL+"/v1/")
+	// call invokes srv.URL+path and returns the request URIs the server
+	// saw and the error.
+	call := func(path string) ([]string, error) {
+		mu.Lock()
+		uris = nil
+		mu.Unlock()
+		in, _ := json.Marshal(map[string]any{"ApiEndpoint": srv.URL + path, "Method": "GET"})
+		_, err := invoke(r, HTTPInvoke, string(in))
+		mu.Lock()
+		defer mu.Unlock()
+		return uris, err
+	}
+	for _, p := range []string{
+		"/v1/../admin", "/v1/%2e%2e/admin", "/v1/%2E%2E/admin", "/v1/..%2fadmin", "/v1/..%2Fadmin",
+		"/v1/./../admin", "/v1/.%2e/admin", "/v1/%2e./admin", "/v1/x/../../admin", "/v1/..", "/v1/%2e%2e",
+		`/v1\..\admin`, "/v1/..%5cadmin", "/v1/%5c..%5cadmin", "/v1/..;/admin", "/v1/%2e%2e;x/admin",
+		"/v1/a%2fb", "/v1//../../admin", "/v%31/../admin",
+	} {
+		got, err := call(p)
+		if errName(err) != express.ErrPermissions || !strings.Contains(err.Error(), srv.URL) || len(got) != 0 {
+			t.Errorf("%s: %v (requested %q), want %s naming the URL", p, err, got, express.ErrPermissions)
+		}
+	}
+	for p, want := range map[string]string{
+		"/v1/a/../b":        "/v1/b",
+		"/v1/%2e/b":         "/v1/b",
+		"/v1/a/%2E%2E/b":    "/v1/b",
+		"/v1/%7eu/./x":      "/v1/~u/x",
+		"/v%31/x":           "/v1/x",
+		"/v1/a%20b%3f":      "/v1/a%20b%3F",
+		"/v1/x?q=../..%2f":  "/v1/x?q=../..%2f",
+		"/v1/%2e%2e%2e/x":   "/v1/.../x",
+		"/v1/a/b/../../c/.": "/v1/c/",
+	} {
+		got, err := call(p)
+		if err != nil || len(got) != 1 || got[0] != want {
+			t.Errorf("%s: %v, requested %q, want %q", p, err, got, want)
+		}
+	}
+	// Redirects: the target is resolved the same way before it is allowed.
+	for to, wantErr := range map[string]bool{
+		"/v1/%2e%2e/admin": true, "/v1/..%2fadmin": true, "/admin": true, "/v1/a/%2e%2e/b": false,
+	} {
+		got, err := call("/v1/redir?to=" + url.QueryEscape(to))
+		if wantErr {
+			if err == nil || !strings.Contains(err.Error(), "not allowed") || len(got) != 1 {
+				t.Errorf("redirect to %s: %v, requested %q", to, err, got)
+			}
+		} else if err != nil || len(got) != 2 || got[1] != "/v1/b" {
+			t.Errorf("redirect to %s: %v, requested %q", to, err, got)
+		}
+	}
+	// An allowlist entry is normalised too.
+	r = build(t, nil, nil, srv.URL+"/v1/x/../")
+	if _, err := call("/v1/y"); err != nil {
+		t.Errorf("normalised allowlist entry: %v", err)
+	}
+	if _, err := New(Config{Routes: map[string][]Target{HTTPInvoke: {mustTarget(t, srv.URL+"/v1%2f")}}}); err == nil {
+		t.Error("an allowlist entry with an encoded slash was accepted")
 	}
 }

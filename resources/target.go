@@ -20,13 +20,16 @@
 //
 // For arn:aws:states:::http:invoke the targets are an allowlist: a call's
 // ApiEndpoint must start with one of the configured URLs (same scheme, host
-// and port, path prefix); no other outbound call can be made from record
-// data. Every call has a timeout. Every call carries the execution name as
+// and port, path prefix) once its dot segments are resolved ("/v1/../x" and
+// "/v1/%2e%2e/x" are "/x"; an encoded slash or a backslash is refused), and
+// the request goes to that resolved URL, as do redirects; no other
+// outbound call can be made from record data. Every call has a timeout. Every call carries the execution name as
 // its idempotency key: the Idempotency-Key header of HTTP requests and of
 // produced records.
 package resources
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -110,8 +113,121 @@ func checkTopic(t string) error {
 // CheckTopic reports whether t is a valid Kafka topic name.
 func CheckTopic(t string) error { return checkTopic(t) }
 
+// normalizePath rewrites u's path into the form that is checked against
+// the allowlist and then sent: percent-encoded unreserved characters
+// decoded ("%2e" is "."), other escapes in upper case, and the dot segments
+// removed (RFC 3986, 6.2.2 and 5.2.4), so that "/v1/../admin" and
+// "/v1/%2e%2e/admin" are "/admin". It refuses what a server might read as
+// a separator or a dot segment that the check would not see: a backslash
+// (plain or %5C), an encoded slash (%2F) and a dot segment with parameters
+// ("..;x").
+func normalizePath(u *url.URL) error {
+	raw := u.EscapedPath()
+	var b strings.Builder
+	b.Grow(len(raw))
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case c == '\\':
+			return fmt.Errorf("the path has a backslash")
+		case c != '%':
+			b.WriteByte(c)
+			continue
+		}
+		if i+2 >= len(raw) || !isHex(raw[i+1]) || !isHex(raw[i+2]) {
+			return fmt.Errorf("the path has an invalid escape")
+		}
+		d := unhex(raw[i+1])<<4 | unhex(raw[i+2])
+		i += 2
+		switch {
+		case d == '/' || d == '\\':
+			return fmt.Errorf("the path has an encoded slash or backslash")
+		case unreserved(d):
+			b.WriteByte(d)
+		default:
+			b.WriteString(strings.ToUpper(raw[i-2 : i+1]))
+		}
+	}
+	p, err := removeDotSegments(b.String())
+	if err != nil {
+		return err
+	}
+	path, err := url.PathUnescape(p)
+	if err != nil {
+		return err
+	}
+	u.Path, u.RawPath = path, p
+	return nil
+}
+
+// removeDotSegments is RFC 3986's remove_dot_segments for an absolute or
+// empty path whose dot segments are written plainly.
+func removeDotSegments(p string) (string, error) {
+	if p == "" {
+		return p, nil
+	}
+	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	out := make([]string, 0, len(segs))
+	for i, s := range segs {
+		last := i == len(segs)-1
+		switch s {
+		case ".":
+		case "..":
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+		default:
+			if j := strings.IndexByte(s, ';'); j >= 0 && (s[:j] == "." || s[:j] == "..") {
+				return "", fmt.Errorf("the path has a dot segment with parameters (%q)", s)
+			}
+			out = append(out, s)
+			continue
+		}
+		if last {
+			out = append(out, "") // "/a/b/.." is "/a/"
+		}
+	}
+	return "/" + strings.Join(out, "/"), nil
+}
+
+func unreserved(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
+}
+
+// allowed normalises u's path (normalizePath) and reports whether it is
+// then under one of the allowlist entries. A path that cannot be
+// normalised is refused with the reason.
+func allowed(list []*url.URL, u *url.URL) error {
+	if err := normalizePath(u); err != nil {
+		return err
+	}
+	for _, a := range list {
+		if allows(a, u) {
+			return nil
+		}
+	}
+	return errNotAllowed
+}
+
+var errNotAllowed = errors.New("not in the allowlist")
+
 // allows reports whether u is under the allowlist entry a: same scheme and
-// host (with port), and a path that is a's path or below it.
+// host (with port), and a path that is a's path or below it. Both paths
+// are normalised (normalizePath).
 func allows(a, u *url.URL) bool {
 	if !strings.EqualFold(a.Scheme, u.Scheme) || !strings.EqualFold(a.Host, u.Host) {
 		return false
