@@ -193,6 +193,35 @@ func (s *Scope) Sleep(d time.Duration) *Error {
 	return nil
 }
 
+// timedOut turns the execution's time-limit error into one whose cause
+// says which limit ended the execution and in (or, with after, just after)
+// which state; any other error is returned as it is. AWS records no cause
+// for a timed-out execution; the cause is what an operator needs to see
+// when a workflow meets the 5-minute cap.
+func (s *Scope) timedOut(err error, state string, after bool) error {
+	if err != error(errExecTimeout) {
+		return err
+	}
+	x := s.x
+	limit := x.wf.opts.Timeout
+	elapsed := limit
+	which := fmt.Sprintf("the Express limit of %d minutes", int(MaxExecutionTime/time.Minute))
+	switch {
+	case x.clock.Now().Before(x.deadline):
+		// the caller's context had an earlier deadline
+		elapsed = x.clock.Now().Sub(x.Start).Round(time.Millisecond)
+		which = "the deadline of the context it was run with"
+	case limit < MaxExecutionTime:
+		which = fmt.Sprintf("the state machine's TimeoutSeconds of %d", int64(limit/time.Second))
+	}
+	where := "in"
+	if after {
+		where = "after"
+	}
+	return &Error{Name: ErrTimeout, HasCause: true, terminal: true,
+		Cause: fmt.Sprintf("Execution timed out after %v (%s) %s state %q", elapsed, which, where, state)}
+}
+
 // Run runs machine m from its start state with the given input in this
 // scope and returns the output of its last state.
 func (s *Scope) Run(m *Machine, input any) (any, error) {
@@ -215,7 +244,7 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 		// deadline themselves; a loop of quick states is caught here.
 		if transitions++; transitions&63 == 0 {
 			if e := x.checkLive(); e != nil {
-				return nil, e
+				return nil, s.timedOut(e, s.stateName, true)
 			}
 		}
 		s.stateName = st.Name
@@ -255,7 +284,7 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 				// A top-level state: its error ends the execution.
 				x.failState = st.Name
 			}
-			return nil, err
+			return nil, s.timedOut(err, st.Name, false)
 		}
 		exitEvents = int64(st.ExitEvents)
 		if next == End {
