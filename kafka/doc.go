@@ -9,7 +9,8 @@
 // cooperative-sticky) and admits each into its partition's state: a ring of
 // unfinished records in offset order and, for key or partition ordering, a
 // map from key hash to the last record of that key. A record whose key is
-// idle goes straight to the ants pool; otherwise it is chained behind the
+// idle goes straight to the worker pool's queue (which never blocks the
+// poll loop); otherwise it is chained behind the
 // running one, and the worker that finishes a record runs the next of its
 // key itself (no extra goroutine or channel hop). A worker parses the value
 // once (ojg), derives the idempotency key, consults the dedup cache, runs
@@ -56,17 +57,21 @@
 //	express_retries_total{workflow,state}                    counter    retries scheduled by Retry rules (via Metrics.Hooks)
 //	express_records_consumed_total{workflow}                 counter    records fetched and admitted
 //	express_output_records_total{workflow}                   counter    output records acknowledged
-//	express_dlq_records_total{workflow,reason}               counter    dead-lettered records by reason (failed, timed_out, aborted, rejected)
+//	express_dlq_records_total{workflow,reason}               counter    dead letters acknowledged by the broker, by reason (failed, timed_out, aborted, rejected)
+//	express_dlq_truncated_total{workflow,result}             counter    dead letters refused as too large: sent truncated (truncated), or given up and committed without one (gave_up)
 //	express_dedup_hits_total{workflow,kind}                  counter    duplicates skipped (completed recently) or coalesced (same key running)
 //	express_commits_total{workflow,result}                   counter    offset commits (ok, error)
-//	express_produce_errors_total{workflow}                   counter    failed output/DLQ produces (retried or redirected)
+//	express_produce_errors_total{workflow}                   counter    failed output/DLQ produces (retried with backoff, redirected or truncated)
 //	express_rebalances_total{workflow}                       counter    partition assignments received
 //	express_inflight_records{workflow}                       gauge      records admitted and not finished
+//	express_inflight_bytes{workflow}                         gauge      value bytes of those records (bounded by --max-in-flight-bytes)
 //	express_pool_running{workflow}                           gauge      pool worker goroutines alive
 //	express_pool_busy{workflow}                              gauge      pool workers running executions
+//	express_pool_queued{workflow}                            gauge      records admitted and waiting for a free worker
 //	express_pool_capacity{workflow}                          gauge      pool size
 //	express_consumer_lag{workflow,topic,partition}           gauge      records between the commit watermark and the high watermark
 //	express_consumer_lag_seconds{workflow,topic,partition}   gauge      age of the oldest fetched record not yet finished (0 when none is in flight)
+//	express_oldest_inflight_seconds{workflow,topic,partition} gauge     time since the oldest unfinished record was admitted (a stuck key or Task shows here)
 //	express_partitions_assigned{workflow}                    gauge      partitions assigned
 //	express_partitions_paused{workflow}                      gauge      assigned partitions paused because they are full (MaxInFlightPerPartition)
 //	express_log_lines_total{level}                           counter    execution log lines written by slog level: info, warn, error (ExecutionLog)

@@ -28,6 +28,7 @@ type Metrics struct {
 	dedup         *prometheus.CounterVec
 	commits       *prometheus.CounterVec
 	produceErrors *prometheus.CounterVec
+	dlqTruncated  *prometheus.CounterVec
 	rebalances    *prometheus.CounterVec
 	stateExits    *prometheus.CounterVec
 	stateErrors   *prometheus.CounterVec
@@ -35,7 +36,7 @@ type Metrics struct {
 	mu    sync.Mutex
 	procs []*Processor
 
-	inflightDesc, poolRunningDesc, poolBusyDesc, poolCapDesc, lagDesc, lagSecondsDesc, assignedDesc, pausedDesc *prometheus.Desc
+	inflightDesc, inflightBytesDesc, poolRunningDesc, poolBusyDesc, poolCapDesc, poolQueuedDesc, lagDesc, lagSecondsDesc, oldestDesc, assignedDesc, pausedDesc *prometheus.Desc
 }
 
 // MaxErrorLabels bounds the distinct error names of
@@ -72,25 +73,31 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Offset commits, by result (ok, error)."}, []string{"workflow", "result"}),
 		produceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_produce_errors_total",
 			Help: "Output or DLQ produces that failed and were retried or redirected."}, wf),
+		dlqTruncated: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_dlq_truncated_total",
+			Help: "Dead letters the broker refused as too large, sent truncated (result: truncated; gave_up when even the headers alone were refused and the record was committed without a dead letter)."}, []string{"workflow", "result"}),
 		rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_rebalances_total",
 			Help: "Partition assignments received."}, wf),
 		stateExits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_state_exits_total",
 			Help: "States finished, successfully or not, by state name (via Metrics.Hooks)."}, []string{"workflow", "state"}),
 		stateErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_state_errors_total",
 			Help: "States that ended with an error (caught, retried or not), by state and error name (via Metrics.Hooks)."}, []string{"workflow", "state", "error"}),
-		inflightDesc:    prometheus.NewDesc("express_inflight_records", "Records admitted and not yet finished.", wf, nil),
-		poolRunningDesc: prometheus.NewDesc("express_pool_running", "Pool worker goroutines alive (busy or idle, until they expire).", wf, nil),
-		poolBusyDesc:    prometheus.NewDesc("express_pool_busy", "Pool workers running executions.", wf, nil),
-		poolCapDesc:     prometheus.NewDesc("express_pool_capacity", "Pool size (Concurrency).", wf, nil),
+		inflightDesc:      prometheus.NewDesc("express_inflight_records", "Records admitted and not yet finished.", wf, nil),
+		inflightBytesDesc: prometheus.NewDesc("express_inflight_bytes", "Value bytes of the records admitted and not yet finished (bounded by MaxInFlightBytes).", wf, nil),
+		poolRunningDesc:   prometheus.NewDesc("express_pool_running", "Pool worker goroutines alive.", wf, nil),
+		poolQueuedDesc:    prometheus.NewDesc("express_pool_queued", "Records admitted and waiting for a free worker.", wf, nil),
+		poolBusyDesc:      prometheus.NewDesc("express_pool_busy", "Pool workers running executions.", wf, nil),
+		poolCapDesc:       prometheus.NewDesc("express_pool_capacity", "Pool size (Concurrency).", wf, nil),
 		lagDesc: prometheus.NewDesc("express_consumer_lag", "Records between the commit watermark and the high watermark, per partition.",
 			[]string{"workflow", "topic", "partition"}, nil),
 		lagSecondsDesc: prometheus.NewDesc("express_consumer_lag_seconds", "Age (now minus record timestamp) of the oldest fetched record not yet finished, per partition; 0 when none is in flight.",
+			[]string{"workflow", "topic", "partition"}, nil),
+		oldestDesc: prometheus.NewDesc("express_oldest_inflight_seconds", "How long ago the oldest unfinished record of the partition was admitted (0 when none): it holds the partition's commits; in ordering=key mode a key stuck on it holds the partition once MaxInFlightPerPartition records are in flight there.",
 			[]string{"workflow", "topic", "partition"}, nil),
 		assignedDesc: prometheus.NewDesc("express_partitions_assigned", "Partitions assigned to the processor.", wf, nil),
 		pausedDesc:   prometheus.NewDesc("express_partitions_paused", "Assigned partitions whose fetching is paused because they are full (MaxInFlightPerPartition).", wf, nil),
 	}
 	for _, c := range []prometheus.Collector{m.executions, m.duration, m.transitions, m.taskDuration, m.taskErrors,
-		m.retries, m.consumed, m.output, m.dlq, m.dedup, m.commits, m.produceErrors, m.rebalances, m.stateExits, m.stateErrors, (*gauges)(m)} {
+		m.retries, m.consumed, m.output, m.dlq, m.dedup, m.commits, m.produceErrors, m.dlqTruncated, m.rebalances, m.stateExits, m.stateErrors, (*gauges)(m)} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -231,6 +238,8 @@ type wfMetrics struct {
 	commitsOK      prometheus.Counter
 	commitsFailed  prometheus.Counter
 	produceErrors  prometheus.Counter
+	dlqTruncated   prometheus.Counter
+	dlqGaveUp      prometheus.Counter
 	rebalances     prometheus.Counter
 }
 
@@ -247,6 +256,8 @@ func (m *Metrics) workflow(name string, p *Processor) *wfMetrics {
 		commitsOK:      m.commits.WithLabelValues(name, "ok"),
 		commitsFailed:  m.commits.WithLabelValues(name, "error"),
 		produceErrors:  m.produceErrors.WithLabelValues(name),
+		dlqTruncated:   m.dlqTruncated.WithLabelValues(name, "truncated"),
+		dlqGaveUp:      m.dlqTruncated.WithLabelValues(name, "gave_up"),
 		rebalances:     m.rebalances.WithLabelValues(name),
 	}
 	for _, s := range []express.Status{express.Succeeded, express.Failed, express.TimedOut, express.Aborted} {
@@ -282,6 +293,9 @@ type gauges Metrics
 // Describe implements prometheus.Collector.
 func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
 	ch <- g.inflightDesc
+	ch <- g.inflightBytesDesc
+	ch <- g.poolQueuedDesc
+	ch <- g.oldestDesc
 	ch <- g.poolRunningDesc
 	ch <- g.poolCapDesc
 	ch <- g.poolBusyDesc
@@ -299,16 +313,23 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range procs {
 		name := p.wf.Name()
 		ch <- prometheus.MustNewConstMetric(g.inflightDesc, prometheus.GaugeValue, float64(p.total.Load()), name)
-		ch <- prometheus.MustNewConstMetric(g.poolRunningDesc, prometheus.GaugeValue, float64(p.pool.Running()), name)
-		ch <- prometheus.MustNewConstMetric(g.poolBusyDesc, prometheus.GaugeValue, float64(p.busy.Load()), name)
-		ch <- prometheus.MustNewConstMetric(g.poolCapDesc, prometheus.GaugeValue, float64(p.pool.Cap()), name)
+		ch <- prometheus.MustNewConstMetric(g.inflightBytesDesc, prometheus.GaugeValue, float64(p.bytes.Load()), name)
+		var live, busy, queued int64
+		if w := p.workers(); w != nil {
+			live, busy, queued = w.live.Load(), w.busy.Load(), int64(w.queued())
+		}
+		ch <- prometheus.MustNewConstMetric(g.poolRunningDesc, prometheus.GaugeValue, float64(live), name)
+		ch <- prometheus.MustNewConstMetric(g.poolBusyDesc, prometheus.GaugeValue, float64(busy), name)
+		ch <- prometheus.MustNewConstMetric(g.poolQueuedDesc, prometheus.GaugeValue, float64(queued), name)
+		ch <- prometheus.MustNewConstMetric(g.poolCapDesc, prometheus.GaugeValue, float64(p.o.Concurrency), name)
 		now := time.Now()
 		assigned, paused := 0, 0
 		p.eachPart(func(part *partition) {
 			id := strconv.Itoa(int(part.id))
 			ch <- prometheus.MustNewConstMetric(g.lagDesc, prometheus.GaugeValue, float64(part.lag()), name, part.topic, id)
-			age, isPaused := part.oldest(now)
+			age, inflight, isPaused := part.oldest(now)
 			ch <- prometheus.MustNewConstMetric(g.lagSecondsDesc, prometheus.GaugeValue, age.Seconds(), name, part.topic, id)
+			ch <- prometheus.MustNewConstMetric(g.oldestDesc, prometheus.GaugeValue, inflight.Seconds(), name, part.topic, id)
 			assigned++
 			if isPaused {
 				paused++
@@ -319,16 +340,20 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// oldest returns the age of the oldest fetched unfinished record of the
-// partition (0 when none) and whether the partition wants to be paused.
-func (p *partition) oldest(now time.Time) (time.Duration, bool) {
+// oldest returns, for the oldest fetched unfinished record of the
+// partition, its age (now minus its timestamp) and how long ago it was
+// admitted (both 0 when none), and whether the partition wants to be
+// paused.
+func (p *partition) oldest(now time.Time) (age, inflight time.Duration, paused bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var age time.Duration
 	if p.n > 0 {
-		if s := p.ring[p.head]; s != nil && s.rec != nil && !s.rec.Timestamp.IsZero() {
-			age = max(now.Sub(s.rec.Timestamp), 0)
+		if s := p.ring[p.head]; s != nil && s.rec != nil {
+			if !s.rec.Timestamp.IsZero() {
+				age = max(now.Sub(s.rec.Timestamp), 0)
+			}
+			inflight = max(time.Duration(now.UnixNano()-s.t0), 0)
 		}
 	}
-	return age, p.paused
+	return age, inflight, p.paused
 }

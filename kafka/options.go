@@ -62,6 +62,7 @@ const (
 	DefaultDedupSize               = 100_000
 	DefaultDedupWindow             = 10 * time.Minute
 	DefaultMaxPollRecords          = 2048
+	DefaultMaxInFlightBytes        = 64 << 20
 )
 
 // Options configure a Processor: one workflow consuming one or more topics in
@@ -90,6 +91,11 @@ type Options struct {
 	// so per partition. When a partition is full its fetching pauses.
 	MaxInFlight             int
 	MaxInFlightPerPartition int
+	// MaxInFlightBytes bounds the value bytes of those records (fetching
+	// waits while it is reached) and the bytes the client buffers ahead of
+	// them, so that memory is bounded by configuration whatever the record
+	// sizes.
+	MaxInFlightBytes int64
 	// MaxRecordBytes is the largest record value executed; larger ones go
 	// to the DLQ. Default express.MaxPayloadBytes.
 	MaxRecordBytes int
@@ -152,6 +158,9 @@ func (o *Options) fill() error {
 	}
 	if o.MaxInFlight < o.Concurrency {
 		o.MaxInFlight = o.Concurrency
+	}
+	if o.MaxInFlightBytes <= 0 {
+		o.MaxInFlightBytes = DefaultMaxInFlightBytes
 	}
 	if o.MaxRecordBytes <= 0 {
 		o.MaxRecordBytes = express.MaxPayloadBytes

@@ -41,7 +41,45 @@ type partition struct {
 	paused    bool  // wanted paused
 	kgoPaused bool  // paused in the client (guarded by Processor.pauseMu)
 	revoked   bool
+	detached  bool          // released: the ring was emptied and no longer advances
 	idle      chan struct{} // closed when revoked and running reaches 0
+
+	revokedFlag atomic.Bool // revoked, readable without mu
+}
+
+// isRevoked reports whether the partition was released (without mu).
+func (p *partition) isRevoked() bool { return p.revokedFlag.Load() }
+
+// checkIdle closes idle when a revoked partition has nothing running.
+// Called with mu held.
+func (p *partition) checkIdle() {
+	if p.revoked && p.running == 0 && p.idle != nil {
+		close(p.idle)
+		p.idle = nil
+	}
+}
+
+// detach empties the ring of a released partition and returns how many
+// records (and value bytes) it held: they were never finished and are
+// subtracted from the processor's in-flight count by the caller. Workers
+// still holding one of them finish or discard it without touching the
+// ring. Called with mu held.
+func (p *partition) detach() (int, int64) {
+	if p.detached {
+		return 0, 0
+	}
+	p.detached = true
+	n := p.n
+	var bytes int64
+	for i := range p.n {
+		k := (p.head + i) % len(p.ring)
+		bytes += p.ring[k].size
+		p.ring[k] = nil
+	}
+	p.n, p.head = 0, 0
+	p.free = nil
+	clear(p.keys)
+	return n, bytes
 }
 
 func newPartition(parent context.Context, topic string, id int32, ordered bool) *partition {
@@ -57,13 +95,19 @@ func newPartition(parent context.Context, topic string, id int32, ordered bool) 
 // push appends s to the ring. Called with mu held.
 func (p *partition) push(s *slot) {
 	if p.n == len(p.ring) {
-		r := make([]*slot, 2*len(p.ring))
-		k := copy(r, p.ring[p.head:])
-		copy(r[k:], p.ring[:p.head])
-		p.ring, p.head = r, 0
+		p.ring, p.head = growRing(p.ring, p.head), 0
 	}
 	p.ring[(p.head+p.n)%len(p.ring)] = s
 	p.n++
+}
+
+// growRing returns a full ring buffer doubled, its elements moved to the
+// front in order (the new head is 0).
+func growRing[T any](q []T, head int) []T {
+	r := make([]T, 2*len(q))
+	k := copy(r, q[head:])
+	copy(r[k:], q[:head])
+	return r
 }
 
 // maxFree bounds a partition's list of recycled slots; the surplus goes to
@@ -74,8 +118,9 @@ const maxFree = 512
 // watermark past them. Their slots are reset and kept for the partition's
 // next records; those over maxFree are appended to overflow. Called with mu
 // held.
-func (p *partition) advance(overflow []*slot) (int, []*slot) {
+func (p *partition) advance(overflow []*slot) (int, int64, []*slot) {
 	popped := 0
+	var bytes int64
 	for p.n > 0 {
 		s := p.ring[p.head]
 		if !s.done {
@@ -87,6 +132,7 @@ func (p *partition) advance(overflow []*slot) (int, []*slot) {
 		p.head = (p.head + 1) % len(p.ring)
 		p.n--
 		popped++
+		bytes += s.size
 		s.reset()
 		if len(p.free) < maxFree {
 			p.free = append(p.free, s)
@@ -94,7 +140,7 @@ func (p *partition) advance(overflow []*slot) (int, []*slot) {
 			overflow = append(overflow, s)
 		}
 	}
-	return popped, overflow
+	return popped, bytes, overflow
 }
 
 // lag is the number of records between the watermark and the high

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/panjf2000/ants/v2"
 	"github.com/stepstream/express/internal/jsonv"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -28,7 +27,8 @@ type Processor struct {
 	wf     *express.Workflow
 	wfName []byte
 	cl     *kgo.Client
-	pool   *ants.PoolWithFunc
+	pool   *workers // set once by Run
+	poolMu sync.Mutex
 	seed   maphash.Seed
 	dd     *dedup
 	m      *wfMetrics
@@ -43,13 +43,16 @@ type Processor struct {
 	commitMu sync.Mutex
 	pauseMu  sync.Mutex
 
-	total    atomic.Int64
-	busy     atomic.Int64
+	total    atomic.Int64 // records admitted and not finished
+	bytes    atomic.Int64 // their value bytes
 	lowMark  int64
+	lowBytes int64
 	capCh    chan struct{}
 	resumeMu sync.Mutex
 	resumeQ  []*partition
 	resumeCh chan struct{}
+
+	topicLimits sync.Map // topic -> max.message.bytes (int)
 
 	slots   sync.Pool
 	parsers sync.Pool
@@ -87,6 +90,7 @@ func New(o Options) (*Processor, error) {
 		capCh:    make(chan struct{}, 1),
 		resumeCh: make(chan struct{}, 1),
 		lowMark:  int64(o.MaxInFlight) * 3 / 4,
+		lowBytes: o.MaxInFlightBytes * 3 / 4,
 	}
 	if o.DedupSize > 0 {
 		p.dd = newDedup(o.DedupSize, o.DedupWindow)
@@ -96,15 +100,15 @@ func New(o Options) (*Processor, error) {
 	}
 	p.slots.New = func() any { return newSlot(p) }
 	p.parsers.New = func() any { return &jsonv.Parser{} }
-	pool, err := ants.NewPoolWithFunc(o.Concurrency, p.work, ants.WithPanicHandler(func(v any) {
-		p.log.Error("panic in worker", "panic", v)
-	}))
-	if err != nil {
-		return nil, err
-	}
-	p.pool = pool
 	p.base, p.cancelBase = context.WithCancel(context.Background())
 	return p, nil
+}
+
+// workers returns the pool, nil before Run.
+func (p *Processor) workers() *workers {
+	p.poolMu.Lock()
+	defer p.poolMu.Unlock()
+	return p.pool
 }
 
 // Workflow returns the workflow the processor runs.
@@ -169,6 +173,9 @@ func (p *Processor) Run(ctx context.Context) error {
 		return err
 	}
 	p.cl = cl
+	p.poolMu.Lock()
+	p.pool = newWorkers(p.o.Concurrency, p.work)
+	p.poolMu.Unlock()
 	defer p.cancelBase()
 	var wg sync.WaitGroup
 	loopCtx, stopLoops := context.WithCancel(context.Background())
@@ -201,8 +208,14 @@ func (p *Processor) Run(ctx context.Context) error {
 	stopLoops()
 	wg.Wait()
 	cl.Close()
-	p.pool.Release()
+	p.pool.close()
 	return nil
+}
+
+// full reports whether admission must wait: too many records or bytes in
+// flight.
+func (p *Processor) full() bool {
+	return p.total.Load() >= int64(p.o.MaxInFlight) || p.bytes.Load() >= p.o.MaxInFlightBytes
 }
 
 func (p *Processor) pollLoop(ctx context.Context) {
@@ -210,7 +223,7 @@ func (p *Processor) pollLoop(ctx context.Context) {
 	defer timer.Stop()
 	var pause []*partition
 	for ctx.Err() == nil {
-		for p.total.Load() >= int64(p.o.MaxInFlight) && ctx.Err() == nil {
+		for p.full() && ctx.Err() == nil {
 			timer.Reset(100 * time.Millisecond)
 			select {
 			case <-p.capCh:
@@ -288,6 +301,7 @@ func (p *Processor) admit(part *partition, r *kgo.Record) bool {
 		s = p.slots.Get().(*slot)
 	}
 	s.part, s.rec, s.t0, s.hash, s.chained = part, r, t0, hash, chained
+	s.size = int64(len(r.Value))
 	part.next = r.Offset + 1
 	part.push(s)
 	if chained {
@@ -306,22 +320,25 @@ func (p *Processor) admit(part *partition, r *kgo.Record) bool {
 	}
 	part.mu.Unlock()
 	p.total.Add(1)
+	p.bytes.Add(s.size)
 	p.stats.Consumed.Add(1)
 	if p.m != nil {
 		p.m.consumed.Inc()
 	}
-	if run {
-		if err := p.pool.Invoke(s); err != nil {
-			p.discard(s) // pool closed: shutting down
-		}
+	if run && !p.pool.submit(s) {
+		p.discard(s) // pool closed: shutting down
 	}
 	return full
 }
 
-func (p *Processor) work(arg any) {
-	p.busy.Add(1)
-	defer p.busy.Add(-1)
-	s := arg.(*slot)
+func (p *Processor) work(s *slot) {
+	defer func() {
+		if v := recover(); v != nil {
+			// a bug in this package (the engine recovers its own): the
+			// record stays unfinished, the worker lives on
+			p.log.Error("panic in worker", "panic", v)
+		}
+	}()
 	for s != nil {
 		s = p.process(s)
 	}
@@ -331,7 +348,9 @@ func (p *Processor) work(arg any) {
 // same worker runs next.
 func (p *Processor) process(s *slot) *slot {
 	part := s.part
-	if part.ctx.Err() != nil {
+	if part.ctx.Err() != nil || (!s.parsed && part.isRevoked()) {
+		// a revoked partition starts nothing new: the record is left
+		// uncommitted for the partition's next owner
 		nxt := p.handoff(s)
 		p.discard(s)
 		return nxt
@@ -470,26 +489,44 @@ func (p *Processor) produceDLQ(s *slot, name, cause string) {
 	)
 	s.hdrs = h
 	s.out = kgo.Record{Topic: p.o.DLQTopic, Key: r.Key, Value: r.Value, Headers: h}
-	if p.m != nil {
-		p.m.dlqReason(s.status).Inc()
-	}
 	p.cl.Produce(p.base, &s.out, s.ack)
 }
 
 // produceFailed handles a produce that the client gave up on. A rejected
-// output goes to the DLQ; anything else is retried, and the partition's
-// watermark waits for it: nothing is committed past an unacknowledged result.
+// output goes to the DLQ; a dead letter refused as too large is sent
+// truncated (see truncateDLQ); anything else is retried with a backoff, and
+// the partition's watermark waits for it: nothing is committed past an
+// unacknowledged result.
 func (p *Processor) produceFailed(s *slot, err error) {
 	if p.base.Err() != nil || s.part.ctx.Err() != nil {
 		p.discard(s)
 		return
 	}
-	p.log.Error("produce failed", "topic", s.out.Topic, "source_partition", s.rec.Partition, "source_offset", s.rec.Offset, "err", err)
+	s.attempts++
 	if p.m != nil {
 		p.m.produceErrors.Inc()
 	}
-	go func() {
-		t := time.NewTimer(time.Second)
+	switch {
+	case s.phase == phaseDLQ && tooLarge(err):
+		go p.truncateDLQ(s, err)
+		return
+	case s.phase == phaseOutput && !kerr.IsRetriable(err):
+		p.log.Warn("output refused, sending the record to the dead-letter topic", "topic", s.out.Topic,
+			"source_partition", s.rec.Partition, "source_offset", s.rec.Offset, "err", err)
+		p.produceDLQ(s, ErrOutputRejected, "the output topic rejected the result: "+err.Error())
+		return
+	}
+	delay := retryDelay(s.attempts)
+	p.log.Error("produce failed, retrying", "topic", s.out.Topic, "source_partition", s.rec.Partition, "source_offset", s.rec.Offset,
+		"attempt", s.attempts, "retry_in", delay, "err", err)
+	go p.resend(s, delay)
+}
+
+// resend produces s.out again after delay, unless the processor or the
+// record's partition stops first.
+func (p *Processor) resend(s *slot, delay time.Duration) {
+	if delay > 0 {
+		t := time.NewTimer(delay)
 		defer t.Stop()
 		select {
 		case <-t.C:
@@ -500,13 +537,15 @@ func (p *Processor) produceFailed(s *slot, err error) {
 			p.discard(s)
 			return
 		}
-		if s.phase == phaseOutput && !kerr.IsRetriable(err) {
-			p.produceDLQ(s, ErrOutputRejected, "the output topic rejected the result: "+err.Error())
-			return
-		}
-		s.out = kgo.Record{Topic: s.out.Topic, Key: s.out.Key, Value: s.out.Value, Headers: s.out.Headers}
-		p.cl.Produce(p.base, &s.out, s.ack)
-	}()
+	}
+	s.out = kgo.Record{Topic: s.out.Topic, Key: s.out.Key, Value: s.out.Value, Headers: s.out.Headers}
+	p.cl.Produce(p.base, &s.out, s.ack)
+}
+
+// retryDelay is the wait before the attempt-th retry of a produce: 1 s,
+// doubling up to 30 s.
+func retryDelay(attempt int) time.Duration {
+	return min(time.Second<<min(max(attempt-1, 0), 5), 30*time.Second)
 }
 
 // complete marks s finished, moves its partition's watermark and recycles
@@ -531,6 +570,9 @@ func (p *Processor) complete(s *slot) {
 		}
 	case phaseDLQ:
 		p.stats.DLQ.Add(1)
+		if p.m != nil {
+			p.m.dlqReason(s.status).Inc()
+		}
 	}
 	p.stats.Finished.Add(1)
 	p.lat.observe(now - s.t0)
@@ -539,23 +581,21 @@ func (p *Processor) complete(s *slot) {
 	part.mu.Lock()
 	s.done = true
 	part.running--
-	popped, free := part.advance(freeBuf[:0])
+	var popped int
+	var bytes int64
+	var free []*slot
+	if !part.detached {
+		// a detached partition's records were already subtracted
+		popped, bytes, free = part.advance(freeBuf[:0])
+	}
 	resume := false
 	if part.paused && part.n <= p.o.MaxInFlightPerPartition/2 {
 		part.paused, resume = false, true
 	}
-	if part.revoked && part.running == 0 && part.idle != nil {
-		close(part.idle)
-		part.idle = nil
-	}
+	part.checkIdle()
 	part.mu.Unlock()
 	if popped > 0 {
-		if t := p.total.Add(-int64(popped)); t < p.lowMark && t+int64(popped) >= p.lowMark {
-			select {
-			case p.capCh <- struct{}{}:
-			default:
-			}
-		}
+		p.untrack(popped, bytes)
 		for _, f := range free {
 			p.slots.Put(f)
 		}
@@ -580,7 +620,10 @@ func (p *Processor) releaseWaiter(w *slot) {
 		return
 	}
 	if w.rerun {
-		go p.work(w) // rare: the owner's partition was revoked mid-run
+		// rare: the owner's partition was revoked mid-run
+		if !p.pool.submit(w) {
+			p.discard(w)
+		}
 		return
 	}
 	p.complete(w)
@@ -599,11 +642,23 @@ func (p *Processor) discard(s *slot) {
 	part := s.part
 	part.mu.Lock()
 	part.running--
-	if part.revoked && part.running == 0 && part.idle != nil {
-		close(part.idle)
-		part.idle = nil
-	}
+	part.checkIdle()
 	part.mu.Unlock()
+}
+
+// untrack subtracts records that left the in-flight window (finished, or
+// abandoned with their partition) and wakes the poll loop when the window
+// falls below its low marks.
+func (p *Processor) untrack(n int, bytes int64) {
+	t := p.total.Add(-int64(n))
+	b := p.bytes.Add(-bytes)
+	wasFull := t+int64(n) >= p.lowMark || b+bytes >= p.lowBytes
+	if wasFull && t < p.lowMark && b < p.lowBytes {
+		select {
+		case p.capCh <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (p *Processor) resumeLoop(ctx context.Context) {
@@ -681,7 +736,10 @@ func (p *Processor) onLost(ctx context.Context, _ *kgo.Client, m map[string][]in
 
 // release stops the given partitions: nothing new starts, in-flight
 // executions get DrainTimeout to finish, the finished prefix is committed
-// (unless the partitions were lost), then their state is dropped.
+// (unless the partitions were lost), then the partitions are detached: the
+// records they still hold leave the in-flight count, uncommitted, for the
+// partitions' next owner. It returns within DrainTimeout plus one bounded
+// commit whatever the executions do.
 func (p *Processor) release(ctx context.Context, m map[string][]int32, lost bool) {
 	var parts []*partition
 	var idles []chan struct{}
@@ -696,6 +754,7 @@ func (p *Processor) release(ctx context.Context, m map[string][]int32, lost bool
 			delete(p.parts, k)
 			part.mu.Lock()
 			part.revoked = true
+			part.revokedFlag.Store(true)
 			idle := make(chan struct{})
 			if part.running == 0 {
 				close(idle)
@@ -712,11 +771,7 @@ func (p *Processor) release(ctx context.Context, m map[string][]int32, lost bool
 		return
 	}
 	p.syncPause(parts) // resume them in the client: the next assignment must fetch
-	if lost {
-		for _, part := range parts {
-			part.stop()
-		}
-	} else {
+	if !lost {
 		deadline := time.NewTimer(p.o.DrainTimeout)
 		defer deadline.Stop()
 	wait:
@@ -727,10 +782,24 @@ func (p *Processor) release(ctx context.Context, m map[string][]int32, lost bool
 				break wait
 			}
 		}
-		for _, part := range parts {
-			part.stop()
-		}
+	}
+	abandoned, running := 0, 0
+	for _, part := range parts {
+		part.stop() // aborts what still runs: its results are not wanted
+		part.mu.Lock()
+		n, bytes := part.detach()
+		running += part.running
+		part.mu.Unlock()
+		abandoned += n
+		p.untrack(n, bytes)
+	}
+	if !lost {
 		p.commit(ctx, parts)
 	}
-	p.log.Debug("partitions released", "partitions", m, "lost", lost)
+	if abandoned > 0 {
+		p.log.Warn("partitions released with unfinished records: they are not committed and will be processed again by the partitions' next owner",
+			"partitions", m, "lost", lost, "unfinished", abandoned, "still_running", running, "drain_timeout", p.o.DrainTimeout)
+	} else {
+		p.log.Debug("partitions released", "partitions", m, "lost", lost)
+	}
 }

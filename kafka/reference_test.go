@@ -159,7 +159,7 @@ func TestThroughput(t *testing.T) {
 						}
 						pt.mu.Unlock()
 					})
-					t.Logf("consumed %d finished %d inflight %d running %d paused %d", p.Stats().Consumed.Load(), p.Stats().Finished.Load(), p.InFlight(), p.pool.Running(), paused)
+					t.Logf("consumed %d finished %d inflight %d running %d paused %d", p.Stats().Consumed.Load(), p.Stats().Finished.Load(), p.InFlight(), p.pool.live.Load(), paused)
 				}
 			}()
 		}

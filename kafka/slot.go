@@ -46,6 +46,9 @@ type slot struct {
 	done    bool  // guarded by part.mu
 
 	t0        int64 // admission time, unix nanoseconds
+	attempts  int   // produces of the result that failed
+	refusals  int   // produces of a dead letter refused as too large (truncateDLQ)
+	size      int64 // len(rec.Value), counted in the in-flight bytes
 	val       any
 	parsed    bool
 	handedOff bool
@@ -73,9 +76,9 @@ func newSlot(p *Processor) *slot {
 }
 
 func (s *slot) reset() {
-	s.part, s.rec, s.hash, s.chained, s.next, s.done = nil, nil, 0, false, nil, false
+	s.part, s.rec, s.hash, s.chained, s.next, s.done, s.size = nil, nil, 0, false, nil, false, 0
 	s.val, s.parsed, s.handedOff, s.name, s.owner, s.rerun = nil, false, false, "", false, false
-	s.phase, s.status, s.errName, s.cause = phaseNone, "", "", ""
+	s.phase, s.status, s.errName, s.cause, s.attempts, s.refusals = phaseNone, "", "", "", 0, 0
 	hdrs, scratch := s.hdrs[:0], s.scratch[:0]
 	clear(s.hdrs[:cap(s.hdrs)])
 	s.out = kgo.Record{}

@@ -66,6 +66,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		concurrency  = fs.Int("concurrency", 0, "executions running at once (default 256)")
 		maxInFlight  = fs.Int("max-in-flight", 0, "records fetched and unfinished, over all partitions (default 32768)")
 		maxPerPart   = fs.Int("max-in-flight-per-partition", 0, "records fetched and unfinished per partition (default 8192)")
+		maxInBytes   = fs.Int("max-in-flight-bytes", 0, "value bytes of the records fetched and unfinished; fetching waits at this bound (default 67108864)")
 		maxBytes     = fs.Int("max-record-bytes", 0, "largest record value executed (default 262144)")
 		metricsAddr  = fs.String("metrics-addr", "127.0.0.1:9464", "address of /metrics, /healthz and /readyz (empty: off)")
 		pprofOn      = fs.Bool("pprof", false, "also serve Go's CPU, heap and other profiles under /debug/pprof/ on the metrics address")
@@ -141,7 +142,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		f = &config.File{MetricsAddr: *metricsAddr, DrainTimeout: config.Duration(*drain), SessionTimeout: config.Duration(*session)}
 		w := config.Workflow{Name: *name, Definition: *definition, Group: *group, OutputTopic: *outputTopic,
 			DLQTopic: *dlqTopic, Ordering: *ordering, IdempotencyKey: *idemKey, Concurrency: *concurrency,
-			MaxInFlight: *maxInFlight, MaxInFlightPerPartition: *maxPerPart, MaxRecordBytes: *maxBytes,
+			MaxInFlight: *maxInFlight, MaxInFlightPerPartition: *maxPerPart, MaxInFlightBytes: *maxInBytes, MaxRecordBytes: *maxBytes,
 			Resources: map[string]config.Targets{}}
 		for _, t := range topic {
 			w.Topics = append(w.Topics, splitList(t)...)

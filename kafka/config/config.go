@@ -24,6 +24,7 @@
 //	    concurrency: 256
 //	    max_in_flight: 8192
 //	    max_in_flight_per_partition: 1024
+//	    max_in_flight_bytes: 67108864
 //	    max_record_bytes: 262144
 //	    commit_interval: 1s
 //	    dedup: {size: 100000, window: 10m}   # size: -1 disables
@@ -104,6 +105,7 @@ type Workflow struct {
 	Concurrency             int      `yaml:"concurrency"`
 	MaxInFlight             int      `yaml:"max_in_flight"`
 	MaxInFlightPerPartition int      `yaml:"max_in_flight_per_partition"`
+	MaxInFlightBytes        int      `yaml:"max_in_flight_bytes"`
 	MaxRecordBytes          int      `yaml:"max_record_bytes"`
 	CommitInterval          Duration `yaml:"commit_interval"`
 	Dedup                   *Dedup   `yaml:"dedup"`
@@ -289,7 +291,7 @@ func Check(f *File, co CompileOptions) ([]*Resolved, error) {
 		}
 		o := kafka.Options{Topics: w.Topics, Group: w.Group, OutputTopic: w.OutputTopic, DLQTopic: w.DLQTopic,
 			Concurrency: w.Concurrency, MaxInFlight: w.MaxInFlight, MaxInFlightPerPartition: w.MaxInFlightPerPartition,
-			MaxRecordBytes: w.MaxRecordBytes, CommitInterval: time.Duration(w.CommitInterval), DrainTimeout: time.Duration(f.DrainTimeout)}
+			MaxInFlightBytes: int64(w.MaxInFlightBytes), MaxRecordBytes: w.MaxRecordBytes, CommitInterval: time.Duration(w.CommitInterval), DrainTimeout: time.Duration(f.DrainTimeout)}
 		if len(w.Topics) == 0 {
 			add(at("topics"), "at least one topic is required")
 		}
@@ -322,7 +324,7 @@ func Check(f *File, co CompileOptions) ([]*Resolved, error) {
 			add(at("idempotency_key"), "%v", err)
 		}
 		for field, v := range map[string]int{"concurrency": w.Concurrency, "max_in_flight": w.MaxInFlight,
-			"max_in_flight_per_partition": w.MaxInFlightPerPartition, "max_record_bytes": w.MaxRecordBytes} {
+			"max_in_flight_per_partition": w.MaxInFlightPerPartition, "max_in_flight_bytes": w.MaxInFlightBytes, "max_record_bytes": w.MaxRecordBytes} {
 			if v < 0 {
 				add(at(field), "%d is negative", v)
 			}

@@ -1,0 +1,136 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Headers of a dead letter whose value was cut to fit the topic.
+const (
+	HeaderTruncated    = "express-truncated"     // "true": the value is the record's first bytes
+	HeaderOriginalSize = "express-original-size" // the record value's size in bytes
+)
+
+// Truncation leaves this much of a topic's limit for the record batch and
+// record framing around key, value and headers.
+const batchOverhead = 512
+
+// maxTruncatedCause bounds the cause header of a truncated dead letter (a
+// cause can quote the record).
+const maxTruncatedCause = 4096
+
+// tooLarge reports whether err says a record does not fit: refused by the
+// broker or by the client's own batch limit.
+func tooLarge(err error) bool {
+	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge)
+}
+
+// truncateDLQ sends again a dead letter that was refused as too large, so
+// that its offset can be committed instead of being retried forever. A
+// record that fits the topic's limit was refused with the others of its
+// batch and is sent again as it is. Otherwise the largest form that fits is
+// sent: every header with the value's first bytes, or only the express-*
+// headers; when nothing fits (a huge key) the record is given up: logged,
+// counted and committed with no dead letter. Each refusal past the third
+// halves the limit assumed, so that a wrong idea of it ends too.
+func (p *Processor) truncateDLQ(s *slot, cause error) {
+	r := s.rec
+	s.refusals++
+	limit := p.recordLimit(s.out.Topic) - batchOverhead
+	if s.refusals > 3 {
+		limit >>= min(s.refusals-3, 30)
+	}
+	if s.refusals <= 3 && recordBytes(r.Key, s.out.Value, s.out.Headers) <= limit {
+		p.resend(s, 100*time.Millisecond)
+		return
+	}
+	errCause := s.cause
+	if len(errCause) > maxTruncatedCause {
+		errCause = errCause[:maxTruncatedCause]
+	}
+	express := func(h []kgo.RecordHeader) []kgo.RecordHeader {
+		h = s.sourceHeaders(h)
+		return append(h,
+			kgo.RecordHeader{Key: HeaderKey, Value: r.Key},
+			kgo.RecordHeader{Key: HeaderStatus, Value: []byte(s.status)},
+			kgo.RecordHeader{Key: HeaderError, Value: []byte(s.errName)},
+			kgo.RecordHeader{Key: HeaderCause, Value: []byte(errCause)},
+			kgo.RecordHeader{Key: HeaderTruncated, Value: []byte("true")},
+			kgo.RecordHeader{Key: HeaderOriginalSize, Value: strconv.AppendInt(nil, int64(len(r.Value)), 10)},
+		)
+	}
+	var value []byte
+	h := express(append([]kgo.RecordHeader(nil), r.Headers...))
+	if room := limit - recordBytes(r.Key, nil, h); room > 0 {
+		value = r.Value[:min(room, len(r.Value))]
+	} else if h = express(nil); recordBytes(r.Key, nil, h) > limit {
+		p.log.Error("dead letter refused as too large even without its value and source headers: giving up on it, its offset will be committed with no dead letter",
+			"topic", s.out.Topic, "source_topic", r.Topic, "source_partition", r.Partition, "source_offset", r.Offset,
+			"value_bytes", len(r.Value), "key_bytes", len(r.Key), "limit", limit, "error", s.errName, "err", cause)
+		if p.m != nil {
+			p.m.dlqGaveUp.Inc()
+		}
+		p.complete(s)
+		return
+	}
+	p.log.Warn("dead letter refused as too large: sending it truncated",
+		"topic", s.out.Topic, "source_topic", r.Topic, "source_partition", r.Partition, "source_offset", r.Offset,
+		"value_bytes", len(r.Value), "sent_bytes", len(value), "limit", limit, "err", cause)
+	if p.m != nil && s.refusals == 1 {
+		p.m.dlqTruncated.Inc()
+	}
+	s.hdrs = h
+	s.out = kgo.Record{Topic: s.out.Topic, Key: r.Key, Value: value, Headers: h}
+	p.resend(s, 0)
+}
+
+// recordBytes is what the client counts of a record against its batch
+// limit, plus a little framing per header.
+func recordBytes(key, value []byte, h []kgo.RecordHeader) int {
+	n := len(key) + len(value)
+	for _, x := range h {
+		n += len(x.Key) + len(x.Value) + 4
+	}
+	return n
+}
+
+// recordLimit is the largest record the topic takes: the smaller of its
+// max.message.bytes (asked once) and the client's batch limit.
+func (p *Processor) recordLimit(topic string) int {
+	limit := 1_000_012 // Kafka's default, and franz-go's
+	if fn, ok := p.cl.OptValue(kgo.ProducerBatchMaxBytesFn).(func(string) int32); ok && fn != nil {
+		limit = int(fn(topic))
+	}
+	if v, ok := p.topicLimits.Load(topic); ok {
+		return min(limit, v.(int))
+	}
+	ctx, cancel := context.WithTimeout(p.base, 5*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	res := kmsg.NewDescribeConfigsRequestResource()
+	res.ResourceType = kmsg.ConfigResourceTypeTopic
+	res.ResourceName = topic
+	res.ConfigNames = []string{"max.message.bytes"}
+	req.Resources = append(req.Resources, res)
+	resp, err := req.RequestWith(ctx, p.cl)
+	if err != nil {
+		return limit // not cached: asked again next time
+	}
+	for _, rr := range resp.Resources {
+		for _, c := range rr.Configs {
+			if c.Name == "max.message.bytes" && c.Value != nil {
+				if n, err := strconv.Atoi(*c.Value); err == nil && n > 0 {
+					p.topicLimits.Store(topic, n)
+					return min(limit, n)
+				}
+			}
+		}
+	}
+	return limit
+}
