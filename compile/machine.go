@@ -84,19 +84,7 @@ func (c *compiler) machine(def map[string]any, ptr string, lang queryLang, kind 
 	b.sizeObjects()
 	// Every state must be reachable from StartAt.
 	if m.Start >= 0 {
-		seen := make([]bool, len(names))
-		stack := []int{m.Start}
-		seen[m.Start] = true
-		for len(stack) > 0 {
-			i := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			for _, j := range b.edges[i] {
-				if j >= 0 && !seen[j] {
-					seen[j] = true
-					stack = append(stack, j)
-				}
-			}
-		}
+		seen := walk(b.edges, m.Start)
 		for i, n := range names {
 			if !seen[i] {
 				c.problem(diag.Pointer(ptr, "States", n), "state %q is unreachable: no Next, Default or Catch leads to it from StartAt", n)

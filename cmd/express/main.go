@@ -94,13 +94,17 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 			bad++
 			continue
 		}
-		probs := compile.Validate(b)
-		if len(probs) == 0 {
+		probs := compile.Check(b) // warnings do not fail the check
+		switch errs := len(probs.Errors()); {
+		case len(probs) == 0:
 			fmt.Fprintf(stdout, "%s: ok\n", f)
 			continue
+		case errs == 0:
+			fmt.Fprintf(stdout, "%s: ok, %d warning(s)\n", f, len(probs))
+		default:
+			bad++
+			fmt.Fprintf(stdout, "%s: %d problem(s)\n", f, errs)
 		}
-		bad++
-		fmt.Fprintf(stdout, "%s: %d problem(s)\n", f, len(probs))
 		for _, p := range probs.Sorted() {
 			fmt.Fprintf(stdout, "  %s\n", p)
 		}

@@ -7,19 +7,35 @@ import (
 	"strings"
 )
 
+// Severity says whether a problem rejects the definition.
+type Severity int
+
+const (
+	// Error rejects the definition (the zero value).
+	Error Severity = iota
+	// Warning points at something that is valid (AWS accepts it) but
+	// almost certainly wrong, such as a loop of states with no way out.
+	Warning
+)
+
 // Problem is one thing wrong with a definition.
 type Problem struct {
 	// Pointer is the JSON pointer (RFC 6901) of the offending field, e.g.
 	// "/States/Route/Choices/2/Next".
-	Pointer string
-	Message string
+	Pointer  string
+	Message  string
+	Severity Severity
 }
 
 func (p Problem) String() string {
-	if p.Pointer == "" {
-		return "/: " + p.Message
+	msg := p.Message
+	if p.Severity == Warning {
+		msg = "warning: " + msg
 	}
-	return p.Pointer + ": " + p.Message
+	if p.Pointer == "" {
+		return "/: " + msg
+	}
+	return p.Pointer + ": " + msg
 }
 
 // Problems is every problem found in a definition. It is an error.
@@ -40,8 +56,27 @@ func (ps Problems) Sorted() Problems {
 	return out
 }
 
-// Add appends a problem.
-func (ps *Problems) Add(pointer, msg string) { *ps = append(*ps, Problem{pointer, msg}) }
+// Add appends a problem (an error).
+func (ps *Problems) Add(pointer, msg string) {
+	*ps = append(*ps, Problem{Pointer: pointer, Message: msg})
+}
+
+// Warn appends a warning.
+func (ps *Problems) Warn(pointer, msg string) {
+	*ps = append(*ps, Problem{Pointer: pointer, Message: msg, Severity: Warning})
+}
+
+// Errors returns the problems that are errors, nil when there are none:
+// a definition is valid when its Problems have no Errors.
+func (ps Problems) Errors() Problems {
+	var out Problems
+	for _, p := range ps {
+		if p.Severity == Error {
+			out = append(out, p)
+		}
+	}
+	return out
+}
 
 // Pointer joins a JSON pointer and more tokens, escaping ~ and / in them.
 func Pointer(base string, tokens ...string) string {
