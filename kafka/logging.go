@@ -73,8 +73,10 @@ const (
 type ExecutionLogOptions struct {
 	Level LogLevel
 	// IncludeData adds the execution input (the record value) to the
-	// lines of started and failed executions and the output to the lines
-	// of succeeded ones. It may put personal data in the logs.
+	// lines of started and failed executions, the output to the lines of
+	// succeeded ones, and the error cause to the lines of failures
+	// (without it they carry cause_length: causes often quote the data).
+	// It may put personal data in the logs.
 	IncludeData bool
 	// MaxPerSecond bounds, per second, the failed-execution lines (slog
 	// level ERROR), the failed-state lines (WARN), and the executions
@@ -101,9 +103,10 @@ type ExecutionLogOptions struct {
 // ExecutionFailed, ExecutionTimedOut, ExecutionAborted, StateEntered,
 // StateExited, StateFailed), workflow, execution (the execution name, that
 // is the idempotency key), topic, partition and offset of the source
-// record; failures add error, cause and state (for a failed execution, the
-// last state that ended with an error); state lines add state, state_type
-// and, on exit, duration_ms.
+// record; failures add error, state (for a failed execution, the last
+// state that ended with an error) and the cause: its length in bytes as
+// cause_length, or, with IncludeData, the cause itself; state lines add
+// state, state_type and, on exit, duration_ms.
 type ExecutionLog struct {
 	level LogLevel
 	data  bool
@@ -422,7 +425,15 @@ func (l *ExecutionLog) write(ev logEvent) {
 		r.AddAttrs(slog.Float64("duration_ms", float64(ev.dur.Microseconds())/1000))
 	}
 	if ev.kind == evExecFailed || ev.kind == evExecTimedOut || ev.kind == evExecAborted || ev.kind == evStateFailed {
-		r.AddAttrs(slog.String("error", ev.errName), slog.String("cause", ev.cause))
+		r.AddAttrs(slog.String("error", ev.errName))
+		// A cause often quotes the data (a States.Runtime cause quotes the
+		// JSON it could not use, a Task's the service's answer): it is
+		// execution data.
+		if l.data {
+			r.AddAttrs(slog.String("cause", ev.cause))
+		} else {
+			r.AddAttrs(slog.Int("cause_length", len(ev.cause)))
+		}
 	}
 	if ev.input != nil {
 		r.AddAttrs(slog.Any("input", rawJSON(ev.input)))

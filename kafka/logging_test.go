@@ -247,3 +247,53 @@ func TestExecutionLogNeverBlocks(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestExecutionLogCauseIsData: without IncludeData no line carries a
+// failure's cause (causes quote record data), only its length; with it,
+// the cause is logged whole.
+func TestExecutionLogCauseIsData(t *testing.T) {
+	const secret = "4111-1111-1111-1111"
+	wf, err := compile.Compile([]byte(`{"StartAt":"Call","States":{
+		"Call":{"Type":"Task","Resource":"arn:test","Catch":[{"ErrorEquals":["States.TaskFailed"],"ResultPath":"$.error","Next":"Use"}],"Next":"Use"},
+		"Use":{"Type":"Pass","Parameters":{"n.$":"$.missing"},"End":true}}}`), compile.Options{Name: "wf",
+		Invoker: express.InvokerFunc(func(_ context.Context, req *express.TaskRequest) (any, error) {
+			m, _ := req.Input.(map[string]any)
+			return nil, express.NewError(express.ErrTaskFailed, "card "+m["card"].(string)+" declined")
+		})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, data := range []bool{false, true} {
+		var buf testutil.SyncBuffer
+		l, err := NewExecutionLog(slog.NewJSONHandler(&buf, nil), ExecutionLogOptions{Level: LogAll, IncludeData: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := &logHarness{p: &Processor{o: Options{Workflow: wf, ExecutionLog: l}, wf: wf}}
+		if r := h.run(3, map[string]any{"card": secret}); r.Status != express.Failed || !strings.Contains(r.Cause, secret) {
+			t.Fatalf("%+v", r)
+		}
+		l.Close()
+		failures := 0
+		for _, ln := range jsonLines(t, &buf) {
+			if ln["error"] == nil {
+				continue
+			}
+			failures++
+			cause, hasCause := ln["cause"].(string)
+			n, hasLen := ln["cause_length"].(float64)
+			switch {
+			case !data && (hasCause || !hasLen || n < float64(len(secret))):
+				t.Errorf("without IncludeData: %v", ln)
+			case data && (!hasCause || hasLen || !strings.Contains(cause, secret)):
+				t.Errorf("with IncludeData: %v", ln)
+			}
+		}
+		if failures != 4 { // StateFailed and ExecutionFailed of Use (Call's error is caught), twice
+			t.Errorf("IncludeData %v: %d failure lines", data, failures)
+		}
+		if got := strings.Contains(buf.String(), secret); got != data {
+			t.Errorf("IncludeData %v: the record's data is in the log: %v\n%s", data, got, buf.String())
+		}
+	}
+}
