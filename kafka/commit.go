@@ -56,7 +56,7 @@ func (p *Processor) commit(ctx context.Context, parts []*partition) {
 	if offsets == nil {
 		return
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	failed := map[tp]bool{}
 	var cerr error

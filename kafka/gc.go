@@ -43,7 +43,8 @@ func TuneGC(ctx context.Context) {
 // keepHeapFloor sets the GC percent from the live heap every interval
 // until ctx is done.
 func keepHeapFloor(ctx context.Context, floor uint64, interval time.Duration) {
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/free:bytes"}}
+	var rel releaser
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	cur := DaemonGCPercent
@@ -60,6 +61,9 @@ func keepHeapFloor(ctx context.Context, floor uint64, interval time.Duration) {
 				debug.SetGCPercent(p)
 				cur = p
 			}
+			if sample[1].Value.Kind() == metrics.KindUint64 && rel.due(time.Now(), sample[1].Value.Uint64(), 2*floor) {
+				debug.FreeOSMemory()
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -75,4 +79,37 @@ func keepHeapFloor(ctx context.Context, floor uint64, interval time.Duration) {
 func gcPercentFor(live, floor uint64) int {
 	live = max(live, floor/100)
 	return max(int(floor*100/live)-100, DaemonGCPercent)
+}
+
+// releaser decides when to hand the heap's free memory back to the system
+// at once: after a backlog (or one large record) the heap holds hundreds of
+// MiB it no longer uses, which the runtime's background scavenger returns
+// only slowly, so the resident size would stay at the peak for many
+// minutes.
+type releaser struct {
+	since, last time.Time // free over the bound since; last release
+}
+
+// releaseAfter is how long free memory must stay over the bound, and
+// releaseEvery the least time between two releases (each is a full
+// collection).
+const (
+	releaseAfter = 5 * time.Second
+	releaseEvery = 30 * time.Second
+)
+
+// due reports whether to release now, given the heap's free bytes.
+func (r *releaser) due(now time.Time, free, floor uint64) bool {
+	if free <= floor {
+		r.since = time.Time{}
+		return false
+	}
+	if r.since.IsZero() {
+		r.since = now
+	}
+	if now.Sub(r.since) < releaseAfter || now.Sub(r.last) < releaseEvery {
+		return false
+	}
+	r.last, r.since = now, time.Time{}
+	return true
 }

@@ -60,3 +60,31 @@ func gogc() int {
 	metrics.Read(s)
 	return int(s[0].Value.Uint64())
 }
+
+// TestReleaserDue: free heap memory is handed back once it has stayed over
+// the bound for releaseAfter, and at most every releaseEvery.
+func TestReleaserDue(t *testing.T) {
+	const mib = 1 << 20
+	var r releaser
+	t0 := time.Unix(1000, 0)
+	steps := []struct {
+		at   time.Duration
+		free uint64
+		want bool
+	}{
+		{0, 10 * mib, false},                // under the bound
+		{time.Second, 500 * mib, false},     // over it, since now
+		{3 * time.Second, 500 * mib, false}, // not for releaseAfter yet
+		{4 * time.Second, 10 * mib, false},  // back under: starts over
+		{5 * time.Second, 500 * mib, false},
+		{10 * time.Second, 500 * mib, true}, // over for 5 s
+		{11 * time.Second, 500 * mib, false},
+		{20 * time.Second, 500 * mib, false}, // over again, but released 10 s ago
+		{41 * time.Second, 500 * mib, true},  // 31 s after the last release
+	}
+	for i, s := range steps {
+		if got := r.due(t0.Add(s.at), s.free, 128*mib); got != s.want {
+			t.Fatalf("step %d (%v, %d MiB free): due %v, want %v", i, s.at, s.free/mib, got, s.want)
+		}
+	}
+}

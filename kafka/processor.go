@@ -13,6 +13,7 @@ import (
 	"github.com/stepstream/express/internal/jsonv"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl"
 
 	"github.com/stepstream/express/express"
 )
@@ -57,10 +58,13 @@ type Processor struct {
 	slots   sync.Pool
 	parsers sync.Pool
 
-	stats   Stats
-	lat     latency
-	ready   atomic.Bool
-	started atomic.Bool
+	stats       Stats
+	lat         latency
+	ready       atomic.Bool
+	started     atomic.Bool
+	startedAt   atomic.Int64 // unix nanoseconds
+	reachedAt   atomic.Int64 // unix nanoseconds of the last answered ping
+	unreachable atomic.Bool  // the last ping failed
 }
 
 // Stats are a Processor's cumulative counters.
@@ -173,6 +177,7 @@ func (p *Processor) Run(ctx context.Context) error {
 		return err
 	}
 	p.cl = cl
+	p.startedAt.Store(time.Now().UnixNano())
 	p.poolMu.Lock()
 	p.pool = newWorkers(p.o.Concurrency, p.work)
 	p.poolMu.Unlock()
@@ -182,21 +187,8 @@ func (p *Processor) Run(ctx context.Context) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); p.commitLoop(loopCtx) }()
 	go func() { defer wg.Done(); p.resumeLoop(loopCtx) }()
-	go func() {
-		for ctx.Err() == nil && !p.ready.Load() {
-			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			if cl.Ping(pctx) == nil && ctx.Err() == nil {
-				p.ready.Store(true)
-			}
-			cancel()
-			if !p.ready.Load() {
-				select {
-				case <-ctx.Done():
-				case <-time.After(500 * time.Millisecond):
-				}
-			}
-		}
-	}()
+	wg.Add(1)
+	go func() { defer wg.Done(); p.watchBroker(loopCtx, ctx) }()
 
 	p.pollLoop(ctx)
 
@@ -216,6 +208,68 @@ func (p *Processor) Run(ctx context.Context) error {
 // flight.
 func (p *Processor) full() bool {
 	return p.total.Load() >= int64(p.o.MaxInFlight) || p.bytes.Load() >= p.o.MaxInFlightBytes
+}
+
+// watchBroker pings the cluster every second (every half second until the
+// first answer) until ctx is done: the first answer makes the processor
+// ready; Reachable says whether the last one was answered, and each change
+// is logged with the client's error (a refused SASL login, a broker gone).
+// Until run is done a failed ping also means not ready.
+func (p *Processor) watchBroker(ctx, run context.Context) {
+	every := 500 * time.Millisecond
+	var lastErr string
+	for ctx.Err() == nil {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := p.cl.Ping(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		now := time.Now().UnixNano()
+		if err == nil {
+			p.reachedAt.Store(now)
+			if p.unreachable.Swap(false) {
+				p.log.Info("broker reachable again")
+			}
+			if run.Err() == nil {
+				p.ready.Store(true)
+			}
+			every, lastErr = time.Second, ""
+		} else {
+			if !p.unreachable.Swap(true) || err.Error() != lastErr {
+				attrs := []any{"brokers", p.cl.OptValue(kgo.SeedBrokers), "err", err}
+				if mechs, _ := p.cl.OptValue(kgo.SASL).([]sasl.Mechanism); len(mechs) > 0 {
+					// a broker refusing a login often just closes the
+					// connection: the error alone does not say why
+					attrs = append(attrs, "hint", "SASL "+mechs[0].Name()+" is configured: a refused login looks like this; check the mechanism, user and password")
+				}
+				p.log.Warn("broker unreachable", attrs...)
+			}
+			lastErr = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
+}
+
+// Reachable reports whether the last ping of the cluster (one a second)
+// was answered; false before the first answer.
+func (p *Processor) Reachable() bool { return p.reachedAt.Load() != 0 && !p.unreachable.Load() }
+
+// UnreachableFor is how long the cluster has not answered (0 when it
+// does; since the start when it never has).
+func (p *Processor) UnreachableFor() time.Duration {
+	if !p.unreachable.Load() {
+		return 0
+	}
+	at := p.reachedAt.Load()
+	if at == 0 {
+		at = p.startedAt.Load()
+	}
+	return time.Duration(time.Now().UnixNano() - at)
 }
 
 func (p *Processor) pollLoop(ctx context.Context) {

@@ -379,6 +379,8 @@ func handler(reg *prometheus.Registry, procs []*kafka.Processor, watch *watchdog
 			switch {
 			case !p.Ready():
 				msg = "is not connected"
+			case !p.Reachable():
+				msg = fmt.Sprintf("cannot reach the brokers (for %s)", p.UnreachableFor().Round(time.Second))
 			case p.Partitions() == 0:
 				msg = "has no partitions assigned"
 			}
@@ -388,12 +390,21 @@ func handler(reg *prometheus.Registry, procs []*kafka.Processor, watch *watchdog
 				return
 			}
 		}
+		if msg := watch.stuck(); msg != "" {
+			// work is waiting and nothing moves: not ready either
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, msg)
+			return
+		}
 		w.Write([]byte("ready\n"))
 	})
 	return mux
 }
 
-type kafkaTotals struct{ in, out, dlq, lag int64 }
+type kafkaTotals struct {
+	in, out, dlq, lag int64
+	unreachable       time.Duration // the longest a processor has not reached the brokers
+}
 
 func (t *kafkaTotals) add(p *kafka.Processor) {
 	s := p.Stats()
@@ -401,6 +412,7 @@ func (t *kafkaTotals) add(p *kafka.Processor) {
 	t.out += s.Output.Load()
 	t.dlq += s.DLQ.Load()
 	t.lag += p.Lag()
+	t.unreachable = max(t.unreachable, p.UnreachableFor())
 }
 
 // progress prints, every interval: records/s in and out, p99 latency from
@@ -427,8 +439,14 @@ func progress(ctx context.Context, w io.Writer, every time.Duration, procs []*ka
 		}
 		secs := time.Since(last).Seconds()
 		last = time.Now()
-		fmt.Fprintf(w, "in %8.0f rec/s  out %8.0f rec/s  p99 %8s  lag %7d  dlq %6d  total in %d\n",
-			float64(cur.in-prev.in)/secs, float64(finished-prevFinished)/secs, p99.Round(10*time.Microsecond), cur.lag, cur.dlq, cur.in)
+		lag := strconv.FormatInt(cur.lag, 10)
+		note := ""
+		if cur.unreachable > 0 {
+			// the lag is the last one seen: unknown now
+			lag, note = "?", fmt.Sprintf("  brokers unreachable for %s", cur.unreachable.Round(time.Second))
+		}
+		fmt.Fprintf(w, "in %8.0f rec/s  out %8.0f rec/s  p99 %8s  lag %7s  dlq %6d  total in %d%s\n",
+			float64(cur.in-prev.in)/secs, float64(finished-prevFinished)/secs, p99.Round(10*time.Microsecond), lag, cur.dlq, cur.in, note)
 		prev, prevFinished = cur, finished
 	}
 }

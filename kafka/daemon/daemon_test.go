@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -45,8 +46,10 @@ func TestDemoMetricsHealth(t *testing.T) {
 	for {
 		code, _ := get(t, "http://"+addr+"/readyz")
 		_, m := get(t, "http://"+addr+"/metrics")
-		if code == 200 && strings.Contains(m, `express_executions_total{status="SUCCEEDED",workflow="iot"}`) &&
-			strings.Contains(m, `express_dlq_records_total{reason="failed",workflow="iot"}`) &&
+		// these series exist at 0 from the start: wait for their values
+		if code == 200 && metricValue(m, `express_executions_total{status="SUCCEEDED",workflow="iot"}`) > 0 &&
+			metricValue(m, `express_dlq_records_total{reason="failed",workflow="iot"}`) > 0 &&
+			metricValue(m, `express_task_duration_seconds_count{resource="arn:aws:lambda:eu-west-1:123456789012:function:enrich-device",workflow="iot"}`) > 0 &&
 			strings.Contains(out.String(), "rec/s") {
 			for _, name := range []string{"express_execution_duration_seconds_bucket", "express_state_transitions_total", "express_consumer_lag{",
 				"express_inflight_records", "express_pool_capacity", "express_records_consumed_total", "express_output_records_total",
@@ -91,6 +94,19 @@ func TestDemoMetricsHealth(t *testing.T) {
 	if !strings.Contains(out.String(), "express: stopped:") {
 		t.Fatalf("output:\n%s", out.String())
 	}
+}
+
+// metricValue returns the value of one series in a /metrics text, or -1.
+func metricValue(text, series string) float64 {
+	for _, l := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(l, series+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err == nil {
+				return f
+			}
+		}
+	}
+	return -1
 }
 
 // TestConfigErrorsBeforeConnecting: a bad config fails with its problems

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bufio"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/stepstream/express/compile"
 	"github.com/stepstream/express/internal/testutil"
@@ -53,7 +55,7 @@ func TestReadyzBeforeConnecting(t *testing.T) {
 
 // TestHealthzStuck: executions hang on their Task, the in-flight bound is
 // reached, nothing is admitted or finished: /healthz fails after
-// StuckAfter, while /readyz stays ready (partitions assigned).
+// StuckAfter, and /readyz says not ready with the same reason.
 func TestHealthzStuck(t *testing.T) {
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -78,6 +80,9 @@ func TestHealthzStuck(t *testing.T) {
 		if readyOnce && hc == 503 {
 			if !strings.Contains(body, `workflow "iot" is stuck: no record admitted or finished for`) {
 				t.Fatalf("healthz body %q", body)
+			}
+			if rc, rbody := get(t, "http://"+addr+"/readyz"); rc != 503 || !strings.Contains(rbody, "is stuck") {
+				t.Fatalf("readyz %d %q while stuck", rc, rbody)
 			}
 			break
 		}
@@ -148,5 +153,59 @@ func TestMetricsDocumented(t *testing.T) {
 		if !exported[name] && !regexp.MustCompile(`^express_kafka_.*(errors|disconnects)_total$`).MatchString(name) {
 			t.Errorf("%s is documented but not exported", name)
 		}
+	}
+}
+
+// TestReadyzBrokerGone: when the brokers stop answering, /readyz says so
+// within seconds, the progress line shows the lag as unknown instead of a
+// stale number, and /metrics and /healthz still answer at once.
+func TestReadyzBrokerGone(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "readings", "readings-out", "readings-dlq"),
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, "127.0.0.1:0") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	t.Cleanup(func() {
+		if !closed {
+			c.Close()
+		}
+	})
+	f := demoConfig()
+	f.Brokers = c.ListenAddrs()
+	f.Workflows[0].Topics = []string{"readings"}
+	var out testutil.SyncBuffer
+	d := startForTest(t, f, Options{Out: &out, Progress: 200 * time.Millisecond})
+	waitReady := func(want int, body string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			code, b := get(t, "http://"+d.MetricsAddr+"/readyz")
+			if code == want && strings.Contains(b, body) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("readyz %d %q, want %d %q", code, b, want, body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitReady(200, "ready")
+	c.Close()
+	closed = true
+	waitReady(503, `workflow "iot" cannot reach the brokers`)
+	for _, path := range []string{"/metrics", "/healthz"} {
+		t0 := time.Now()
+		code, _ := get(t, "http://"+d.MetricsAddr+path)
+		if d := time.Since(t0); d > time.Second || code != 200 {
+			t.Errorf("%s: %d after %v", path, code, d)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !regexp.MustCompile(`lag +\? .*brokers unreachable for`).MatchString(out.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no progress line with an unknown lag:\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

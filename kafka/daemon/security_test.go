@@ -9,10 +9,14 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"github.com/stepstream/express/internal/testutil"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,5 +119,48 @@ func TestTLSAndSASL(t *testing.T) {
 				t.Fatalf("no output: %v", fs.Errors())
 			}
 		})
+	}
+}
+
+// TestSASLWrongPassword: a refused login is logged at the default level
+// within seconds (it used to be silent even at debug) and /readyz says the
+// brokers cannot be reached.
+func TestSASLWrongPassword(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "readings", "readings-out", "readings-dlq"),
+		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", "express", "s3cret"),
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, "127.0.0.1:0") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	t.Setenv("TEST_KAFKA_PASSWORD", "wrong")
+	f := demoConfig()
+	f.Brokers = c.ListenAddrs()
+	f.SASL = &config.SASL{Mechanism: "SCRAM-SHA-256", Username: "express", PasswordEnv: "TEST_KAFKA_PASSWORD"}
+	var logs testutil.SyncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var metricsAddr atomic.Value
+	go func() {
+		done <- Run(ctx, f, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+			Ready: func(_ []string, addr string) { metricsAddr.Store(addr) }})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(logs.String(), "broker unreachable") || !strings.Contains(logs.String(), "SASL") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line about the refused login:\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if addr, _ := metricsAddr.Load().(string); addr != "" {
+		if code, body := get(t, "http://"+addr+"/readyz"); code != 503 {
+			t.Fatalf("readyz %d %q with a refused login", code, body)
+		}
 	}
 }
