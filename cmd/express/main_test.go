@@ -78,6 +78,14 @@ func TestValidateCommand(t *testing.T) {
 	if code, _, _ := runCLI(t, "", "validate"); code != 2 {
 		t.Errorf("no files: exit %d, want 2", code)
 	}
+	// a loop with no way out is a warning: printed, exit 0
+	loop := t.TempDir() + "/loop.json"
+	writeFile(t, loop, `{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","Next":"A"}}}`)
+	code, out, _ = runCLI(t, "", "validate", loop)
+	if code != 0 || !strings.Contains(out, "loop.json: ok, 1 warning(s)") || !strings.Contains(out, "warning:") ||
+		!strings.Contains(out, `"A"`) || !strings.Contains(out, `"B"`) {
+		t.Errorf("loop: exit %d:\n%s", code, out)
+	}
 }
 
 func TestTestCommand(t *testing.T) {

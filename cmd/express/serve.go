@@ -80,7 +80,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		embeddedPort = fs.Int("embedded-port", 9092, "port of the embedded broker on 127.0.0.1 (busy or 0: any free port)")
 		embeddedRet  = fs.Int("embedded-retention-bytes", daemon.EmbeddedRetentionBytes, "bytes of each output and dead-letter partition the embedded broker keeps in memory (input is kept until committed)")
 		logLevel     = fs.String("log-level", "OFF", "execution logs, as Express names the levels: ALL (every execution and state event), ERROR (failed executions and failed states), FATAL (failed executions) or OFF; JSON lines on stderr")
-		logData      = fs.Bool("log-execution-data", false, "add execution inputs and outputs to the execution logs")
+		logData      = fs.Bool("log-execution-data", false, "add execution inputs, outputs and failure causes (which can quote record data) to the execution logs")
 		logRate      = fs.Int("log-max-per-second", 1000, "execution log lines per second and level (ALL: executions logged per second) before lines are dropped and counted (express_log_lines_dropped_total); -1: no bound")
 		daemonLevel  = fs.String("daemon-log-level", "info", "the daemon's own logs (connection problems, produce failures): debug, info, warn or error")
 		stuckAfter   = fs.Duration("stuck-after", daemon.DefaultStuckAfter, "/healthz fails when the consumer has work but admits and finishes nothing for this long")

@@ -104,6 +104,21 @@ workflows:
 	if code := validateConfig(good, &out, &errb); code != 0 || !strings.Contains(out.String(), `workflow "iot" OK`) {
 		t.Fatalf("code %d\n%s\n%s", code, out.String(), errb.String())
 	}
+	os.WriteFile(filepath.Join(dir, "loop.asl.json"), []byte(`{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","Next":"A"}}}`), 0o644)
+	loop := filepath.Join(dir, "loop.yaml")
+	os.WriteFile(loop, []byte(`
+workflows:
+  - name: loop
+    definition: loop.asl.json
+    topics: [in]
+    group: g
+    dlq_topic: dlq
+`), 0o644)
+	var out3, errb3 testutil.SyncBuffer
+	if code := validateConfig(loop, &out3, &errb3); code != 0 || !strings.Contains(out3.String(), "loop.asl.json: /States/") ||
+		!strings.Contains(out3.String(), "warning:") {
+		t.Fatalf("loop: code %d\n%s\n%s", code, out3.String(), errb3.String())
+	}
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte(`
 workflows:

@@ -29,6 +29,9 @@ func validateConfig(path string, stdout, stderr io.Writer) int {
 	for _, w := range ws {
 		fmt.Fprintf(stdout, "%s: workflow %q OK (%d states; topics %v → output %q, DLQ %q)\n", path, w.Config.Name,
 			len(w.Workflow.Machine.States), w.Options.Topics, w.Options.OutputTopic, w.Options.DLQTopic)
+		for _, p := range w.Warnings.Sorted() {
+			fmt.Fprintf(stdout, "  %s: %s\n", w.Config.Definition, p)
+		}
 	}
 	return 0
 }

@@ -226,6 +226,9 @@ type Resolved struct {
 	Resources *resources.Resources
 	Options   kafka.Options // without ClientOpts, Metrics and Logger
 	Routes    map[string][]resources.Target
+	// Warnings are the definition's warnings (compile.Warnings): nothing
+	// that stops it from running, but worth a look (a loop with no way out).
+	Warnings diag.Problems
 }
 
 // CompileOptions are what Check passes to the compiler beyond the name and
@@ -402,7 +405,11 @@ func Check(f *File, co CompileOptions) ([]*Resolved, error) {
 			continue
 		}
 		o.Workflow = wf
-		out = append(out, &Resolved{Config: w, Workflow: wf, Resources: res, Options: o, Routes: routes})
+		var warnings diag.Problems
+		if doc, err := compile.Parse(def); err == nil {
+			warnings = compile.Warnings(doc)
+		}
+		out = append(out, &Resolved{Config: w, Workflow: wf, Resources: res, Options: o, Routes: routes, Warnings: warnings})
 	}
 	if len(ps) > 0 {
 		return nil, ps
