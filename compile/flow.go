@@ -1,8 +1,8 @@
 package compile
 
 import (
+	"github.com/stepstream/express/aslpath"
 	"github.com/stepstream/express/compile/diag"
-	"github.com/stepstream/express/compile/path"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
 )
@@ -31,13 +31,13 @@ type flow interface {
 
 // pathFlow is the JSONPath data flow.
 type pathFlow struct {
-	inputPath  *path.Path
+	inputPath  *aslpath.Path
 	inputNull  bool // InputPath: null — the effective input is {}
 	params     *template
 	resultSel  *template
-	resultPath *path.Path
+	resultPath *aslpath.Path
 	resultNull bool // ResultPath: null — the result is discarded
-	outputPath *path.Path
+	outputPath *aslpath.Path
 	outputNull bool // OutputPath: null — the output is {}
 	assign     *template
 	own        ownership
@@ -213,7 +213,7 @@ func validVarName(n string) bool {
 
 // optPath compiles an optional path field. It returns (nil, false) when the
 // field is absent or "$", (nil, true) when it is null.
-func (c *compiler) optPath(st map[string]any, ptr, field string, reference bool) (*path.Path, bool) {
+func (c *compiler) optPath(st map[string]any, ptr, field string, reference bool) (*aslpath.Path, bool) {
 	v, ok := st[field]
 	if !ok {
 		return nil, false
@@ -226,13 +226,13 @@ func (c *compiler) optPath(st map[string]any, ptr, field string, reference bool)
 	if !ok {
 		return nil, false
 	}
-	p, err := path.Parse(s)
+	p, err := aslpath.Parse(s)
 	if err != nil {
 		c.problem(fptr, "%v", err)
 		return nil, false
 	}
 	if reference {
-		if p.Root() != path.Input {
+		if p.Root() != aslpath.Input {
 			c.problem(fptr, "%s must be a path into the state input (starting with \"$.\" or \"$\"), not %q", field, s)
 			return nil, false
 		}
@@ -272,7 +272,7 @@ func (f *pathFlow) effective(s *express.Scope, in any) (any, error) {
 
 // getPath evaluates a path that must find something (InputPath, OutputPath,
 // ItemsPath...), failing like AWS does when it does not.
-func getPath(s *express.Scope, p *path.Path, in any) (any, error) {
+func getPath(s *express.Scope, p *aslpath.Path, in any) (any, error) {
 	v, ok := p.Get(s, in)
 	if !ok {
 		return nil, s.Runtime("Invalid path '%s' : %s", p.String(), p.MissingReason(s, in))

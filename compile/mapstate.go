@@ -5,8 +5,8 @@ import (
 	"sync"
 	"unicode"
 
+	"github.com/stepstream/express/aslpath"
 	"github.com/stepstream/express/compile/diag"
-	"github.com/stepstream/express/compile/path"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
 )
@@ -411,4 +411,4 @@ func runIterations(s *express.Scope, body *express.Machine, arr []any, eff, in a
 	return outs, nil
 }
 
-var _ = path.Parse
+var _ = aslpath.Parse

@@ -4,10 +4,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stepstream/express/aslpath"
 	"github.com/stepstream/express/compile/choice"
 	"github.com/stepstream/express/compile/diag"
 	"github.com/stepstream/express/compile/intrinsic"
-	"github.com/stepstream/express/compile/path"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
 )
@@ -152,7 +152,7 @@ func (sc *stateCompiler) failField(lit, pathField string) func(s *express.Scope,
 			return stringOrJSON(v), nil
 		}
 	}
-	p, err := path.Parse(src)
+	p, err := aslpath.Parse(src)
 	if err != nil {
 		sc.c.problem(sc.field(pathField), "%v", err)
 		return nil
@@ -330,7 +330,7 @@ func (sc *stateCompiler) seconds(lit, pathField string) func(s *express.Scope, i
 	if !ok {
 		return nil
 	}
-	p, err := path.Parse(src)
+	p, err := aslpath.Parse(src)
 	if err != nil {
 		c.problem(sc.field(pathField), "%v", err)
 		return nil

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stepstream/express/aslpath"
 	"github.com/stepstream/express/compile/diag"
-	"github.com/stepstream/express/compile/path"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
 	"github.com/stepstream/express/jsonata"
@@ -112,12 +112,12 @@ func (sc *stateCompiler) wait() {
 }
 
 // refPath compiles a path field that must be a string JSONPath.
-func (sc *stateCompiler) refPath(v any, field string) *path.Path {
+func (sc *stateCompiler) refPath(v any, field string) *aslpath.Path {
 	src, ok := sc.c.str(v, sc.field(field))
 	if !ok {
 		return nil
 	}
-	p, err := path.Parse(src)
+	p, err := aslpath.Parse(src)
 	if err != nil {
 		sc.c.problem(sc.field(field), "%v", err)
 		return nil
@@ -222,7 +222,7 @@ func firstError(errs []error) error {
 type numberField struct {
 	lit     float64
 	has     bool
-	p       *path.Path
+	p       *aslpath.Path
 	pathSrc string
 	// ja is a JSONata expression giving the number.
 	ja    *jaTmpl

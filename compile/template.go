@@ -5,9 +5,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/stepstream/express/aslpath"
 	"github.com/stepstream/express/compile/diag"
 	"github.com/stepstream/express/compile/intrinsic"
-	"github.com/stepstream/express/compile/path"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
 )
@@ -20,7 +20,7 @@ type tmplField struct {
 	key     string // output key (without ".$")
 	srcKey  string // key as written, for error messages
 	literal any    // used when p, fn and sub are nil
-	p       *path.Path
+	p       *aslpath.Path
 	fn      *intrinsic.Func
 	sub     *template
 	isConst bool
@@ -73,7 +73,7 @@ func (c *compiler) compileTemplate(v any, ptr string) *template {
 					}
 					f.fn = fn
 				} else {
-					p, err := path.Parse(s)
+					p, err := aslpath.Parse(s)
 					if err != nil {
 						c.problem(fptr, "%v", err)
 						continue
@@ -187,12 +187,12 @@ func (f *tmplField) value(s *express.Scope, in any) (any, int, error) {
 	return f.literal, f.litSize, nil
 }
 
-func missingInTemplate(s *express.Scope, p *path.Path, field string, in any) *express.Error {
+func missingInTemplate(s *express.Scope, p *aslpath.Path, field string, in any) *express.Error {
 	var doc any = in
 	switch p.Root() {
-	case path.Context:
+	case aslpath.Context:
 		doc = s.ContextObject()
-	case path.Var:
+	case aslpath.Var:
 		if _, ok := s.Var(p.VarName()); !ok {
 			return s.Runtime("The JSONPath '%s' specified for the field '%s' could not be found: variable '%s' is not defined", p.String(), field, p.VarName())
 		}

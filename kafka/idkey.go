@@ -7,7 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/stepstream/express/compile/path"
+	"github.com/stepstream/express/aslpath"
 )
 
 // KeySource says where an execution's name (its idempotency key) comes
@@ -15,9 +15,9 @@ import (
 // unique per record and stable across re-deliveries.
 type KeySource struct {
 	expr   string
-	path   *path.Path // a JSONPath into the record value
-	header string     // a record header
-	recKey bool       // the record key
+	path   *aslpath.Path // a JSONPath into the record value
+	header string        // a record header
+	recKey bool          // the record key
 }
 
 // ParseKeySource parses an idempotency key expression:
@@ -42,11 +42,11 @@ func ParseKeySource(s string) (KeySource, error) {
 		}
 		return KeySource{expr: s, header: h}, nil
 	case strings.HasPrefix(s, "$"):
-		x, err := path.Parse(s)
+		x, err := aslpath.Parse(s)
 		if err != nil {
 			return KeySource{}, err
 		}
-		if x.Root() != path.Input {
+		if x.Root() != aslpath.Input {
 			return KeySource{}, fmt.Errorf("%q: the idempotency key must be a path into the record ($...)", s)
 		}
 		return KeySource{expr: s, path: x}, nil

@@ -29,8 +29,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/stepstream/express/aslpath"
 	"github.com/stepstream/express/compile/diag"
-	"github.com/stepstream/express/compile/path"
 	"github.com/stepstream/express/express"
 )
 
@@ -135,7 +135,7 @@ func (c *compiler) rule(rule map[string]any, ptr string, top bool) Cond {
 		return nil
 	}
 
-	var vp *path.Path
+	var vp *aslpath.Path
 	if !hasVariable {
 		c.problem(ptr, "the rule has %s but no Variable: add \"Variable\" with the path of the value to compare, e.g. \"$.value\"", ops[0])
 	} else {
@@ -170,13 +170,13 @@ func onlyIgnored(keys []string) bool {
 
 // refPath parses a reference path: a definite path into the input ($...),
 // the context object ($$...) or a variable ($name...).
-func (c *compiler) refPath(v any, ptr, field string) *path.Path {
+func (c *compiler) refPath(v any, ptr, field string) *aslpath.Path {
 	s, ok := v.(string)
 	if !ok {
 		c.problem(ptr, "%s must be a string holding a path such as \"$.value\", not %s", field, describe(v))
 		return nil
 	}
-	p, err := path.Parse(s)
+	p, err := aslpath.Parse(s)
 	if err != nil {
 		c.problem(ptr, "%s is not a valid path: %v", field, err)
 		return nil
@@ -294,7 +294,7 @@ func or(cs []Cond) Cond {
 
 // invalidPath is the States.Runtime error AWS reports when a Choice rule's
 // Variable or ...Path operand selects nothing.
-func invalidPath(s *express.Scope, p *path.Path) error {
+func invalidPath(s *express.Scope, p *aslpath.Path) error {
 	const format = "Invalid path '%s': The choice state's condition path references an invalid value."
 	if s == nil {
 		return express.Errorf(express.ErrRuntime, format, p.String())

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/stepstream/express/compile/path"
+	"github.com/stepstream/express/aslpath"
 	"github.com/stepstream/express/express"
 )
 
@@ -109,7 +109,7 @@ var fieldNames = func() []string {
 // comparison compiles one operator with its operand. vp may be nil when the
 // Variable was bad; the operand is still checked so that its problems are
 // reported too.
-func (c *compiler) comparison(name string, op operator, operand any, ptr string, vp *path.Path) Cond {
+func (c *compiler) comparison(name string, op operator, operand any, ptr string, vp *aslpath.Path) Cond {
 	if op.path {
 		rp := c.refPath(operand, ptr, name)
 		if rp == nil || vp == nil {
@@ -244,7 +244,7 @@ func (c *compiler) comparison(name string, op operator, operand any, ptr string,
 	}
 }
 
-func stringComparison(rel relation, vp *path.Path, lit string) Cond {
+func stringComparison(rel relation, vp *aslpath.Path, lit string) Cond {
 	if rel == relEq {
 		return func(s *express.Scope, in any) (bool, error) {
 			v, found := vp.Get(s, in)
@@ -269,7 +269,7 @@ func stringComparison(rel relation, vp *path.Path, lit string) Cond {
 // input (the common case) is compared with a float64 literal directly when
 // the literal is exactly representable as one, with no detour through
 // compareNumbers; each relation gets its own closure.
-func numericComparison(rel relation, vp *path.Path, lit number) Cond {
+func numericComparison(rel relation, vp *aslpath.Path, lit number) Cond {
 	f, exact := lit.f, !lit.isInt
 	if lit.isInt && lit.i >= -1<<53 && lit.i <= 1<<53 {
 		f, exact = float64(lit.i), true
@@ -314,7 +314,7 @@ func numericComparison(rel relation, vp *path.Path, lit number) Cond {
 
 // pathComparison compiles a ...Path operator: both sides come from paths,
 // and a value of the wrong type on either side makes the rule false.
-func pathComparison(op operator, vp, rp *path.Path) Cond {
+func pathComparison(op operator, vp, rp *aslpath.Path) Cond {
 	var test func(a, b any) bool
 	switch op.kind {
 	case kString:

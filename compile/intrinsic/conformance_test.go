@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stepstream/express/compile/path"
+	"github.com/stepstream/express/aslpath"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
 )
@@ -98,7 +98,7 @@ func evalTemplate(s *express.Scope, tmpl, in any) (any, error) {
 					return nil, err
 				}
 			} else {
-				p, err := path.Parse(src)
+				p, err := aslpath.Parse(src)
 				if err != nil {
 					return nil, err
 				}
@@ -131,12 +131,12 @@ func runPass(name string, st map[string]any, input any) express.Result {
 			return nil, 0, err
 		}
 		if rp, ok := st["ResultPath"].(string); ok {
-			if out, err = path.MustParse(rp).Set(in, out); err != nil {
+			if out, err = aslpath.MustParse(rp).Set(in, out); err != nil {
 				return nil, 0, err
 			}
 		}
 		if op, ok := st["OutputPath"].(string); ok {
-			out, _ = path.MustParse(op).Get(s, out)
+			out, _ = aslpath.MustParse(op).Get(s, out)
 		}
 		return out, express.End, nil
 	}

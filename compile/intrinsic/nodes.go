@@ -1,7 +1,7 @@
 package intrinsic
 
 import (
-	"github.com/stepstream/express/compile/path"
+	"github.com/stepstream/express/aslpath"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
 )
@@ -20,7 +20,7 @@ func (n *litNode) eval(*Func, *express.Scope, any) (any, *express.Error) { retur
 // pathNode is a path argument. A path that selects nothing is an error (a
 // stored null is a value).
 type pathNode struct {
-	p *path.Path
+	p *aslpath.Path
 }
 
 func (n *pathNode) eval(f *Func, s *express.Scope, in any) (any, *express.Error) {
@@ -37,7 +37,7 @@ func (n *pathNode) eval(f *Func, s *express.Scope, in any) (any, *express.Error)
 // relative to "$" and against the state input, as AWS reports it.
 func (n *pathNode) missing(in any) string {
 	src := n.p.String()
-	if n.p.Root() == path.Context {
+	if n.p.Root() == aslpath.Context {
 		src = src[1:]
 	}
 	return "The JsonPath argument for the field '" + src + "' could not be found in the input '" + toJSON(in) + "'"

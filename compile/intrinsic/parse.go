@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/stepstream/express/compile/path"
+	"github.com/stepstream/express/aslpath"
 )
 
 // maxDepth is how deeply calls may nest: AWS allows up to 10 intrinsic
@@ -32,7 +32,7 @@ type expr struct {
 	text string // the expression as written
 	val  any    // literal value: string, int64, float64, bool or nil
 	raw  string // string literals: the text between the quotes, escapes intact
-	path *path.Path
+	path *aslpath.Path
 	name string // call: function name as written
 	args []*expr
 }
@@ -320,7 +320,7 @@ func (p *parser) parsePath() (*expr, *SyntaxError) {
 	if depth != 0 {
 		return nil, p.errAt(start, "unbalanced brackets in path %q", text)
 	}
-	pp, err := path.Parse(text)
+	pp, err := aslpath.Parse(text)
 	if err != nil {
 		return nil, p.errAt(start, "%v", err)
 	}

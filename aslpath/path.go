@@ -1,10 +1,10 @@
-// Package path compiles the JSONPath expressions of the Amazon States
+// Package aslpath compiles the JSONPath expressions of the Amazon States
 // Language: paths into the state input ($...), into the context object
 // ($$...) and into workflow variables ($name...). A path is parsed once; the
 // common case (only child and index steps) is evaluated by a small walker that
 // does not allocate, everything else (wildcards, slices, filters, descent,
 // unions) by ohler55/ojg's jp.
-package path
+package aslpath
 
 import (
 	"fmt"
