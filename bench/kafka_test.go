@@ -21,9 +21,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/stepstream/express/daemon"
+	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/kafka"
-	"github.com/stepstream/express/kafka/config"
-	"github.com/stepstream/express/kafka/daemon"
 	"github.com/stepstream/express/load"
 )
 

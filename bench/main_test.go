@@ -5,13 +5,13 @@ import (
 	"os"
 	"testing"
 
-	"github.com/stepstream/express/kafka"
+	"github.com/stepstream/express/daemon"
 )
 
-// TestMain applies the daemon's GC setting (kafka.TuneGC: GOGC=200 and a
+// TestMain applies the daemon's GC setting (daemon.TuneGC: GOGC=200 and a
 // 64 MiB heap floor, unless GOGC is set), so that the figures are those of
 // the engine as `express serve` runs it. Run with GOGC=100 for Go's default.
 func TestMain(m *testing.M) {
-	kafka.TuneGC(context.Background())
+	daemon.TuneGC(context.Background())
 	os.Exit(m.Run())
 }

@@ -14,8 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/stepstream/express/kafka/config"
-	"github.com/stepstream/express/kafka/daemon"
+	"github.com/stepstream/express/daemon"
+	"github.com/stepstream/express/daemon/config"
 )
 
 // TestIoTIngestServe runs iot-ingest for real, as `express serve` does: over

@@ -32,15 +32,17 @@
 // key chains), commit.go (commits), slot.go (the per-record carrier and
 // result headers), idkey.go (idempotency keys), dedup.go (the sharded
 // key cache), latency.go (the progress histogram), metrics.go, logging.go
-// (ExecutionLog), health.go (assignment for readiness). Package
-// kafka/config reads the YAML config, kafka/daemon assembles `express
-// serve`, package resources runs Task resources.
+// (ExecutionLog), health.go (assignment for readiness), workers.go (the
+// execution pool), deadletter.go (dead letters too large for their topic).
+// Package daemon/config reads the YAML config, package daemon assembles
+// `express serve` on top of this one, package resources runs Task
+// resources.
 //
 // # Metrics
 //
 // NewMetrics registers the express_* metrics of processors on the registry
 // it is given (never the global one); NewExecutionLog registers
-// express_log_*; `express serve` (package kafka/daemon) adds franz-go's
+// express_log_*; `express serve` (package daemon) adds franz-go's
 // kprom metrics of each client (express_kafka_*, label client: "producer"
 // or "consumer:WORKFLOW"), the client_golang Go and process collectors and
 // promhttp's handler errors, all on one registry. Labels are bounded: no

@@ -10,8 +10,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/stepstream/express/kafka/config"
-	"github.com/stepstream/express/kafka/daemon"
+	"github.com/stepstream/express/daemon"
+	"github.com/stepstream/express/daemon/config"
 )
 
 // startDaemon runs `express serve`'s daemon with the reference workflow on

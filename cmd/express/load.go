@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stepstream/express/kafka/config"
+	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/load"
 )
 

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stepstream/express/daemon"
+	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/internal/testutil"
-	"github.com/stepstream/express/kafka/config"
-	"github.com/stepstream/express/kafka/daemon"
 )
 
 func TestLoadFlagErrors(t *testing.T) {

@@ -3,7 +3,7 @@ package main
 import (
 	"flag"
 
-	"github.com/stepstream/express/kafka/config"
+	"github.com/stepstream/express/daemon/config"
 )
 
 // securityFlags are the TLS and SASL flags of the commands that connect to

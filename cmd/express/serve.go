@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stepstream/express/daemon"
+	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/kafka"
-	"github.com/stepstream/express/kafka/config"
-	"github.com/stepstream/express/kafka/daemon"
 )
 
 const serveUsage = `Usage: express serve [flags]
@@ -41,7 +41,7 @@ func serveCmd(args []string) int {
 	// less GC work is worth about 15% of CPU per record.
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	kafka.TuneGC(ctx)
+	daemon.TuneGC(ctx)
 	return serveMain(args, os.Stdout, os.Stderr, nil)
 }
 

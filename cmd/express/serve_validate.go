@@ -5,7 +5,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/stepstream/express/kafka/config"
+	"github.com/stepstream/express/daemon/config"
 )
 
 // validateConfigCmd implements `express validate --config FILE`: it checks

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/stepstream/express/kafka/config"
+	"github.com/stepstream/express/daemon/config"
 )
 
 // Started is a daemon running in the background (see Start).

@@ -30,9 +30,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kprom"
 
+	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/kafka"
-	"github.com/stepstream/express/kafka/config"
 	"github.com/stepstream/express/resources"
 )
 

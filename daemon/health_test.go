@@ -16,9 +16,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/stepstream/express/compile"
+	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/internal/testutil"
 	"github.com/stepstream/express/kafka"
-	"github.com/stepstream/express/kafka/config"
 )
 
 // TestReadyzBeforeConnecting: a processor that has not joined its group is
@@ -116,8 +116,8 @@ func metricBlock(t *testing.T, file string) []string {
 // metrics, and every metric a loaded daemon exports is listed (go_* and
 // process_* as the collectors' families), and every listed one exported.
 func TestMetricsDocumented(t *testing.T) {
-	doc := metricBlock(t, filepath.Join("..", "doc.go"))
-	md := metricBlock(t, filepath.Join("..", "..", "docs", "metrics.md"))
+	doc := metricBlock(t, filepath.Join("..", "kafka", "doc.go"))
+	md := metricBlock(t, filepath.Join("..", "docs", "metrics.md"))
 	if strings.Join(doc, "\n") != strings.Join(md, "\n") || len(doc) < 20 {
 		t.Fatalf("kafka/doc.go and docs/metrics.md differ (%d and %d lines):\n%s\n----\n%s", len(doc), len(md), strings.Join(doc, "\n"), strings.Join(md, "\n"))
 	}

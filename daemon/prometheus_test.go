@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/internal/testutil"
 	"github.com/stepstream/express/kafka"
-	"github.com/stepstream/express/kafka/config"
 )
 
 // enrichARN is the demo workflow's Task resource.
@@ -237,7 +237,7 @@ func TestPrometheusDashboardAndAlerts(t *testing.T) {
 	if err != nil {
 		t.Skip("prometheus is not installed (Debian: apt-get install prometheus; .ci/run installs it)")
 	}
-	rulesDir, dashDir := filepath.Join("..", "..", "deploy", "prometheus"), filepath.Join("..", "..", "deploy", "grafana")
+	rulesDir, dashDir := filepath.Join("..", "deploy", "prometheus"), filepath.Join("..", "deploy", "grafana")
 	ruleFiles, _ := filepath.Glob(filepath.Join(rulesDir, "*-alerts.yml"))
 	more, _ := filepath.Glob(filepath.Join(rulesDir, "*-rules.yml"))
 	ruleFiles = append(ruleFiles, more...)

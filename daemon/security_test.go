@@ -23,7 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/stepstream/express/kafka/config"
+	"github.com/stepstream/express/daemon/config"
 )
 
 // selfSigned writes a CA-less self-signed certificate for 127.0.0.1 and

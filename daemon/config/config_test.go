@@ -9,7 +9,7 @@ import (
 	"github.com/stepstream/express/kafka"
 )
 
-const refDef = "../testdata/iot-reference.asl.json"
+const refDef = "../../kafka/testdata/iot-reference.asl.json"
 
 func writeConfig(t *testing.T, yaml string) string {
 	t.Helper()

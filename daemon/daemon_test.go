@@ -14,8 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/internal/testutil"
-	"github.com/stepstream/express/kafka/config"
 )
 
 func demoConfig() *config.File {
