@@ -24,7 +24,7 @@ import (
 	"github.com/stepstream/express/daemon"
 	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/kafka"
-	"github.com/stepstream/express/load"
+	"github.com/stepstream/express/load/readings"
 )
 
 // The Kafka benchmarks share one in-process kfake broker on 127.0.0.1 with
@@ -71,7 +71,7 @@ func kafkaSetup(b *testing.B) ([]string, int) {
 			return
 		}
 		defer cl.Close()
-		g := load.NewGenerator(1, 1000, 0, 2)
+		g := readings.NewGenerator(1, 1000, 0, 2)
 		now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 		var failed atomic.Pointer[error]
 		for i := range kafkaBench.n {

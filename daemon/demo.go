@@ -3,13 +3,12 @@ package daemon
 import (
 	"context"
 	_ "embed"
-	"math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stepstream/express/daemon/config"
+	"github.com/stepstream/express/load/readings"
 )
 
 // DemoDefinition is the reference IoT workflow the demo runs.
@@ -51,39 +50,11 @@ func Generate(ctx context.Context, cl *kgo.Client, topic string, rate int, backl
 	if cl == nil {
 		return
 	}
-	rnd := rand.New(rand.NewPCG(1, 2))
+	g := readings.NewGenerator(1, 1000, 0, 2)
+	g.InvalidPercent, g.EventIDs = 0.1, true
 	one := func(i int) *kgo.Record {
-		dev := "dev-" + strconv.Itoa(rnd.IntN(1000))
-		typ, unit, v := "temperature", "C", 15+rnd.Float64()*20
-		if rnd.IntN(2) == 0 {
-			typ, unit, v = "humidity", "%", 30+rnd.Float64()*50
-		}
-		if rnd.IntN(50) == 0 {
-			v = 500 // out of range: the workflow fails
-		}
-		b := make([]byte, 0, 224)
-		if rnd.IntN(1000) == 0 {
-			b = append(b, `{"deviceId":"`+dev+`", broken`...)
-			return &kgo.Record{Topic: topic, Key: []byte(dev), Value: b}
-		}
-		b = append(b, `{"eventId":"`...)
-		b = strconv.AppendInt(b, time.Now().UnixNano(), 36)
-		b = append(b, '-')
-		b = strconv.AppendInt(b, int64(i), 10)
-		b = append(b, `","deviceId":"`...)
-		b = append(b, dev...)
-		b = append(b, `","ts":"`...)
-		b = time.Now().UTC().AppendFormat(b, time.RFC3339)
-		b = append(b, `","type":"`...)
-		b = append(b, typ...)
-		b = append(b, `","value":`...)
-		b = strconv.AppendFloat(b, float64(int(v*10))/10, 'f', -1, 64)
-		b = append(b, `,"unit":"`...)
-		b = append(b, unit...)
-		b = append(b, `","battery":`...)
-		b = strconv.AppendFloat(b, float64(rnd.IntN(100))/100, 'f', -1, 64)
-		b = append(b, `,"tags":["roof","north"]}`...)
-		return &kgo.Record{Topic: topic, Key: []byte(dev), Value: b}
+		k, v, _ := g.Next(make([]byte, 0, 8), make([]byte, 0, 256), int64(i), time.Now())
+		return &kgo.Record{Topic: topic, Key: k, Value: v}
 	}
 	// wait reports whether the generator should hold back now, sleeping a
 	// little if so.

@@ -28,6 +28,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/stepstream/express/kafka"
+	"github.com/stepstream/express/load/readings"
 )
 
 // Options configure Run. Zero values take the defaults in the comments.
@@ -257,7 +258,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}()
 
 	// producer
-	gen := NewGenerator(o.Seed, o.Devices, o.PayloadBytes, o.OutOfRangePercent)
+	gen := readings.NewGenerator(o.Seed, o.Devices, o.PayloadBytes, o.OutOfRangePercent)
 	ack := func(r *kgo.Record, err error) {
 		if err != nil {
 			produceErrs.Add(1)

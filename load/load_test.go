@@ -3,7 +3,6 @@ package load
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -103,35 +102,6 @@ func TestTrackerDuplicatesAndEarlyResults(t *testing.T) {
 	}
 	if q := tr.total.quantile(1); q != 3*time.Millisecond {
 		t.Errorf("max %s", q)
-	}
-}
-
-func TestGenerator(t *testing.T) {
-	g := NewGenerator(1, 10, 300, 10)
-	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	bad, types := 0, map[string]int{}
-	for i := range 1000 {
-		k, v, out := g.Next(nil, nil, int64(i), now)
-		var m map[string]any
-		if err := json.Unmarshal(v, &m); err != nil {
-			t.Fatalf("%s: %v", v, err)
-		}
-		if m["deviceId"] != string(k) || !strings.HasPrefix(string(k), "dev-") || m["ts"] != "2026-11-22T10:00:00.000Z" {
-			t.Fatalf("key %s, reading %s", k, v)
-		}
-		if len(v) < 295 || len(v) > 305 {
-			t.Fatalf("%d bytes, want about 300: %s", len(v), v)
-		}
-		types[m["type"].(string)]++
-		if out {
-			bad++
-			if m["value"].(float64) < 500 {
-				t.Fatalf("out of range reading %s", v)
-			}
-		}
-	}
-	if bad < 50 || bad > 150 || types["temperature"] < 400 || types["humidity"] < 400 {
-		t.Errorf("%d out of range, types %v", bad, types)
 	}
 }
 

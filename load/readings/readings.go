@@ -1,4 +1,7 @@
-package load
+// Package readings generates IoT sensor readings shaped like the reference
+// workflow's input (../shared/bench/iot-reading.json), for `express load`,
+// the demo generator of `express serve --demo` and the benchmarks.
+package readings
 
 import (
 	"math/rand/v2"
@@ -22,6 +25,11 @@ type Generator struct {
 	// OutOfRangePercent of the readings carry a value outside the accepted
 	// range.
 	OutOfRangePercent float64
+	// InvalidPercent of the records are not JSON (a reading cut short):
+	// the daemon dead-letters them without an execution.
+	InvalidPercent float64
+	// EventIDs adds a unique "eventId" (for an idempotency key of $.eventId).
+	EventIDs bool
 
 	rnd *rand.Rand
 }
@@ -37,12 +45,18 @@ func NewGenerator(seed uint64, devices, payloadBytes int, outOfRangePercent floa
 }
 
 // Next appends the next reading to value and its device id to key and
-// returns both, and whether the reading is out of range. seq is written
-// into the reading as "seq"; now is its timestamp.
+// returns both, and whether the reading is out of range (or not JSON). seq
+// is written into the reading as "seq"; now is its timestamp.
 func (g *Generator) Next(key, value []byte, seq int64, now time.Time) ([]byte, []byte, bool) {
 	dev := g.rnd.IntN(g.Devices)
 	key = append(key, "dev-"...)
 	key = strconv.AppendInt(key, int64(dev), 10)
+	devID := key[len(key)-len(strconv.Itoa(dev))-4:]
+	if g.InvalidPercent > 0 && g.rnd.Float64()*100 < g.InvalidPercent {
+		value = append(value, `{"deviceId":"`...)
+		value = append(value, devID...)
+		return key, append(value, `", broken`...), true
+	}
 	typ, unit := "temperature", "C"
 	v := 15 + g.rnd.Float64()*30 // 15..45 C: about half over the threshold of 30
 	if g.rnd.IntN(2) == 0 {
@@ -54,8 +68,16 @@ func (g *Generator) Next(key, value []byte, seq int64, now time.Time) ([]byte, [
 		v = 500 + g.rnd.Float64()*100
 	}
 	start := len(value)
-	value = append(value, `{"deviceId":"`...)
-	value = append(value, key[len(key)-len(strconv.Itoa(dev))-4:]...)
+	value = append(value, '{')
+	if g.EventIDs {
+		value = append(value, `"eventId":"`...)
+		value = strconv.AppendInt(value, now.UnixNano(), 36)
+		value = append(value, '-')
+		value = strconv.AppendInt(value, seq, 10)
+		value = append(value, `",`...)
+	}
+	value = append(value, `"deviceId":"`...)
+	value = append(value, devID...)
 	value = append(value, `","ts":"`...)
 	value = now.UTC().AppendFormat(value, "2006-01-02T15:04:05.000Z")
 	value = append(value, `","type":"`...)
