@@ -16,6 +16,7 @@ import (
 	"github.com/stepstream/express/compile"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
+	"github.com/stepstream/express/internal/testutil"
 )
 
 // sharedBench is ../shared/bench seen from this package.
@@ -50,7 +51,7 @@ func loadReference(tb testing.TB) reference {
 	tb.Helper()
 	def, err := os.ReadFile(sharedBench + "/iot-reference.asl.json")
 	if err != nil {
-		tb.Skipf("reference workflow not found (../shared is absent): %v", err)
+		testutil.Missing(tb, "reference workflow not found (../shared is absent): %v", err)
 	}
 	wf, err := compile.Compile(def, compile.Options{Name: "iot-reference", Invoker: enrich})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stepstream/express/internal/testutil"
 	"github.com/stepstream/express/kafka"
 )
 
@@ -16,7 +17,7 @@ import (
 func TestKcat(t *testing.T) {
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
-		t.Skip("kcat is not installed (apt-get update && apt-get install -y kcat): skipping the third-party client test")
+		testutil.Missing(t, "kcat is not installed (apt-get update && apt-get install -y kcat): skipping the third-party client test")
 	}
 	f := demoConfig()
 	f.MetricsAddr = ""

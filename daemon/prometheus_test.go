@@ -235,7 +235,7 @@ func TestAlertSignal(t *testing.T) {
 func TestPrometheusDashboardAndAlerts(t *testing.T) {
 	prom, err := exec.LookPath("prometheus")
 	if err != nil {
-		t.Skip("prometheus is not installed (Debian: apt-get install prometheus; .ci/run installs it)")
+		testutil.Missing(t, "prometheus is not installed (Debian: apt-get install prometheus; .ci/run installs it)")
 	}
 	rulesDir, dashDir := filepath.Join("..", "deploy", "prometheus"), filepath.Join("..", "deploy", "grafana")
 	ruleFiles, _ := filepath.Glob(filepath.Join(rulesDir, "*-alerts.yml"))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stepstream/express/compile"
 	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/testutil"
 	"github.com/stepstream/express/resources"
 )
 
@@ -25,7 +26,7 @@ func referenceWorkflow(t testing.TB) *express.Workflow {
 	t.Helper()
 	def, err := os.ReadFile(benchDir + "iot-reference.asl.json")
 	if err != nil {
-		t.Skipf("reference workflow not available: %v", err)
+		testutil.Missing(t, "reference workflow not available: %v", err)
 	}
 	tg, err := resources.ParseTarget(`static:{"site":"plant-1","threshold":30}`)
 	if err != nil {
@@ -57,7 +58,7 @@ func TestReferenceWorkflow(t *testing.T) {
 	addrs := startCluster(t, 4, "readings", "out", "dlq")
 	reading, err := os.ReadFile(benchDir + "iot-reading.json")
 	if err != nil {
-		t.Skip(err)
+		testutil.Missing(t, "%v", err)
 	}
 	rs := []*kgo.Record{{Topic: "readings", Key: []byte("dev-42"), Value: reading}}
 	for i := 1; i < n; i++ {

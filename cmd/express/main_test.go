@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/stepstream/express/internal/testutil"
 )
 
 func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -46,7 +48,7 @@ func TestRunWithStaticResource(t *testing.T) {
 		"--input", "@../../../shared/bench/iot-reading.json",
 		"--resource", `arn:aws:lambda:eu-west-1:123456789012:function:enrich-device=static:{"site":"plant-1","threshold":30}`)
 	if strings.Contains(errOut, "no such file") {
-		t.Skip("../shared is absent")
+		testutil.Missing(t, "../shared is absent")
 	}
 	want := `{"deviceId":"dev-42","key":"dev-42/temperature/2026-11-22T10:00:00Z","site":"plant-1","status":"OK","tags":["roof","north"],"type":"temperature","unit":"C","value":21.7}` + "\n"
 	if code != 0 || out != want {

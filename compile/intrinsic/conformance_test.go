@@ -13,6 +13,7 @@ import (
 	"github.com/stepstream/express/aslpath"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
+	"github.com/stepstream/express/internal/testutil"
 )
 
 // conformanceDir is the shared AWS conformance suite, relative to this
@@ -29,7 +30,7 @@ type confCase struct {
 func loadCases(t *testing.T, pattern string) []confCase {
 	t.Helper()
 	if _, err := os.Stat(conformanceDir); err != nil {
-		t.Skipf("conformance suite not found at %s: %v", conformanceDir, err)
+		testutil.Missing(t, "conformance suite not found at %s: %v", conformanceDir, err)
 	}
 	files, err := filepath.Glob(filepath.Join(conformanceDir, pattern))
 	if err != nil {

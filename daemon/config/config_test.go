@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stepstream/express/internal/testutil"
 	"github.com/stepstream/express/kafka"
 )
 
@@ -16,7 +17,7 @@ func writeConfig(t *testing.T, yaml string) string {
 	dir := t.TempDir()
 	def, err := os.ReadFile(refDef)
 	if err != nil {
-		t.Skip(err)
+		testutil.Missing(t, "%v", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "iot.asl.json"), def, 0o644); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"testing"
 )
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writes and reads: the
@@ -49,4 +50,16 @@ func KnownFailures(path string) map[string]string {
 		known[name] = strings.TrimSpace(reason)
 	}
 	return known
+}
+
+// Missing reports that something a test needs is absent (../shared, a
+// tool such as prometheus or kcat): the test is skipped on a developer's
+// machine, and fails when the CI environment variable is set, so that CI
+// can never pass by skipping (.ci/run sets CI=true and installs the tools).
+func Missing(tb testing.TB, format string, args ...any) {
+	tb.Helper()
+	if os.Getenv("CI") != "" {
+		tb.Fatalf("required for CI: "+format, args...)
+	}
+	tb.Skipf(format, args...)
 }
