@@ -133,7 +133,7 @@ func intrinsicUsesRoot(src string) bool {
 	return false
 }
 
-// fieldsOf describes which JSONPath fields a state type accepts.
+// ioFields says which JSONPath fields a state type accepts.
 type ioFields struct {
 	inputPath, params, resultSel, resultPath, outputPath bool
 }

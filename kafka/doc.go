@@ -13,7 +13,7 @@
 // poll loop); otherwise it is chained behind the
 // running one, and the worker that finishes a record runs the next of its
 // key itself (no extra goroutine or channel hop). A worker parses the value
-// once (ojg), derives the idempotency key, consults the dedup cache, runs
+// once (internal/jsonv), derives the idempotency key, consults the dedup cache, runs
 // the execution and produces the result asynchronously: output to the
 // output topic, failures and unparseable or oversized records, unchanged, to
 // the dead-letter topic. The produce callback marks the record finished and

@@ -1,6 +1,7 @@
 // Command express runs Amazon States Language workflows: as a Kafka stream
-// processor (serve), once (run), against test cases (test), or just checks
-// definitions (validate).
+// processor (serve), once (run), against test cases (test); it checks
+// definitions and serve configs (validate), draws state machines (graph),
+// measures a daemon end to end (load) and prints its version (version).
 package main
 
 import (
