@@ -116,18 +116,18 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// multiFlag collects a repeatable flag.
-type multiFlag []string
+// listFlag collects a repeatable flag.
+type listFlag []string
 
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+func (m *listFlag) String() string     { return strings.Join(*m, ",") }
+func (m *listFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	input := fs.String("input", "{}", "execution input: JSON text, @file, or - for standard input")
 	name := fs.String("name", "", "execution name (idempotency key)")
-	var resources multiFlag
+	var resources listFlag
 	fs.Var(&resources, "resource", "RESOURCE=static:JSON: the fixed result of a Task resource (repeatable)")
 	// Allow the definition file before or after the flags.
 	var file string

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,11 +32,6 @@ Runs workflows over Kafka: one Express execution per record, at least once.
 Flags:
 `
 
-type serveList []string
-
-func (l *serveList) String() string     { return strings.Join(*l, ",") }
-func (l *serveList) Set(v string) error { *l = append(*l, v); return nil }
-
 // serveCmd implements `express serve`.
 func serveCmd(args []string) int {
 	// Memory is bounded by the in-flight limits; trading some of it for
@@ -57,7 +54,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		brokers      = fs.String("brokers", "", "Kafka `host:port,...`; empty starts an embedded broker on 127.0.0.1")
 		definition   = fs.String("definition", "", "state machine definition `FILE` (JSON or YAML)")
 		name         = fs.String("name", "", "workflow name (default: the definition file's base name)")
-		topic        serveList
+		topic        listFlag
 		group        = fs.String("group", "", "consumer group (default: express-NAME)")
 		outputTopic  = fs.String("output-topic", "", "topic for the outputs of succeeded executions (empty: outputs are dropped)")
 		dlqTopic     = fs.String("dlq-topic", "", "dead-letter topic (default: FIRST-TOPIC-dlq)")
@@ -72,7 +69,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		pprofOn      = fs.Bool("pprof", false, "also serve Go's CPU, heap and other profiles under /debug/pprof/ on the metrics address")
 		drain        = fs.Duration("drain-timeout", 30*time.Second, "how long revoke and shutdown wait for in-flight executions")
 		session      = fs.Duration("session-timeout", 45*time.Second, "consumer group session timeout: how long a crashed daemon keeps its partitions")
-		resourcesF   serveList
+		resourcesF   listFlag
 		demo         = fs.Bool("demo", false, "generate IoT readings into the (embedded) topic; without --definition runs the reference IoT workflow")
 		demoRate     = fs.Int("demo-rate", 5000, "demo readings per second (0: as fast as possible)")
 		progressF    = fs.Duration("progress", 5*time.Second, "interval of the progress line (0: off)")
@@ -148,19 +145,13 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 			w.Topics = append(w.Topics, splitList(t)...)
 		}
 		if *demo && *definition == "" {
-			w.DefinitionBytes = daemon.DemoDefinition
-			w.Definition = "(embedded iot-reference.asl.json)"
-			if w.Name == "" {
-				w.Name = "iot-reference"
-			}
-			for k, v := range daemon.DemoResources {
-				w.Resources[k] = config.Targets{v}
-			}
+			// the demo's workflow, where the flags do not say otherwise
+			d := daemon.DemoWorkflow()
+			w.DefinitionBytes, w.Definition = d.DefinitionBytes, d.Definition
+			w.Name, w.OutputTopic = cmp.Or(w.Name, d.Name), cmp.Or(w.OutputTopic, d.OutputTopic)
+			maps.Copy(w.Resources, d.Resources)
 			if len(w.Topics) == 0 {
-				w.Topics = []string{"readings"}
-			}
-			if w.OutputTopic == "" {
-				w.OutputTopic = "readings-out"
+				w.Topics = d.Topics
 			}
 		}
 		for _, r := range resourcesF {
