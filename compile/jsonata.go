@@ -139,7 +139,9 @@ func (v *jaVars) Lookup(name string) (any, bool) {
 
 // jaEnv makes the evaluation environment of one state evaluation.
 func jaEnv(s *express.Scope, funcs map[string]jsonata.Func, vars *jaVars) *jsonata.Env {
-	return &jsonata.Env{Vars: vars, Funcs: funcs, Now: s.Execution().Now()}
+	x := s.Execution()
+	// The execution's limit on built values bounds every evaluation.
+	return &jsonata.Env{Vars: vars, Funcs: funcs, Now: x.Now(), Budget: x}
 }
 
 // eval evaluates the template. Undefined anywhere is an error naming the

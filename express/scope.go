@@ -321,7 +321,7 @@ func (s *Scope) handleError(st *State, input any, err error) (any, int, error) {
 	}
 	for {
 		e := AsError(err)
-		if e.Terminal() {
+		if e.Terminal() || x.overBuilt() {
 			return nil, 0, e
 		}
 		retried := false

@@ -89,6 +89,10 @@ type Options struct {
 	Hooks   Hooks
 	// Region and Account make up the ARNs of the context object.
 	Region, Account string
+	// MaxBuildBytes limits the bytes of values one execution's JSONata
+	// expressions and intrinsic functions may build; 0 means
+	// DefaultMaxBuildBytes, a negative value no limit.
+	MaxBuildBytes int64
 }
 
 // Workflow is a compiled state machine. It is immutable and safe for
@@ -282,7 +286,10 @@ type Execution struct {
 	// branches run on several goroutines.
 	events      int64
 	transitions int64
-	root        Scope
+	// built counts the bytes of values built by expressions and intrinsic
+	// functions (atomically): see Charge.
+	built int64
+	root  Scope
 }
 
 var execPool = sync.Pool{New: func() any { return new(Execution) }}

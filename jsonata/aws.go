@@ -40,9 +40,17 @@ func StepFunctionsFuncs() map[string]Func {
 		}
 		return f
 	}
+	native := func(name, sig string, params []string, fn nativeFn) Func {
+		s, err := parseSignature(sig)
+		if err != nil {
+			panic(err)
+		}
+		b := &builtin{name: name, sig: s, arity: len(params), params: params, fn: fn}
+		return Func{f: &Function{kind: fnNative, native: b, sig: s, name: name}}
+	}
 	return map[string]Func{
 		"partition": must("partition", "<an:a>", awsPartition),
-		"range":     must("range", "<nnn?:a>", awsRange),
+		"range":     native("range", "<nnn?:a>", []string{"start", "end", "step"}, awsRange),
 		"hash":      must("hash", "<s-s:s>", awsHash),
 		"random":    must("random", "<n?:n>", awsRandom),
 		"uuid":      must("uuid", "<:s>", awsUUID),
@@ -76,12 +84,14 @@ func awsPartition(args []any) (any, error) {
 
 const maxAWSRange = 1_000_000
 
-func awsRange(args []any) (any, error) {
-	start, _ := toNumber(args[0])
-	end, _ := toNumber(args[1])
+// awsRange is a native function rather than a GoFunc so that it can
+// charge its result to the Budget before building it.
+func awsRange(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
+	start, _ := toNumber(arg(args, 0))
+	end, _ := toNumber(arg(args, 1))
 	step := 1.0
-	if len(args) > 2 && !isUndef(args[2]) {
-		step, _ = toNumber(args[2])
+	if s := arg(args, 2); !isUndef(s) {
+		step, _ = toNumber(s)
 	}
 	if step == 0 || math.IsNaN(step) || math.IsInf(step, 0) {
 		return nil, awsErr("$range: step must be a non-zero number")
@@ -92,6 +102,9 @@ func awsRange(args []any) (any, error) {
 	}
 	if count > maxAWSRange {
 		return nil, awsErr("$range: at most %d elements may be generated, requested %v", maxAWSRange, count)
+	}
+	if err := c.build((slotBytes + 8) * int(count)); err != nil {
+		return nil, err
 	}
 	out := make([]any, 0, int(count))
 	for i := 0; i < int(count); i++ {

@@ -88,3 +88,38 @@ func BenchmarkCompile(b *testing.B) {
 		})
 	}
 }
+
+// bigText is a 250 KB string of short words: the size of a large record,
+// where every regex function finds tens of thousands of matches.
+var bigText = func() string {
+	var b strings.Builder
+	for i := 0; b.Len() < 250_000; i++ {
+		fmt.Fprintf(&b, "w%d ", i%1000)
+	}
+	return b.String()
+}()
+
+// BenchmarkRegexLarge runs the regex functions over bigText. Each must be
+// linear in the string's length and its matches.
+func BenchmarkRegexLarge(b *testing.B) {
+	for _, bc := range []struct{ name, expr string }{
+		{"match", `$count($match(s, /w[0-9]+/))`},
+		{"matchGroups", `$count($match(s, /(w)([0-9]+)/))`},
+		{"replace", `$length($replace(s, /w([0-9]+)/, "x$1"))`},
+		{"replaceFunc", `$length($replace(s, /w[0-9]+/, function($m) { $m.match }))`},
+		{"split", `$count($split(s, / /))`},
+		{"contains", `$contains(s, /w999 /)`},
+		{"containsLast", `$contains(s, /\s$/)`},
+	} {
+		e := MustCompile(bc.expr)
+		input := map[string]any{"s": bigText}
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := e.Eval(input, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -44,6 +44,9 @@ type Function struct {
 	str     string
 	matches [][]int
 	next    int
+	// curB, curU: a unitCursor's position in str, carried from match to
+	// match (see regexNext)
+	curB, curU int
 
 	f, g any // chain
 
@@ -217,12 +220,17 @@ func (c *evalCtx) applyInner(proc any, args []any, input any, env *frame) (any, 
 		if r == nil {
 			return nil, nil
 		}
-		return r, nil
+		// What a Go function returns is counted as built, two levels deep
+		// (its arrays of arrays, objects of arrays).
+		return r, c.build(valueBytes(r, 2))
 	}
 	return nil, newErr("T1006")
 }
 
 func (c *evalCtx) applyProcedure(f *Function, args []any) (any, error) {
+	if err := c.build(callBytes); err != nil {
+		return nil, err
+	}
 	vals := make([]any, len(f.params))
 	for i := range f.params {
 		if i < len(args) {
@@ -450,6 +458,9 @@ type regexMatch struct {
 	groups []any
 }
 
+// matchBytes estimates the bytes of a regexMatch and its offsets.
+const matchBytes = 96
+
 func (c *evalCtx) regexCall(f *Function, args []any) (any, error) {
 	str, _ := firstString(args)
 	all := f.re.FindAllStringSubmatchIndex(str, -1)
@@ -478,10 +489,11 @@ func (c *evalCtx) regexNext(f *Function) (any, error) {
 		}
 	}
 	m := f.matches[f.next]
+	uc := unitCursor{s: f.str, b: f.curB, u: f.curU}
 	o := newObject(5)
 	o.set("match", f.str[m[0]:m[1]])
-	o.set("start", float64(byteToUnits(f.str, m[0])))
-	o.set("end", float64(byteToUnits(f.str, m[1])))
+	o.set("start", float64(uc.units(m[0])))
+	o.set("end", float64(uc.units(m[1])))
 	groups := make([]any, 0, len(m)/2-1)
 	for g := 1; g < len(m)/2; g++ {
 		if m[2*g] < 0 {
@@ -493,6 +505,7 @@ func (c *evalCtx) regexNext(f *Function) (any, error) {
 	o.set("groups", groups)
 	nx := *f
 	nx.next = f.next + 1
+	nx.curB, nx.curU = uc.b, uc.u
 	o.set("next", &nx)
 	return o, nil
 }
@@ -512,7 +525,15 @@ func (c *evalCtx) matchAll(matcher *Function, str string, limit int) ([]regexMat
 		return nil, nil
 	}
 	if matcher.kind == fnRegex {
-		all := matcher.re.FindAllStringSubmatchIndex(str, -1)
+		// The loop below reads at most limit matches: finding more would
+		// be wasted ($contains needs one).
+		all := matcher.re.FindAllStringSubmatchIndex(str, limit)
+		if len(all) > 0 {
+			// the offsets found and the matches made of them
+			if err := c.build(len(all) * (matchBytes + (8+slotBytes)*len(all[0]))); err != nil {
+				return nil, err
+			}
+		}
 		out := make([]regexMatch, 0, len(all))
 		for i, m := range all {
 			if limit >= 0 && len(out) >= limit {
@@ -545,6 +566,7 @@ func (c *evalCtx) matchAll(matcher *Function, str string, limit int) ([]regexMat
 		return out, nil
 	}
 	var out []regexMatch
+	uc := unitCursor{s: str}
 	res, err := c.apply(matcher, []any{str}, nil, nil)
 	if err != nil {
 		return nil, err
@@ -565,11 +587,11 @@ func (c *evalCtx) matchAll(matcher *Function, str string, limit int) ([]regexMat
 		}
 		if s, ok := objGet(res, "start"); ok {
 			f, _ := toNumber(s)
-			rm.start = unitsToByte(str, int(f))
+			rm.start = uc.bytes(int(f))
 		}
 		if e, ok := objGet(res, "end"); ok {
 			f, _ := toNumber(e)
-			rm.end = unitsToByte(str, int(f))
+			rm.end = uc.bytes(int(f))
 		} else {
 			rm.end = rm.start + len(rm.match)
 		}
@@ -586,6 +608,9 @@ func (c *evalCtx) matchAll(matcher *Function, str string, limit int) ([]regexMat
 			return nil, err
 		}
 		if err := c.charge(1); err != nil {
+			return nil, err
+		}
+		if err := c.build(matchBytes); err != nil {
 			return nil, err
 		}
 	}
@@ -605,41 +630,60 @@ func checkMatcherResult(res any) error {
 	return nil
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
+// unitCursor converts byte offsets of s to UTF-16 code unit offsets (the
+// unit of JavaScript string positions) and back, walking on from the last
+// offset it converted: the offsets of successive matches cost O(len(s)) in
+// all, not O(len(s)) each. It starts over when asked for an earlier offset.
+// Invariant: byte offset b of s is code unit offset u.
+type unitCursor struct {
+	s    string
+	b, u int
+}
+
+// units returns the UTF-16 offset of byte offset b, decoding runes as
+// ranging over s[:b] does. The cursor stays on rune boundaries of s: the
+// bytes of a rune that b cuts count one unit each, as they do in s[:b].
+func (c *unitCursor) units(b int) int {
+	b = min(b, len(c.s))
+	if b < c.b {
+		c.b, c.u = 0, 0
+	}
+	s, i, u := c.s, c.b, c.u
+	for i < b {
+		if s[i] < utf8.RuneSelf {
+			i++
+			u++
+			continue
 		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if i+size > b {
+			break
+		}
+		i += size
+		u += utf16.RuneLen(r)
 	}
-	return true
+	c.b, c.u = i, u
+	return u + b - i
 }
 
-// byteToUnits converts a byte offset to a UTF-16 code unit offset, the
-// unit JavaScript string positions use.
-func byteToUnits(s string, b int) int {
-	if b > len(s) {
-		b = len(s)
-	}
-	if isASCII(s[:b]) {
-		return b
-	}
-	n := 0
-	for _, r := range s[:b] {
-		n += utf16.RuneLen(r)
-	}
-	return n
-}
-
-func unitsToByte(s string, u int) int {
+// bytes returns the byte offset of the first rune at or past UTF-16 offset
+// u (len(s) when there is none).
+func (c *unitCursor) bytes(u int) int {
 	if u <= 0 {
 		return 0
 	}
-	n := 0
-	for i, r := range s {
-		if n >= u {
-			return i
-		}
-		n += utf16.RuneLen(r)
+	if u < c.u {
+		c.b, c.u = 0, 0
 	}
-	return len(s)
+	for c.u < u && c.b < len(c.s) {
+		if c.s[c.b] < utf8.RuneSelf {
+			c.b++
+			c.u++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(c.s[c.b:])
+		c.b += size
+		c.u += utf16.RuneLen(r)
+	}
+	return c.b
 }

@@ -12,7 +12,7 @@ import (
 // example "T2001", "D3030" or "S0201"): callers may match on it. Codes that
 // exist only in this implementation are documented where they are produced
 // (D1011 depth limit, D1012 time limit, D1014 step budget, D1015 size limit,
-// D3150 bad argument to a Step Functions function, S0303 invalid regular
+// D1016 Env.Budget refused a charge, D3150 bad argument to a Step Functions function, S0303 invalid regular
 // expression, U1000 internal error).
 type Error struct {
 	// Code identifies the kind of error, as in the reference implementation.

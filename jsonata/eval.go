@@ -49,6 +49,8 @@ type evalCtx struct {
 	nowMillis   float64
 	vars        Vars
 	funcs       map[string]Func
+	budget      Budget
+	built       int // bytes built and not yet charged to budget
 	root        frame
 	rootNames   [1]string
 	rootVals    [1]any
@@ -94,13 +96,57 @@ func (c *evalCtx) charge(n int) error {
 	return nil
 }
 
-// chargeBytes charges for producing a value of n bytes, so that loops
-// building large strings run out of budget rather than memory.
+// chargeBytes charges for producing a string of n bytes, to the Budget
+// (see build) and to the step budget, so that loops building large strings
+// run out of budget rather than memory.
 func (c *evalCtx) chargeBytes(n int) error {
+	if err := c.build(n); err != nil {
+		return err
+	}
 	if n < 256 {
 		return nil
 	}
 	return c.charge(n / 256)
+}
+
+// Estimated sizes of built values, for build, close to what Go allocates:
+// an interface slot of an array, an object (a small map takes a group of 8
+// slots) and each of its keys (map entry and key list), a tuple of a tuple
+// stream, a call of a lambda (its frame and arguments).
+const (
+	slotBytes   = 16
+	objectBytes = 320
+	keyBytes    = 48
+	tupleBytes  = 96
+	callBytes   = 64
+	// buildChunk is how many bytes an evaluation adds up before charging
+	// its Budget.
+	buildChunk = 16 << 10
+)
+
+// build counts n bytes of values the evaluation builds against the
+// Budget. Charges are added up locally and handed over in chunks, so that
+// counting costs an addition; a value of buildChunk bytes or more is
+// charged at once, and callers charge large values before building them.
+func (c *evalCtx) build(n int) error {
+	c.built += n
+	if c.built < buildChunk {
+		return nil
+	}
+	return c.flushBuilt()
+}
+
+// flushBuilt charges the bytes counted so far to the Budget.
+func (c *evalCtx) flushBuilt() error {
+	n := c.built
+	c.built = 0
+	if c.budget == nil || n == 0 {
+		return nil
+	}
+	if err := c.budget.Charge(n); err != nil {
+		return &Error{Code: "D1016", Message: err.Error()}
+	}
+	return nil
 }
 
 func (c *evalCtx) eval(n *node, input any, env *frame) (any, error) {
@@ -137,12 +183,21 @@ func (c *evalCtx) eval(n *node, input any, env *frame) (any, error) {
 		result, err = c.evalGroup(n.ownGroup, input, env)
 	case nName:
 		result = lookupField(input, n.value)
+		if s, ok := result.(*seq); ok && len(s.items) > 4 {
+			err = c.build(slotBytes * len(s.items)) // mapped over an array
+		}
 	case nString, nNumber, nValue:
 		result = n.lit
 	case nWildcard:
 		result = evalWildcard(input)
+		if items, ok := asArray(result); ok {
+			err = c.build(slotBytes * len(items))
+		}
 	case nDescendant:
 		result = evalDescendants(input)
+		if s, ok := result.(*seq); ok {
+			err = c.build(slotBytes * len(s.items))
+		}
 	case nParent:
 		result = c.lookup(env, n.slot.label)
 	case nCondition:
@@ -303,6 +358,9 @@ func (c *evalCtx) evalPath(n *node, input any, env *frame) (any, error) {
 		if n.tuple {
 			resultSeq = tupleBindings
 		} else {
+			if err := c.build(slotBytes * len(tupleBindings.items)); err != nil {
+				return nil, err
+			}
 			out := newSeq(len(tupleBindings.items))
 			for _, t := range tupleBindings.items {
 				out.push(t.(*tuple).at)
@@ -373,6 +431,9 @@ func (c *evalCtx) evalStep(step *node, input any, env *frame, lastStep bool) (an
 			result.push(res)
 		}
 	}
+	if err := c.build(slotBytes * len(result.items)); err != nil {
+		return nil, err
+	}
 	if lastStep && len(result.items) == 1 {
 		if _, ok := result.items[0].([]any); ok {
 			return result.items[0], nil
@@ -399,7 +460,7 @@ func (c *evalCtx) evalStep(step *node, input any, env *frame, lastStep bool) (an
 			flat.push(res)
 		}
 	}
-	return flat, nil
+	return flat, c.build(slotBytes * len(flat.items))
 }
 
 func (c *evalCtx) evalStages(stages []*stage, input any, env *frame) (any, error) {
@@ -459,6 +520,9 @@ func (c *evalCtx) evalTupleStep(step *node, input any, tupleBindings *seq, env *
 	}
 	if tupleBindings == nil {
 		items, _ := asArray(input)
+		if err := c.build(tupleBytes * len(items)); err != nil {
+			return nil, err
+		}
 		tupleBindings = &seq{isSeq: true, tupleStream: true, items: make([]any, len(items))}
 		for i, it := range items {
 			tupleBindings.items[i] = &tuple{at: it}
@@ -506,6 +570,9 @@ func (c *evalCtx) evalTupleStep(step *node, input any, tupleBindings *seq, env *
 				}
 			}
 			result.push(nt)
+		}
+		if err := c.build(tupleBytes * len(resItems)); err != nil {
+			return nil, err
 		}
 	}
 	if step.stages != nil {
@@ -609,7 +676,7 @@ func (c *evalCtx) evalFilter(pred *node, input any, env *frame) (any, error) {
 			results.push(item)
 		}
 	}
-	return results, nil
+	return results, c.build(slotBytes * len(results.items))
 }
 
 // simplePath evaluates a path of plain names over objects without
@@ -902,6 +969,9 @@ func (c *evalCtx) rangeValues(lhs, rhs any) (any, error) {
 	if err := c.charge(int(size)); err != nil {
 		return nil, err
 	}
+	if err := c.build((slotBytes + 8) * int(size)); err != nil {
+		return nil, err
+	}
 	n := int(size)
 	out := &seq{isSeq: true, items: make([]any, n)}
 	boxFloats(out.items, lf)
@@ -946,6 +1016,9 @@ func (c *evalCtx) evalArray(n *node, input any, env *frame) (any, error) {
 			result = append(result, v)
 		}
 	}
+	if err := c.build(slotBytes * len(result)); err != nil {
+		return nil, err
+	}
 	if n.consarray {
 		return &seq{items: result, cons: true}, nil
 	}
@@ -955,6 +1028,30 @@ func (c *evalCtx) evalArray(n *node, input any, env *frame) (any, error) {
 type groupEntry struct {
 	data      any
 	exprIndex int
+	// owned: data is a []any this grouping made, which later items are
+	// appended to in place (a copy per item would be quadratic).
+	owned bool
+}
+
+// add appends an item to the group's data (see appendOwned).
+func (g *groupEntry) add(item any) { g.data, g.owned = appendOwned(g.data, g.owned, item) }
+
+// appendOwned is appendValues (the reference's fn.append) for a value
+// collected item by item: once data is an array made here (owned), items
+// are appended to it in place instead of copying it each time.
+func appendOwned(data any, owned bool, item any) (any, bool) {
+	switch {
+	case isUndef(item):
+		return data, owned
+	case !owned && isUndef(data):
+		return item, false
+	case !owned:
+		return appendValues(data, item), true // both defined: a new array
+	}
+	if arr, ok := asArray(item); ok {
+		return append(data.([]any), arr...), true
+	}
+	return append(data.([]any), item), true
 }
 
 func (c *evalCtx) evalGroup(g *groupExpr, input any, env *frame) (any, error) {
@@ -1014,7 +1111,7 @@ func (c *evalCtx) evalGroup(g *groupExpr, input any, env *frame) (any, error) {
 			}
 			result.keys = keys
 		}
-		return result, nil
+		return result, c.build(objectBytes + keyBytes*len(result.keys))
 	}
 	keys := make([]string, 0)
 	groups := make(map[string]*groupEntry)
@@ -1046,12 +1143,21 @@ func (c *evalCtx) evalGroup(g *groupExpr, input any, env *frame) (any, error) {
 					e.Position = g.pos
 					return nil, e
 				}
-				ent.data = appendValues(ent.data, item)
+				if err := c.build(slotBytes); err != nil {
+					return nil, err
+				}
+				ent.add(item)
 			} else {
+				if err := c.build(objectBytes + 2*keyBytes); err != nil {
+					return nil, err
+				}
 				groups[ks] = &groupEntry{data: item, exprIndex: pi}
 				keys = append(keys, ks)
 			}
 		}
+	}
+	if err := c.build(objectBytes + keyBytes*len(keys)); err != nil {
+		return nil, err
 	}
 	result := newObject(len(keys))
 	for _, k := range keys {
@@ -1092,15 +1198,22 @@ func reduceTupleStream(data any) *tuple {
 		return data.(*tuple).clone()
 	}
 	result := items[0].(*tuple).clone()
+	atOwned := false
+	var owned map[string]bool // bindings whose value is an array made here
 	for _, it := range items[1:] {
 		t := it.(*tuple)
-		result.at = appendValues(result.at, t.at)
+		result.at, atOwned = appendOwned(result.at, atOwned, t.at)
 		for i, name := range t.names {
 			prev, had := result.get(name)
 			if !had {
 				prev = undef
 			}
-			result.set(name, appendValues(prev, t.vals[i]))
+			if owned == nil {
+				owned = make(map[string]bool, len(t.names))
+			}
+			v, o := appendOwned(prev, owned[name], t.vals[i])
+			owned[name] = o
+			result.set(name, v)
 		}
 	}
 	return result
@@ -1304,6 +1417,9 @@ func (c *evalCtx) evalSort(n *node, input any, env *frame) (any, error) {
 			}
 		}
 		return cmp == 1, nil
+	}
+	if err := c.build(2 * slotBytes * len(items)); err != nil {
+		return nil, err
 	}
 	sorted, err := mergeSort(items, comp)
 	if err != nil {

@@ -202,6 +202,9 @@ func fnString(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 	}
 	pretty, _ := arg(args, 1).(bool)
 	if !pretty {
+		if s, ok := a.(string); ok {
+			return s, nil
+		}
 		r, err := toStr(a)
 		if err != nil {
 			return nil, err
@@ -220,7 +223,11 @@ func fnString(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 	if s, ok := a.(*seq); ok && s.outerWrapper && len(s.items) > 0 {
 		a = s.items[0]
 	}
-	return stringify(a, true, true)
+	r, err := stringify(a, true, true)
+	if err != nil {
+		return nil, err
+	}
+	return r, c.chargeBytes(len(r))
 }
 
 // jsSliceIndex converts a JavaScript slice index (possibly negative,
@@ -305,6 +312,9 @@ func fnLowercase(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 	if !ok {
 		return undef, nil
 	}
+	if err := c.chargeBytes(len(str)); err != nil {
+		return nil, err
+	}
 	return strings.ToLower(str), nil
 }
 
@@ -312,6 +322,9 @@ func fnUppercase(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 	str, ok := arg(args, 0).(string)
 	if !ok {
 		return undef, nil
+	}
+	if err := c.chargeBytes(len(str)); err != nil {
+		return nil, err
 	}
 	return strings.ToUpper(str), nil
 }
@@ -328,6 +341,9 @@ func fnTrim(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 	str, ok := arg(args, 0).(string)
 	if !ok {
 		return undef, nil
+	}
+	if err := c.chargeBytes(len(str)); err != nil {
+		return nil, err
 	}
 	var b strings.Builder
 	inWS := false
@@ -366,7 +382,7 @@ func fnPad(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 	if padLength*float64(len(char)) > maxStringLen {
 		return nil, tooLarge("$pad result")
 	}
-	if err := c.chargeBytes(int(padLength) * len(char)); err != nil {
+	if err := c.chargeBytes(len(str) + int(padLength)*len(char)); err != nil {
 		return nil, err
 	}
 	n := int(padLength)
@@ -437,10 +453,14 @@ func fnMatch(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	uc := unitCursor{s: str}
 	for _, mm := range ms {
+		if err := c.build(slotBytes + objectBytes + 3*keyBytes); err != nil {
+			return nil, err
+		}
 		o := newObject(3)
 		o.set("match", mm.match)
-		o.set("index", float64(byteToUnits(str, mm.start)))
+		o.set("index", float64(uc.units(mm.start)))
 		groups := mm.groups
 		if groups == nil {
 			groups = []any{}
@@ -495,6 +515,7 @@ func fnReplace(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 	}
 	var b strings.Builder
 	pos := 0
+	uc := unitCursor{s: str}
 	for _, mm := range ms {
 		if mm.start < pos || mm.start > len(str) {
 			continue
@@ -504,10 +525,13 @@ func fnReplace(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 		if rs, ok := replacement.(string); ok {
 			rep = substituteGroups(rs, mm)
 		} else if rf, ok := replacement.(*Function); ok {
+			if err := c.build(objectBytes + 4*keyBytes); err != nil {
+				return nil, err
+			}
 			mo := newObject(4)
 			mo.set("match", mm.match)
-			mo.set("start", float64(byteToUnits(str, mm.start)))
-			mo.set("end", float64(byteToUnits(str, mm.end)))
+			mo.set("start", float64(uc.units(mm.start)))
+			mo.set("end", float64(uc.units(mm.end)))
 			groups := mm.groups
 			if groups == nil {
 				groups = []any{}
@@ -629,6 +653,11 @@ func fnSplit(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 		} else {
 			parts = strings.Split(str, s)
 		}
+		// the parts, the array and the parts boxed in it
+		if err := c.build(3 * slotBytes * len(parts)); err != nil {
+			return nil, err
+		}
+		result = make([]any, 0, len(parts))
 		for _, p := range parts {
 			if limit >= 0 && len(result) >= limit {
 				break
@@ -648,6 +677,10 @@ func fnSplit(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 	if len(ms) == 0 {
 		return append(result, str), nil
 	}
+	if err := c.build(2 * slotBytes * len(ms)); err != nil {
+		return nil, err
+	}
+	result = make([]any, 0, len(ms)+1)
 	start := 0
 	for _, mm := range ms {
 		if mm.start < start {
@@ -907,7 +940,7 @@ func fnMap(c *evalCtx, args []any, _ any, env *frame) (any, error) {
 			result.push(res)
 		}
 	}
-	return result, nil
+	return result, c.build(slotBytes * len(result.items))
 }
 
 func fnFilter(c *evalCtx, args []any, _ any, env *frame) (any, error) {
@@ -927,7 +960,7 @@ func fnFilter(c *evalCtx, args []any, _ any, env *frame) (any, error) {
 			result.push(it)
 		}
 	}
-	return result, nil
+	return result, c.build(slotBytes * len(result.items))
 }
 
 func fnSingle(c *evalCtx, args []any, _ any, env *frame) (any, error) {
@@ -979,6 +1012,11 @@ func fnZip(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 	}
 	if len(args) == 0 {
 		minLen = 0
+	}
+	if minLen > 0 {
+		if err := c.build(minLen * slotBytes * (len(arrays) + 2)); err != nil {
+			return nil, err
+		}
 	}
 	result := make([]any, 0, minLen)
 	for i := 0; i < minLen; i++ {
@@ -1047,6 +1085,9 @@ func fnSift(c *evalCtx, args []any, _ any, env *frame) (any, error) {
 			result.set(k, v)
 		}
 	}
+	if err := c.build(objectBytes + keyBytes*len(result.keys)); err != nil {
+		return nil, err
+	}
 	if len(result.keys) == 0 {
 		return undef, nil
 	}
@@ -1066,12 +1107,12 @@ func fnKeys(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 				}
 			}
 		}
-		return result, nil
+		return result, c.build((slotBytes + keyBytes) * len(result.items))
 	}
 	for _, k := range objKeys(a) {
 		result.push(k)
 	}
-	return result, nil
+	return result, c.build(slotBytes * len(result.items))
 }
 
 func fnLookup(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
@@ -1092,6 +1133,9 @@ func fnAppend(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 	if err := c.charge((len(aa) + len(ba)) / 16); err != nil {
 		return nil, err
 	}
+	if err := c.build(slotBytes * (len(aa) + len(ba) + 2)); err != nil {
+		return nil, err
+	}
 	return appendValues(a, b), nil
 }
 
@@ -1100,28 +1144,59 @@ func fnExists(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 }
 
 func fnSpread(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
-	return spread(arg(args, 0)), nil
+	a := arg(args, 0)
+	if !isArray(a) && !isObject(a) {
+		return a, nil
+	}
+	var out []any
+	if err := c.spread(a, &out); err != nil {
+		return nil, err
+	}
+	if items, isArr := asArray(a); isArr {
+		// The reference appends each item's spread to an empty sequence
+		// with fn.append, which makes a plain array of it unless every
+		// item is undefined.
+		for _, it := range items {
+			if !isUndef(it) {
+				if out == nil {
+					out = []any{}
+				}
+				return out, nil
+			}
+		}
+		return newSeq(0), nil
+	}
+	return &seq{isSeq: true, items: out}, nil
 }
 
-func spread(a any) any {
+// spread appends to out the one-key objects of a (mapped over arrays; other
+// values as they are), in one pass rather than an append per item.
+func (c *evalCtx) spread(a any, out *[]any) error {
 	if items, ok := asArray(a); ok {
-		var result any = newSeq(0)
 		for _, it := range items {
-			result = appendValues(result, spread(it))
+			if err := c.spread(it, out); err != nil {
+				return err
+			}
 		}
-		return result
+		return nil
 	}
 	if isObject(a) {
-		result := newSeq(objLen(a))
-		for _, k := range objKeys(a) {
+		keys := objKeys(a)
+		if err := c.build((slotBytes + objectBytes + keyBytes) * len(keys)); err != nil {
+			return err
+		}
+		for _, k := range keys {
 			v, _ := objGet(a, k)
 			o := newObject(1)
 			o.set(k, v)
-			result.push(o)
+			*out = append(*out, o)
 		}
-		return result
+		return nil
 	}
-	return a
+	if !isUndef(a) {
+		*out = append(*out, a)
+	}
+	return nil
 }
 
 func fnMerge(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
@@ -1137,7 +1212,7 @@ func fnMerge(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 			result.set(k, v)
 		}
 	}
-	return result, nil
+	return result, c.build(objectBytes + keyBytes*len(result.keys))
 }
 
 func fnReverse(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
@@ -1148,6 +1223,9 @@ func fnReverse(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 	items, _ := asArray(a)
 	if len(items) <= 1 {
 		return a, nil
+	}
+	if err := c.build(slotBytes * len(items)); err != nil {
+		return nil, err
 	}
 	out := make([]any, len(items))
 	for i, v := range items {
@@ -1170,7 +1248,7 @@ func fnEach(c *evalCtx, args []any, _ any, env *frame) (any, error) {
 			result.push(res)
 		}
 	}
-	return result, nil
+	return result, c.build(slotBytes * len(result.items))
 }
 
 func fnError(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
@@ -1278,6 +1356,9 @@ func fnSort(c *evalCtx, args []any, _ any, env *frame) (any, error) {
 			return jsTruthy(r), nil
 		}
 	}
+	if err := c.build(2 * slotBytes * len(items)); err != nil {
+		return nil, err
+	}
 	sorted, err := mergeSort(items, swap)
 	if err != nil {
 		return nil, err
@@ -1293,6 +1374,9 @@ func fnShuffle(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 	items, _ := asArray(a)
 	if len(items) <= 1 {
 		return a, nil
+	}
+	if err := c.build(slotBytes * len(items)); err != nil {
+		return nil, err
 	}
 	out := make([]any, len(items))
 	for i, v := range items {
@@ -1314,16 +1398,46 @@ func fnDistinct(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 	if !ok || len(items) <= 1 {
 		return a, nil
 	}
+	if err := c.build(2 * slotBytes * len(items)); err != nil {
+		return nil, err
+	}
+	// Strings, numbers, booleans and null are looked up in a map; only
+	// arrays and objects are compared one by one (deepEqual), so that a
+	// long list of scalars is not quadratic.
 	out := make([]any, 0, len(items))
+	seen := make(map[any]struct{}, len(items))
+	var composites []any
 	for _, v := range items {
+		var key any
+		switch x := v.(type) {
+		case string, bool, nil:
+			key = x
+		default:
+			if f, ok := toNumber(v); ok {
+				if f != f {
+					out = append(out, v) // NaN equals nothing
+					continue
+				}
+				key = f
+			}
+		}
+		if key != nil || v == nil {
+			if _, dup := seen[key]; dup {
+				continue
+			}
+			seen[key] = struct{}{}
+			out = append(out, v)
+			continue
+		}
 		dup := false
-		for _, r := range out {
+		for _, r := range composites {
 			if deepEqual(v, r) {
 				dup = true
 				break
 			}
 		}
 		if !dup {
+			composites = append(composites, v)
 			out = append(out, v)
 		}
 	}
@@ -1353,6 +1467,9 @@ func fnBase64Encode(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 	if !ok {
 		return undef, nil
 	}
+	if err := c.chargeBytes(3 * len(s)); err != nil { // latin1 copy and the code
+		return nil, err
+	}
 	return base64.StdEncoding.EncodeToString(latin1(s)), nil
 }
 
@@ -1360,6 +1477,9 @@ func fnBase64Decode(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 	s, ok := arg(args, 0).(string)
 	if !ok {
 		return undef, nil
+	}
+	if err := c.chargeBytes(3 * len(s)); err != nil { // cleaned copy, bytes, runes
+		return nil, err
 	}
 	// Node's decoder skips characters outside the alphabet and ignores
 	// missing padding.
@@ -1403,7 +1523,7 @@ func urlFn(name string, f func(string) (string, bool)) nativeFn {
 			e.fnName = name
 			return nil, e
 		}
-		return r, nil
+		return r, c.chargeBytes(len(r))
 	}
 }
 
@@ -1507,6 +1627,9 @@ func fnEval(c *evalCtx, args []any, input any, env *frame) (any, error) {
 			input = &seq{isSeq: true, outerWrapper: true, items: []any{arr}}
 		}
 	}
+	if err := c.build(32 * len(expr)); err != nil { // the syntax tree
+		return nil, err
+	}
 	ast, err := parse(expr)
 	if err != nil {
 		msg := err.Error()
@@ -1519,7 +1642,7 @@ func fnEval(c *evalCtx, args []any, input any, env *frame) (any, error) {
 	if err != nil {
 		if e, ok := err.(*Error); ok {
 			switch e.Code {
-			case "D1011", "D1012", "D1014":
+			case "D1011", "D1012", "D1014", "D1016":
 				return nil, err // limits are not the expression's fault
 			}
 			return nil, errVal("D3121", e.finish().Message)
@@ -1534,5 +1657,49 @@ func fnClone(c *evalCtx, args []any, _ any, _ *frame) (any, error) {
 	if isUndef(a) {
 		return undef, nil
 	}
+	if err := c.build(valueBytes(a, -1)); err != nil {
+		return nil, err
+	}
 	return deepClone(a), nil
+}
+
+// valueBytes estimates the bytes a copy of v takes, looking depth levels
+// into arrays and objects (all the way down when depth < 0): the charge
+// for values built whole (clones, the results of Go functions).
+func valueBytes(v any, depth int) int {
+	switch x := v.(type) {
+	case string:
+		return len(x)
+	case []any:
+		return itemsBytes(x, depth)
+	case *seq:
+		return itemsBytes(x.items, depth)
+	case map[string]any:
+		n := objectBytes + keyBytes*len(x)
+		if depth != 0 {
+			for k, e := range x {
+				n += len(k) + valueBytes(e, depth-1)
+			}
+		}
+		return n
+	case *object:
+		n := objectBytes + keyBytes*len(x.keys)
+		if depth != 0 {
+			for k, e := range x.m {
+				n += len(k) + valueBytes(e, depth-1)
+			}
+		}
+		return n
+	}
+	return 8
+}
+
+func itemsBytes(items []any, depth int) int {
+	n := slotBytes * len(items)
+	if depth != 0 {
+		for _, e := range items {
+			n += valueBytes(e, depth-1)
+		}
+	}
+	return n
 }

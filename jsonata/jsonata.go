@@ -107,6 +107,23 @@ type Env struct {
 	// Now is the value of $now() and $millis() for this evaluation; zero
 	// means the time Eval is called.
 	Now time.Time
+	// Budget, if not nil, is charged with the bytes of the strings, arrays
+	// and objects the evaluation builds; when it refuses a charge the
+	// evaluation stops with a D1016 error. One Budget may bound many
+	// evaluations (all those of a workflow execution).
+	Budget Budget
+}
+
+// Budget bounds the bytes of values that evaluations build: an estimate
+// counted where strings, arrays and objects are created (concatenation,
+// $string, $join, $pad, $replace, $match, $split, array and object
+// constructors, path results, $map, $filter, $sort, ...). Evaluations add
+// small charges up and hand them over in chunks of a few KiB, and charge a
+// large value before building it.
+type Budget interface {
+	// Charge records n more bytes. A non-nil error ends the evaluation
+	// with a D1016 error whose message is the error's text.
+	Charge(n int) error
 }
 
 // Expr is a compiled expression. It is immutable and safe for concurrent
@@ -174,6 +191,7 @@ func (e *Expr) Eval(input any, env *Env) (result any, err error) {
 		c.now = env.Now
 		c.vars = env.Vars
 		c.funcs = env.Funcs
+		c.budget = env.Budget
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -190,6 +208,9 @@ func (e *Expr) Eval(input any, env *Env) (result any, err error) {
 	c.root.vals = c.rootVals[:]
 	c.root.shared = true
 	res, err := c.eval(e.root, input, &c.root)
+	if ferr := c.flushBuilt(); ferr != nil && err == nil {
+		err = ferr
+	}
 	if err != nil {
 		if je, ok := err.(*Error); ok {
 			return nil, je.finish()

@@ -58,7 +58,11 @@ func (n *formatNode) eval(f *Func, s *express.Scope, in any) (any, *express.Erro
 			return nil, f.fail(s, "Invalid arguments in States.Format: number of arguments do not match the occurrences of {}.")
 		}
 	}
-	return formatParts(parts, vals), nil
+	out := formatParts(parts, vals) // its buffer is sized ahead
+	if e := f.charge(s, len(out)); e != nil {
+		return nil, e
+	}
+	return out, nil
 }
 
 // formatParts interleaves the template pieces with the rendered values.

@@ -40,6 +40,9 @@ type funcDef struct {
 	impl1    func(a any) (any, string)
 	impl2    func(s *express.Scope, a, b any) (any, string)
 	impl3    func(s *express.Scope, a, b, c any) (any, string)
+	// cost estimates the bytes of a result the function built, charged to
+	// the execution's limit; nil when it builds nothing large.
+	cost func(any) int
 }
 
 func (fd *funcDef) param(i int) kind {
@@ -139,6 +142,16 @@ func init() {
 	fnMathAdd.impl2 = mathAdd
 	fnStringSplit.impl2 = stringSplit
 	fnUUID.impl0 = func(*express.Scope) (any, string) { return newUUID(), "" }
+
+	fnBase64Encode.cost = stringCost
+	fnBase64Decode.cost = stringCost
+	fnJSONToString.cost = jsonCost
+	fnStringToJSON.cost = valueCost
+	fnArrayRange.cost = splitCost // boxed numbers
+	fnArrayUnique.cost = uniqueCost
+	fnArrayPartition.cost = partitionCost
+	fnStringSplit.cost = splitCost
+	fnJSONMerge.cost = objectCost
 }
 
 // javaLength is the length of s as Java counts it (UTF-16 code units), which
@@ -500,21 +513,39 @@ func mathRandom(s *express.Scope, a, b, c any) (any, string) {
 
 func stringSplit(_ *express.Scope, a, b any) (any, string) {
 	str, delims := a.(string), b.(string)
-	var fields []string
-	switch {
-	case delims == "":
-		if str != "" {
-			fields = []string{str}
+	if delims == "" {
+		if str == "" {
+			return []any{}, ""
 		}
-	case len(delims) == 1:
-		d := delims[0]
-		fields = strings.FieldsFunc(str, func(r rune) bool { return r == rune(d) })
-	default:
-		fields = strings.FieldsFunc(str, func(r rune) bool { return strings.ContainsRune(delims, r) })
+		return []any{str}, ""
 	}
-	out := make([]any, len(fields))
-	for i, f := range fields {
-		out[i] = f
+	isDelim := func(r rune) bool { return strings.ContainsRune(delims, r) }
+	if len(delims) == 1 {
+		d := rune(delims[0])
+		isDelim = func(r rune) bool { return r == d }
 	}
+	// The non-empty fields between delimiters (strings.FieldsFunc), counted
+	// first so that the result is allocated once.
+	fields := func(yield func(string)) {
+		start := -1
+		for i, r := range str {
+			switch {
+			case !isDelim(r):
+				if start < 0 {
+					start = i
+				}
+			case start >= 0:
+				yield(str[start:i])
+				start = -1
+			}
+		}
+		if start >= 0 {
+			yield(str[start:])
+		}
+	}
+	n := 0
+	fields(func(string) { n++ })
+	out := make([]any, 0, n)
+	fields(func(f string) { out = append(out, f) })
 	return out, ""
 }

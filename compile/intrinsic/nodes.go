@@ -54,7 +54,7 @@ func (n *call0) eval(f *Func, s *express.Scope, in any) (any, *express.Error) {
 	if msg != "" {
 		return nil, f.fail(s, msg)
 	}
-	return v, nil
+	return v, f.chargeFor(s, n.fn.cost, v)
 }
 
 type call1 struct {
@@ -74,7 +74,7 @@ func (n *call1) eval(f *Func, s *express.Scope, in any) (any, *express.Error) {
 	if msg != "" {
 		return nil, f.fail(s, msg)
 	}
-	return v, nil
+	return v, f.chargeFor(s, n.fn.cost, v)
 }
 
 type call2 struct {
@@ -101,7 +101,7 @@ func (n *call2) eval(f *Func, s *express.Scope, in any) (any, *express.Error) {
 	if msg != "" {
 		return nil, f.fail(s, msg)
 	}
-	return v, nil
+	return v, f.chargeFor(s, n.fn.cost, v)
 }
 
 type call3 struct {
@@ -131,7 +131,7 @@ func (n *call3) eval(f *Func, s *express.Scope, in any) (any, *express.Error) {
 	if msg != "" {
 		return nil, f.fail(s, msg)
 	}
-	return v, nil
+	return v, f.chargeFor(s, n.fn.cost, v)
 }
 
 // arrayNode is States.Array: a new array of its arguments' values.
@@ -146,7 +146,77 @@ func (n *arrayNode) eval(f *Func, s *express.Scope, in any) (any, *express.Error
 		}
 		out[i] = v
 	}
-	return out, nil
+	return out, f.charge(s, slotBytes*len(out))
+}
+
+// chargeFor charges the bytes of a result the function built, cost(v), an
+// estimate; a nil cost means the result is not new (a part of an
+// argument) or small.
+func (f *Func) chargeFor(s *express.Scope, cost func(any) int, v any) *express.Error {
+	if cost == nil {
+		return nil
+	}
+	return f.charge(s, cost(v))
+}
+
+// charge counts n bytes of values built against the execution's limit
+// (express.Execution.Charge).
+func (f *Func) charge(s *express.Scope, n int) *express.Error {
+	if s == nil || s.Execution() == nil {
+		return nil
+	}
+	if err := s.Execution().Charge(n); err != nil {
+		return f.fail(s, err.Error())
+	}
+	return nil
+}
+
+// Costs of results (see charge), estimates of what Go allocates for them:
+// an interface slot, a map (a small one takes a group of 8 slots) and each
+// of its entries, a string built in a growing buffer and copied out.
+const (
+	slotBytes   = 16
+	objectBytes = 288
+	keyBytes    = 64
+)
+
+func stringCost(v any) int { s, _ := v.(string); return 2 * len(s) }
+
+// jsonCost: States.JsonToString also sorts each object's keys.
+func jsonCost(v any) int { return 3 * stringCost(v) }
+
+// uniqueCost: the array and the set of values seen.
+func uniqueCost(v any) int { return 5 * arrayCost(v) }
+
+func arrayCost(v any) int { a, _ := v.([]any); return slotBytes * len(a) }
+
+// splitCost: an array of strings, each boxed.
+func splitCost(v any) int { return 2 * arrayCost(v) }
+
+// partitionCost: an array of arrays (the chunks share the argument's items).
+func partitionCost(v any) int { return 3 * arrayCost(v) }
+
+func objectCost(v any) int { m, _ := v.(map[string]any); return objectBytes + keyBytes*len(m) }
+
+// valueCost is the whole of a value the function built (StringToJson).
+func valueCost(v any) int {
+	switch t := v.(type) {
+	case string:
+		return slotBytes + len(t)
+	case []any:
+		n := arrayCost(t)
+		for _, e := range t {
+			n += valueCost(e)
+		}
+		return n
+	case map[string]any:
+		n := objectCost(t)
+		for k, e := range t {
+			n += len(k) + valueCost(e)
+		}
+		return n
+	}
+	return 8
 }
 
 // toJSON serialises v for error messages.
