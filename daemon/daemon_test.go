@@ -116,7 +116,7 @@ func TestConfigErrorsBeforeConnecting(t *testing.T) {
 	f.Brokers = []string{"127.0.0.1:1"}
 	f.Workflows[0].Ordering = "sideways"
 	err := Run(context.Background(), f, Options{})
-	if err == nil || !strings.Contains(err.Error(), "workflows[0].ordering") {
+	if err == nil || !strings.Contains(err.Error(), "/workflows/0/ordering") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -211,7 +211,7 @@ func TestHTTPAndKafkaResources(t *testing.T) {
 func TestStart(t *testing.T) {
 	bad := demoConfig()
 	bad.Workflows[0].Ordering = "sideways"
-	if _, err := Start(context.Background(), bad, Options{}); err == nil || !strings.Contains(err.Error(), "workflows[0].ordering") {
+	if _, err := Start(context.Background(), bad, Options{}); err == nil || !strings.Contains(err.Error(), "/workflows/0/ordering") {
 		t.Fatalf("err = %v", err)
 	}
 	d, err := Start(context.Background(), demoConfig(), Options{EmbeddedPartitions: 1})

@@ -17,8 +17,8 @@ func TestServeFlagErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"--brokers", "127.0.0.1:1", "--topic", "in"}, 1, "workflows[0].definition: required"},
-		{[]string{"--brokers", "127.0.0.1:1", "--definition", "/nonexistent.json", "--topic", "in", "--ordering", "random"}, 1, `workflows[0].ordering: "random" is not one of key, partition, unordered`},
+		{[]string{"--brokers", "127.0.0.1:1", "--topic", "in"}, 1, "/workflows/0/definition: required"},
+		{[]string{"--brokers", "127.0.0.1:1", "--definition", "/nonexistent.json", "--topic", "in", "--ordering", "random"}, 1, `/workflows/0/ordering: "random" is not one of key, partition, unordered`},
 		{[]string{"--definition", "x.json", "--resource", "novalue"}, 2, `--resource "novalue": want RESOURCE=TARGET`},
 		{[]string{"--brokers", "127.0.0.1:1", "--demo"}, 2, "--demo produces into the embedded broker only"},
 		{[]string{"--config", "x.yaml", "--topic", "in"}, 2, "--topic cannot be combined with --config"},
@@ -27,8 +27,8 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"--brokers", "127.0.0.1:1", "--definition", refDefinition, "--topic", "in"}, 1,
 			`/States/Enrich/Resource: no target is configured for "arn:aws:lambda:eu-west-1:123456789012:function:enrich-device"`},
 		{[]string{"--brokers", "127.0.0.1:1", "--definition", refDefinition, "--topic", "in",
-			"--resource", "arn:aws:lambda:eu-west-1:123456789012:function:enrich-device=kafka:bad topic"}, 1, `resources["arn:aws:lambda:eu-west-1:123456789012:function:enrich-device"]: "kafka:bad topic"`},
-		{[]string{"--sasl-mechanism", "GSSAPI", "--brokers", "h:1", "--definition", refDefinition, "--topic", "in"}, 1, "sasl.mechanism"},
+			"--resource", "arn:aws:lambda:eu-west-1:123456789012:function:enrich-device=kafka:bad topic"}, 1, `/workflows/0/resources/arn:aws:lambda:eu-west-1:123456789012:function:enrich-device: "kafka:bad topic"`},
+		{[]string{"--sasl-mechanism", "GSSAPI", "--brokers", "h:1", "--definition", refDefinition, "--topic", "in"}, 1, "/sasl/mechanism"},
 	} {
 		var out, errb testutil.SyncBuffer
 		code := serveMain(tc.args, &out, &errb, context.Background())
@@ -130,7 +130,7 @@ workflows:
     ordering: sideways
 `), 0o644)
 	var out2, errb2 testutil.SyncBuffer
-	if code := validateConfig(bad, &out2, &errb2); code != 1 || !strings.Contains(errb2.String(), "workflows[0].ordering") ||
+	if code := validateConfig(bad, &out2, &errb2); code != 1 || !strings.Contains(errb2.String(), "/workflows/0/ordering") ||
 		!strings.Contains(errb2.String(), "/States/Enrich/Resource") {
 		t.Fatalf("code %d\n%s", code, errb2.String())
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,7 +28,7 @@ func Check(f *File, co CompileOptions) ([]*Resolved, error) {
 	c := &checker{f: f, co: co}
 	c.client()
 	if len(f.Workflows) == 0 {
-		c.add("workflows", "at least one workflow is required")
+		c.add("/workflows", "at least one workflow is required")
 	}
 	names := map[string]int{}
 	var out []*Resolved
@@ -36,7 +37,7 @@ func Check(f *File, co CompileOptions) ([]*Resolved, error) {
 		if w.Name == "" {
 			c.add(at(i, "name"), "required")
 		} else if j, dup := names[w.Name]; dup {
-			c.add(at(i, "name"), "%q is also the name of workflows[%d]", w.Name, j)
+			c.add(at(i, "name"), "%q is also the name of /workflows/%d", w.Name, j)
 		} else {
 			names[w.Name] = i
 		}
@@ -66,23 +67,27 @@ type checker struct {
 	ps Problems
 }
 
-func (c *checker) add(field, format string, args ...any) {
-	c.ps = append(c.ps, Problem{field, fmt.Sprintf(format, args...)})
+// add records a problem at the JSON pointer of the field at fault.
+func (c *checker) add(pointer, format string, args ...any) {
+	c.ps.Add(pointer, fmt.Sprintf(format, args...))
 }
 
-// at names a field of the i-th workflow.
-func at(i int, field string) string { return fmt.Sprintf("workflows[%d].%s", i, field) }
+// at is the JSON pointer of a field of the i-th workflow; more tokens
+// (indexes, map keys) are escaped as RFC 6901 says.
+func at(i int, field string, more ...string) string {
+	return diag.Pointer("/workflows", append([]string{strconv.Itoa(i), field}, more...)...)
+}
 
 // client checks the brokers, TLS and SASL settings.
 func (c *checker) client() {
 	f := c.f
 	for i, b := range f.Brokers {
 		if !strings.Contains(b, ":") {
-			c.add(fmt.Sprintf("brokers[%d]", i), "%q is not host:port", b)
+			c.add("/brokers/"+strconv.Itoa(i), "%q is not host:port", b)
 		}
 	}
 	if f.TLS != nil {
-		for field, file := range map[string]string{"tls.ca_file": f.TLS.CAFile, "tls.cert_file": f.TLS.CertFile, "tls.key_file": f.TLS.KeyFile} {
+		for field, file := range map[string]string{"/tls/ca_file": f.TLS.CAFile, "/tls/cert_file": f.TLS.CertFile, "/tls/key_file": f.TLS.KeyFile} {
 			if file != "" {
 				if _, err := os.Stat(file); err != nil {
 					c.add(field, "%v", err)
@@ -90,22 +95,22 @@ func (c *checker) client() {
 			}
 		}
 		if (f.TLS.CertFile == "") != (f.TLS.KeyFile == "") {
-			c.add("tls.cert_file", "cert_file and key_file go together")
+			c.add("/tls/cert_file", "cert_file and key_file go together")
 		}
 	}
 	if f.SASL != nil {
 		switch strings.ToUpper(f.SASL.Mechanism) {
 		case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
 		default:
-			c.add("sasl.mechanism", "%q is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", f.SASL.Mechanism)
+			c.add("/sasl/mechanism", "%q is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", f.SASL.Mechanism)
 		}
 		if f.SASL.Username == "" {
-			c.add("sasl.username", "required")
+			c.add("/sasl/username", "required")
 		}
 		if f.SASL.Password == "" && f.SASL.PasswordEnv == "" {
-			c.add("sasl.password", "give password or password_env")
+			c.add("/sasl/password", "give password or password_env")
 		} else if f.SASL.PasswordEnv != "" && os.Getenv(f.SASL.PasswordEnv) == "" {
-			c.add("sasl.password_env", "environment variable %s is empty", f.SASL.PasswordEnv)
+			c.add("/sasl/password_env", "environment variable %s is empty", f.SASL.PasswordEnv)
 		}
 	}
 }
@@ -123,10 +128,10 @@ func (c *checker) kafkaOptions(i int, w *Workflow) kafka.Options {
 	}
 	for j, t := range w.Topics {
 		if err := resources.CheckTopic(t); err != nil {
-			c.add(fmt.Sprintf("workflows[%d].topics[%d]", i, j), "%v", err)
+			c.add(at(i, "topics", strconv.Itoa(j)), "%v", err)
 		}
 		if t == w.OutputTopic || t == w.DLQTopic {
-			c.add(fmt.Sprintf("workflows[%d].topics[%d]", i, j), "%q is also the output or DLQ topic: results would be consumed again", t)
+			c.add(at(i, "topics", strconv.Itoa(j)), "%q is also the output or DLQ topic: results would be consumed again", t)
 		}
 	}
 	if w.Group == "" {
@@ -176,9 +181,9 @@ func (c *checker) resources(i int, w *Workflow) (map[string][]resources.Target, 
 		for j, s := range w.Resources[k] {
 			t, err := resources.ParseTarget(s)
 			if err != nil {
-				field := fmt.Sprintf("workflows[%d].resources[%q]", i, k)
+				field := at(i, "resources", k)
 				if len(w.Resources[k]) > 1 {
-					field += fmt.Sprintf("[%d]", j)
+					field += "/" + strconv.Itoa(j)
 				}
 				c.add(field, "%v", err)
 				ok = false

@@ -1,8 +1,8 @@
 // Package config reads and checks the configuration of `express serve`: a
 // YAML file with several workflows, or the flags of the one-workflow case
-// turned into the same File. Every problem is reported with the field at
-// fault (workflows[1].ordering, resources["arn:…"]) before anything
-// connects.
+// turned into the same File. Every problem is reported with the JSON
+// pointer of the field at fault (/workflows/1/ordering,
+// /workflows/0/resources/arn:…) before anything connects.
 //
 // Example:
 //
@@ -40,7 +40,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -164,31 +163,13 @@ func (t *Targets) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// Problem is one configuration error: the field at fault and what is wrong.
-type Problem struct {
-	Field   string
-	Message string
-}
+// Problem is one configuration error: the JSON pointer (RFC 6901) of the
+// field at fault in the config document, e.g. /workflows/0/ordering, and
+// what is wrong; printed as definitions' problems are.
+type Problem = diag.Problem
 
-// String formats the problem as FIELD: MESSAGE.
-func (p Problem) String() string {
-	if p.Field == "" {
-		return p.Message
-	}
-	return p.Field + ": " + p.Message
-}
-
-// Problems lists every problem found; it is the error type of Load and Check.
-type Problems []Problem
-
-// Error lists the problems, one a line.
-func (ps Problems) Error() string {
-	s := make([]string, len(ps))
-	for i, p := range ps {
-		s[i] = p.String()
-	}
-	return strings.Join(s, "\n")
-}
+// Problems lists every problem found; it is the error type of Check.
+type Problems = diag.Problems
 
 // Load reads and parses a YAML config file (unknown fields are errors) and
 // checks it (see Check).

@@ -117,19 +117,19 @@ workflows:
 	}
 	text := ps.Error()
 	for _, want := range []string{
-		`brokers[0]: "nohostport" is not host:port`,
-		`sasl.mechanism: "GSSAPI" is not one of`,
-		`workflows[0].topics[1]: topic name "bad topic"`,
-		`workflows[0].topics[0]: "readings" is also the output or DLQ topic`,
-		`workflows[0].dlq_topic: required`,
-		`workflows[0].ordering: "random" is not one of key, partition, unordered`,
-		`workflows[0].idempotency_key: "eventId" is not a JSONPath`,
-		`workflows[0].concurrency: -1 is negative`,
-		`workflows[0].resources["arn:aws:lambda:eu-west-1:123456789012:function:enrich-device"]: "ftp://x" is not`,
-		`workflows[1].name: "iot" is also the name of workflows[0]`,
-		`workflows[1].group: required`,
-		`workflows[1].definition: open`,
-		`workflows[2].definition: iot.asl.json: /States/Enrich/Resource: no target is configured for "arn:aws:lambda:eu-west-1:123456789012:function:enrich-device"`,
+		`/brokers/0: "nohostport" is not host:port`,
+		`/sasl/mechanism: "GSSAPI" is not one of`,
+		`/workflows/0/topics/1: topic name "bad topic"`,
+		`/workflows/0/topics/0: "readings" is also the output or DLQ topic`,
+		`/workflows/0/dlq_topic: required`,
+		`/workflows/0/ordering: "random" is not one of key, partition, unordered`,
+		`/workflows/0/idempotency_key: "eventId" is not a JSONPath`,
+		`/workflows/0/concurrency: -1 is negative`,
+		`/workflows/0/resources/arn:aws:lambda:eu-west-1:123456789012:function:enrich-device: "ftp://x" is not`,
+		`/workflows/1/name: "iot" is also the name of /workflows/0`,
+		`/workflows/1/group: required`,
+		`/workflows/1/definition: open`,
+		`/workflows/2/definition: iot.asl.json: /States/Enrich/Resource: no target is configured for "arn:aws:lambda:eu-west-1:123456789012:function:enrich-device"`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("missing problem %q in\n%s", want, text)
