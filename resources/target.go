@@ -1,247 +1,256 @@
-// Package resources runs the Task resources of workflows served over Kafka:
-// fixed results (static:JSON), Kafka publishing (kafka:TOPIC) and HTTP calls
-// to configured URLs, so that existing Step Functions definitions run
-// unchanged.
-//
-// A Resources value is built from a table RESOURCE → TARGET, where RESOURCE
-// is one of:
-//
-//   - a Task Resource string, matched exactly: a Lambda function ARN, an
-//     activity ARN, any custom string;
-//   - an optimised integration, which sets its default target:
-//     arn:aws:states:::lambda:invoke, arn:aws:states:::sns:publish,
-//     arn:aws:states:::sqs:sendMessage, arn:aws:states:::events:putEvents,
-//     arn:aws:states:::http:invoke;
-//   - a target named inside an integration's parameters: a Lambda
-//     FunctionName (name or ARN), an SNS TopicArn (ARN or topic name), an SQS
-//     QueueUrl (URL or queue name), an EventBridge EventBusName (name or ARN).
-//
-// and TARGET is an http:// or https:// URL, kafka:TOPIC or static:JSON.
-//
-// For arn:aws:states:::http:invoke the targets are an allowlist: a call's
-// ApiEndpoint must start with one of the configured URLs (same scheme, host
-// and port, path prefix) once its dot segments are resolved ("/v1/../x" and
-// "/v1/%2e%2e/x" are "/x"; an encoded slash or a backslash is refused), and
-// the request goes to that resolved URL, as do redirects; no other
-// outbound call can be made from record data. Every call has a timeout. Every call carries the execution name as
-// its idempotency key: the Idempotency-Key header of HTTP requests and of
-// produced records.
 package resources
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"net/url"
+	"sort"
 	"strings"
+	"sync"
 
-	"github.com/stepstream/express/internal/jsonv"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stepstream/express/express"
 )
 
-// Kind is the kind of a Target.
-type Kind int
+// Kind names a kind of target: KindHTTP, KindKafka, KindStatic or one
+// registered with RegisterKind.
+type Kind string
 
-// Target kinds.
-const (
-	KindHTTP Kind = iota + 1
-	KindKafka
-	KindStatic
-)
-
-// Target is where a resource's requests go.
+// Target is where a resource's requests go. Make it with ParseTarget.
 type Target struct {
-	Kind   Kind
-	URL    *url.URL // KindHTTP
-	Topic  string   // KindKafka
-	Static any      // KindStatic: the fixed result (never modified)
+	// Kind is the name of the target's kind.
+	Kind Kind
+	// Endpoint delivers the target's messages; the kind's Parse sets it.
+	Endpoint Endpoint
+	// URL, Topic and Static describe the targets of the built-in kinds,
+	// for callers that look at targets (the daemon creates the topics of
+	// kafka: targets on its embedded broker): the URL of a KindHTTP
+	// target, the topic of a KindKafka one, the fixed result of a
+	// KindStatic one (never modified). Only the Endpoint is used to run
+	// Tasks.
+	URL    *url.URL
+	Topic  string
+	Static any
 	raw    string
-	size   int // KindStatic: the result's size as compact JSON
 }
 
 // String returns the target as it was written.
 func (t Target) String() string { return t.raw }
 
-// ParseTarget parses "http://…", "https://…", "kafka:TOPIC" or
-// "static:JSON".
+// TargetKind is a kind of TARGET, the extension point of this package: a
+// new kind of target is one type implementing TargetKind, in its own file,
+// and one line registering it:
+//
+//	func init() { RegisterKind(natsKind{}) }
+//
+// The built-in kinds are in target_static.go, target_http.go and
+// target_kafka.go.
+type TargetKind interface {
+	// Name is the kind's name: the Kind of its targets, unique among the
+	// registered kinds.
+	Name() Kind
+	// Syntax says how the kind's targets are written.
+	Syntax() Syntax
+	// Parse parses s, which begins with one of the kind's prefixes, into
+	// t, whose Kind and String are set: it sets t.Endpoint (and, for the
+	// built-in kinds, the field describing it). Its error says what is
+	// wrong with s; ParseTarget quotes s in front of it.
+	Parse(s string, t *Target) error
+}
+
+// Syntax says how the targets of a kind are written.
+type Syntax struct {
+	// Prefixes select the kind: a TARGET beginning with one of them is
+	// the kind's ("kafka:"). No prefix of one kind may begin another's.
+	Prefixes []string
+	// Form is the target as --resource RESOURCE=FORM takes it, in
+	// messages: "kafka:TOPIC", "URL".
+	Form string
+	// Description names the targets in "is not A, B or C" when it says
+	// more than Form ("an http:// or https:// URL"); empty means Form.
+	Description string
+}
+
+// Endpoint is a parsed target: it delivers what a Task sends (Message)
+// and answers with a Reply. cfg is the Config of the Resources calling,
+// its defaults filled in (the HTTPClient, the timeouts, the Producer,
+// which may be nil); an error of type *express.Error fails the Task with
+// its name. Endpoints are read-only after Parse and called concurrently.
+//
+// An Endpoint may also have the methods of express.Inline (Inline() bool:
+// it answers at once without blocking, so the engine sets up no deadline)
+// and express.ObjectsOK (AcceptsObjects() bool: Message.Body and
+// Message.Value may hold the engine's objects, which it writes with
+// jsonv.AppendJSON or ignores). Without them it is neither.
+type Endpoint interface {
+	Send(ctx context.Context, cfg *Config, req *express.TaskRequest, msg Message) (Reply, error)
+}
+
+// Message is what a Task sends to a target: for a plain Task resource, its
+// input; for an integration, what its parameters say.
+type Message struct {
+	// Body is the request as a whole, as a target that answers gets it:
+	// a URL target posts it as JSON.
+	Body any
+	// Value is what a target that publishes writes (a record's value): a
+	// []byte as it is, any other value as JSON.
+	Value any
+	// Key and Headers go with a published message (the record's key and
+	// headers; the idempotency headers are added to them).
+	Key     []byte
+	Headers []kgo.RecordHeader
+}
+
+// Reply is a target's answer to a Message: a result (a target that
+// answers: static:, a URL) or where the message was published (a target
+// that publishes: kafka:), which each integration turns into its own
+// result (a MessageId, an EventId, ...).
+type Reply struct {
+	// Result is the answer, when Published is false.
+	Result any
+	// Size is an upper bound of Result's size as compact JSON when the
+	// target knows one, 0 otherwise (express.TaskRequest.ResultSize).
+	Size int
+	// Published says the message went to Topic, Partition, Offset.
+	Published bool
+	Topic     string
+	Partition int32
+	Offset    int64
+}
+
+// plain is the result of a plain Task resource (and the Payload of
+// lambda:invoke): the answer, or where the message was published.
+func (rp Reply) plain() any {
+	if !rp.Published {
+		return rp.Result
+	}
+	return map[string]any{"Topic": rp.Topic, "Partition": int64(rp.Partition), "Offset": rp.Offset}
+}
+
+var kinds struct {
+	sync.RWMutex
+	list []TargetKind // sorted by name
+}
+
+// RegisterKind adds a kind of target. It panics when the kind's name is
+// taken or empty, or when one of its prefixes begins another kind's
+// prefix or the other way round (that is a programming error, as
+// database/sql's Register has it). Register kinds from init functions.
+func RegisterKind(k TargetKind) {
+	kinds.Lock()
+	defer kinds.Unlock()
+	name, syn := k.Name(), k.Syntax()
+	if name == "" || len(syn.Prefixes) == 0 {
+		panic("resources: RegisterKind: a kind needs a name and a prefix")
+	}
+	for _, o := range kinds.list {
+		if o.Name() == name {
+			panic(fmt.Sprintf("resources: RegisterKind: kind %q registered twice", name))
+		}
+		for _, p := range syn.Prefixes {
+			for _, q := range o.Syntax().Prefixes {
+				if strings.HasPrefix(p, q) || strings.HasPrefix(q, p) {
+					panic(fmt.Sprintf("resources: RegisterKind: the prefix %q of kind %q clashes with %q of kind %q", p, name, q, o.Name()))
+				}
+			}
+		}
+	}
+	kinds.list = append(kinds.list, k)
+	sort.Slice(kinds.list, func(i, j int) bool { return kinds.list[i].Name() < kinds.list[j].Name() })
+}
+
+// Kinds returns the registered kinds, sorted by name.
+func Kinds() []TargetKind {
+	kinds.RLock()
+	defer kinds.RUnlock()
+	return append([]TargetKind(nil), kinds.list...)
+}
+
+// kindNamed returns the registered kind called name.
+func kindNamed(name Kind) (TargetKind, bool) {
+	for _, k := range Kinds() {
+		if k.Name() == name {
+			return k, true
+		}
+	}
+	return nil, false
+}
+
+// ParseTarget parses a TARGET: "http://…", "https://…", "kafka:TOPIC",
+// "static:JSON" or a target of a registered kind. A TARGET of no known
+// kind is an error naming the kinds.
 func ParseTarget(s string) (Target, error) {
-	switch {
-	case strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://"):
-		u, err := url.Parse(s)
-		if err != nil {
-			return Target{}, fmt.Errorf("%q: %v", s, err)
+	for _, k := range Kinds() {
+		for _, p := range k.Syntax().Prefixes {
+			if !strings.HasPrefix(s, p) {
+				continue
+			}
+			t := Target{Kind: k.Name(), raw: s}
+			if err := k.Parse(s, &t); err != nil {
+				return Target{}, fmt.Errorf("%q: %v", s, err)
+			}
+			if t.Endpoint == nil {
+				return Target{}, fmt.Errorf("%q: kind %q made no endpoint", s, k.Name())
+			}
+			return t, nil
 		}
-		if u.Host == "" {
-			return Target{}, fmt.Errorf("%q: the URL has no host", s)
-		}
-		if u.User != nil || u.Fragment != "" {
-			return Target{}, fmt.Errorf("%q: the URL must not have user info or a fragment", s)
-		}
-		return Target{Kind: KindHTTP, URL: u, raw: s}, nil
-	case strings.HasPrefix(s, "kafka:"):
-		t := strings.TrimPrefix(s, "kafka:")
-		if err := checkTopic(t); err != nil {
-			return Target{}, fmt.Errorf("%q: %v", s, err)
-		}
-		return Target{Kind: KindKafka, Topic: t, raw: s}, nil
-	case strings.HasPrefix(s, "static:"):
-		v, err := jsonv.ParsePlain([]byte(strings.TrimPrefix(s, "static:")))
-		if err != nil {
-			return Target{}, fmt.Errorf("%q: the result is not valid JSON: %v", s, err)
-		}
-		return Target{Kind: KindStatic, Static: v, raw: s, size: len(jsonv.AppendJSON(nil, v))}, nil
 	}
-	return Target{}, fmt.Errorf("%q is not an http:// or https:// URL, kafka:TOPIC or static:JSON", s)
+	return Target{}, fmt.Errorf("%q is not %s", s, kindList(func(s Syntax) string {
+		if s.Description != "" {
+			return s.Description
+		}
+		return s.Form
+	}, ", ", " or "))
 }
 
-func checkTopic(t string) error {
-	if t == "" {
-		return fmt.Errorf("empty topic name")
-	}
-	if len(t) > 249 {
-		return fmt.Errorf("topic name longer than 249 characters")
-	}
-	if t == "." || t == ".." {
-		return fmt.Errorf("topic name %q is not allowed", t)
-	}
-	for _, c := range t {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return fmt.Errorf("topic name %q has %q (allowed: letters, digits, '.', '_', '-')", t, c)
-		}
-	}
-	return nil
+// kindForms lists the forms of the registered kinds for --resource
+// hints: "URL|kafka:TOPIC|static:JSON".
+func kindForms() string {
+	return kindList(func(s Syntax) string { return s.Form }, "|", "|")
 }
 
-// CheckTopic reports whether t is a valid Kafka topic name.
-func CheckTopic(t string) error { return checkTopic(t) }
-
-// normalizePath rewrites u's path into the form that is checked against
-// the allowlist and then sent: percent-encoded unreserved characters
-// decoded ("%2e" is "."), other escapes in upper case, and the dot segments
-// removed (RFC 3986, 6.2.2 and 5.2.4), so that "/v1/../admin" and
-// "/v1/%2e%2e/admin" are "/admin". It refuses what a server might read as
-// a separator or a dot segment that the check would not see: a backslash
-// (plain or %5C), an encoded slash (%2F) and a dot segment with parameters
-// ("..;x").
-func normalizePath(u *url.URL) error {
-	raw := u.EscapedPath()
+// kindList joins one string per registered kind, sorted by name, with sep
+// and, before the last, last.
+func kindList(of func(Syntax) string, sep, last string) string {
 	var b strings.Builder
-	b.Grow(len(raw))
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
+	ks := Kinds()
+	for i, k := range ks {
 		switch {
-		case c == '\\':
-			return fmt.Errorf("the path has a backslash")
-		case c != '%':
-			b.WriteByte(c)
-			continue
-		}
-		if i+2 >= len(raw) || !isHex(raw[i+1]) || !isHex(raw[i+2]) {
-			return fmt.Errorf("the path has an invalid escape")
-		}
-		d := unhex(raw[i+1])<<4 | unhex(raw[i+2])
-		i += 2
-		switch {
-		case d == '/' || d == '\\':
-			return fmt.Errorf("the path has an encoded slash or backslash")
-		case unreserved(d):
-			b.WriteByte(d)
+		case i == 0:
+		case i == len(ks)-1:
+			b.WriteString(last)
 		default:
-			b.WriteString(strings.ToUpper(raw[i-2 : i+1]))
+			b.WriteString(sep)
 		}
+		b.WriteString(of(k.Syntax()))
 	}
-	p, err := removeDotSegments(b.String())
-	if err != nil {
-		return err
-	}
-	path, err := url.PathUnescape(p)
-	if err != nil {
-		return err
-	}
-	u.Path, u.RawPath = path, p
-	return nil
+	return b.String()
 }
 
-// removeDotSegments is RFC 3986's remove_dot_segments for an absolute or
-// empty path whose dot segments are written plainly.
-func removeDotSegments(p string) (string, error) {
-	if p == "" {
-		return p, nil
+// check reports a target that cannot run Tasks: one not made by
+// ParseTarget, or of a kind that is not registered.
+func (t Target) check() error {
+	if t.Endpoint != nil {
+		return nil
 	}
-	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
-	out := make([]string, 0, len(segs))
-	for i, s := range segs {
-		last := i == len(segs)-1
-		switch s {
-		case ".":
-		case "..":
-			if len(out) > 0 {
-				out = out[:len(out)-1]
-			}
-		default:
-			if j := strings.IndexByte(s, ';'); j >= 0 && (s[:j] == "." || s[:j] == "..") {
-				return "", fmt.Errorf("the path has a dot segment with parameters (%q)", s)
-			}
-			out = append(out, s)
-			continue
+	if _, ok := kindNamed(t.Kind); !ok {
+		names := make([]string, 0, 4)
+		for _, k := range Kinds() {
+			names = append(names, string(k.Name()))
 		}
-		if last {
-			out = append(out, "") // "/a/b/.." is "/a/"
-		}
+		return fmt.Errorf("target %q: unknown kind %q (the kinds are %s)", t, t.Kind, strings.Join(names, ", "))
 	}
-	return "/" + strings.Join(out, "/"), nil
+	return fmt.Errorf("target %q of kind %q has no endpoint: make targets with ParseTarget", t, t.Kind)
 }
 
-func unreserved(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+// inline and acceptsObjects read an Endpoint's optional methods.
+func inline(e Endpoint) bool {
+	i, ok := e.(interface{ Inline() bool })
+	return ok && i.Inline()
 }
 
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c >= 'a':
-		return c - 'a' + 10
-	case c >= 'A':
-		return c - 'A' + 10
-	}
-	return c - '0'
-}
-
-// allowed normalises u's path (normalizePath) and reports whether it is
-// then under one of the allowlist entries. A path that cannot be
-// normalised is refused with the reason.
-func allowed(list []*url.URL, u *url.URL) error {
-	if err := normalizePath(u); err != nil {
-		return err
-	}
-	for _, a := range list {
-		if allows(a, u) {
-			return nil
-		}
-	}
-	return errNotAllowed
-}
-
-var errNotAllowed = errors.New("not in the allowlist")
-
-// allows reports whether u is under the allowlist entry a: same scheme and
-// host (with port), and a path that is a's path or below it. Both paths
-// are normalised (normalizePath).
-func allows(a, u *url.URL) bool {
-	if !strings.EqualFold(a.Scheme, u.Scheme) || !strings.EqualFold(a.Host, u.Host) {
-		return false
-	}
-	ap := a.EscapedPath()
-	up := u.EscapedPath()
-	if ap == "" || ap == "/" {
-		return true
-	}
-	if up == ap {
-		return true
-	}
-	if !strings.HasSuffix(ap, "/") {
-		ap += "/"
-	}
-	return strings.HasPrefix(up, ap)
+func acceptsObjects(e Endpoint) bool {
+	o, ok := e.(interface{ AcceptsObjects() bool })
+	return ok && o.AcceptsObjects()
 }
