@@ -1111,7 +1111,10 @@ func (r *Run) Finish() {
 	if lastErr != nil {
 		r.Failf("could not read the results: %v", lastErr)
 	}
-	if t.Lost > 0 {
+	if t.Lost > 0 && time.Since(lastProgress) < stall {
+		r.Failf("too slow (not wedged): %d of %d inputs still without a result at the %v bound while results still come (lost by kind %v)",
+			t.Lost, t.Inputs, r.Size.Settle, t.LostKinds)
+	} else if t.Lost > 0 {
 		r.Failf("lost: %d of %d inputs have no output or dead-letter record %v after the last input (no new result for %v; lost by kind %v; e.g. partition/offset %v)",
 			t.Lost, t.Inputs, time.Since(finish0).Round(time.Second), time.Since(lastProgress).Round(time.Second), t.LostKinds, t.LostSample)
 	}
