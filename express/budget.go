@@ -51,11 +51,39 @@ func (w *Workflow) WithMaxBuildBytes(n int64) *Workflow {
 // the execution's errors (every state that builds anything would fail again).
 type BuildLimitError struct {
 	Limit int64
+	// Shared says the limit is a BuildPool's: the executions running at
+	// the time built more than it together.
+	Shared bool
 }
 
 func (e *BuildLimitError) Error() string {
+	if e.Shared {
+		return fmt.Sprintf("The execution exceeded its memory limit: the executions running in this process together built more than %d bytes (%s) of strings, arrays and objects, the limit they share.", e.Limit, mib(e.Limit))
+	}
 	return fmt.Sprintf("The execution exceeded its memory limit: its JSONata expressions and intrinsic functions built more than %d bytes (%s) of strings, arrays and objects.", e.Limit, mib(e.Limit))
 }
+
+// BuildPool bounds the bytes that the running executions sharing it (through
+// Options.BuildPool) have built in their expressions and intrinsic functions
+// together: each execution's Charge counts against its own limit and the
+// pool's, and its bytes return to the pool when it ends. A daemon running
+// hundreds of executions at once needs it: hundreds of per-execution limits
+// add up to more memory than a machine has, while the pool keeps the sum
+// bounded and fails only executions that build a lot while the pool is
+// full. It is safe for concurrent use.
+type BuildPool struct {
+	limit int64
+	used  atomic.Int64
+}
+
+// NewBuildPool returns a pool of limit bytes.
+func NewBuildPool(limit int64) *BuildPool { return &BuildPool{limit: limit} }
+
+// Used returns the bytes the running executions have built.
+func (p *BuildPool) Used() int64 { return p.used.Load() }
+
+// Limit returns the pool's size.
+func (p *BuildPool) Limit() int64 { return p.limit }
 
 // mib writes a byte count in MiB, or KiB below one MiB.
 func mib(n int64) string {
@@ -72,10 +100,26 @@ func mib(n int64) string {
 // every call after that. It is safe for concurrent use; callers that build
 // many small values add them up and charge them in chunks.
 func (x *Execution) Charge(n int) error {
-	if atomic.AddInt64(&x.built, int64(n)) > x.wf.buildLimit() {
+	built := atomic.AddInt64(&x.built, int64(n))
+	p := x.wf.opts.BuildPool
+	// the pool gets every byte the execution counts: Execute gives back
+	// what it built in all
+	shared := p != nil && p.used.Add(int64(n)) > p.limit
+	switch {
+	case built > x.wf.buildLimit():
 		return &BuildLimitError{Limit: x.wf.buildLimit()}
+	case shared:
+		return &BuildLimitError{Limit: p.limit, Shared: true}
 	}
 	return nil
+}
+
+// WithBuildPool returns a copy of w whose executions also charge p (see
+// BuildPool); nil removes the pool.
+func (w *Workflow) WithBuildPool(p *BuildPool) *Workflow {
+	c := *w
+	c.opts.BuildPool = p
+	return &c
 }
 
 // Built returns the bytes charged so far (see Charge).

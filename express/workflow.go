@@ -93,6 +93,9 @@ type Options struct {
 	// expressions and intrinsic functions may build; 0 means
 	// DefaultMaxBuildBytes, a negative value no limit.
 	MaxBuildBytes int64
+	// BuildPool, when set, also bounds what all running executions that
+	// share it have built together (see BuildPool).
+	BuildPool *BuildPool
 }
 
 // Workflow is a compiled state machine. It is immutable and safe for
@@ -201,6 +204,9 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 	s.x = x
 	out, err := x.runGuarded(s, input)
 	x.finish(&res, out, err)
+	if p := w.opts.BuildPool; p != nil {
+		p.used.Add(-atomic.LoadInt64(&x.built)) // its values are no longer the execution's
+	}
 	if x.cancel != nil {
 		x.cancel()
 	}

@@ -463,7 +463,10 @@ const matchBytes = 96
 
 func (c *evalCtx) regexCall(f *Function, args []any) (any, error) {
 	str, _ := firstString(args)
-	all := f.re.FindAllStringSubmatchIndex(str, -1)
+	all, err := c.findAll(f.re, str, -1)
+	if err != nil {
+		return nil, err
+	}
 	if len(all) == 0 {
 		return undef, nil
 	}
@@ -510,6 +513,34 @@ func (c *evalCtx) regexNext(f *Function) (any, error) {
 	return o, nil
 }
 
+// findAll runs re over str for up to limit matches (limit < 0: all). Go's
+// search allocates the offsets of every match before any of them can be
+// counted (tens of MB over a long string), so the most it can allocate is
+// reserved from the Budget first, and given back once it is done: an
+// execution, or a daemon's executions together, cannot run more such
+// searches at once than their budget holds.
+func (c *evalCtx) findAll(re *regexp.Regexp, str string, limit int) ([][]int, error) {
+	if c.budget == nil || len(str) < 4096 {
+		return re.FindAllStringSubmatchIndex(str, limit), nil
+	}
+	n := len(str) + 1
+	if limit >= 0 {
+		n = min(n, limit)
+	}
+	reserve := n * (findMatchBytes + 16*re.NumSubexp())
+	if err := c.budget.Charge(reserve); err != nil {
+		c.budget.Charge(-reserve)
+		return nil, &Error{Code: "D1016", Message: err.Error()}
+	}
+	defer c.budget.Charge(-reserve)
+	return re.FindAllStringSubmatchIndex(str, limit), nil
+}
+
+// findMatchBytes is what Go's regexp allocates per match found by
+// FindAllStringSubmatchIndex, groups aside (measured: about 140 bytes with
+// the slices' growth).
+const findMatchBytes = 144
+
 func firstString(args []any) (string, bool) {
 	if len(args) == 0 {
 		return "", false
@@ -527,7 +558,10 @@ func (c *evalCtx) matchAll(matcher *Function, str string, limit int) ([]regexMat
 	if matcher.kind == fnRegex {
 		// The loop below reads at most limit matches: finding more would
 		// be wasted ($contains needs one).
-		all := matcher.re.FindAllStringSubmatchIndex(str, limit)
+		all, err := c.findAll(matcher.re, str, limit)
+		if err != nil {
+			return nil, err
+		}
 		if len(all) > 0 {
 			// the offsets found and the matches made of them
 			if err := c.build(len(all) * (matchBytes + (8+slotBytes)*len(all[0]))); err != nil {

@@ -122,7 +122,9 @@ type Env struct {
 // large value before building it.
 type Budget interface {
 	// Charge records n more bytes. A non-nil error ends the evaluation
-	// with a D1016 error whose message is the error's text.
+	// with a D1016 error whose message is the error's text. A negative n
+	// gives back bytes reserved before a search whose allocations cannot
+	// be counted as they happen.
 	Charge(n int) error
 }
 
