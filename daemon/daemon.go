@@ -76,6 +76,14 @@ type Options struct {
 	Ready func(brokers []string, metricsAddr string)
 }
 
+// DefaultMaxBuildBytesTotal is the default of the config's
+// max_build_bytes_total: what all running executions' JSONata expressions
+// and intrinsic functions may have built together. With 256 executions at
+// once, each one's own limit (express.DefaultMaxBuildBytes, 64 MiB) adds up
+// to 16 GiB; the shared one keeps a daemon fed adversarial records within
+// about a GiB, and only executions that build that much are failed.
+const DefaultMaxBuildBytesTotal = 512 << 20
+
 // DefaultStuckAfter is the default of Options.StuckAfter: a minute more
 // than the Express execution limit, so that a long but live execution
 // (a Wait, a slow Task) never makes a healthy daemon look stuck.

@@ -221,8 +221,16 @@ func (r *run) clientOpts(client string, extra ...kgo.Opt) []kgo.Opt {
 // processors makes one kafka.Processor per workflow and the watchdog that
 // tells whether they make progress.
 func (r *run) processors(ctx context.Context) error {
+	var pool *express.BuildPool
+	switch n := r.f.MaxBuildBytesTotal; {
+	case n == 0:
+		pool = express.NewBuildPool(DefaultMaxBuildBytesTotal)
+	case n > 0:
+		pool = express.NewBuildPool(n)
+	}
 	for _, w := range r.resolved {
 		opts := w.Options
+		opts.Workflow = opts.Workflow.WithBuildPool(pool)
 		opts.ClientOpts = r.clientOpts("consumer:" + w.Config.Name)
 		opts.Metrics = r.metrics
 		opts.Logger = r.o.Logger

@@ -64,6 +64,8 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		maxInFlight  = fs.Int("max-in-flight", 0, "records fetched and unfinished, over all partitions (default 32768)")
 		maxPerPart   = fs.Int("max-in-flight-per-partition", 0, "records fetched and unfinished per partition (default 8192)")
 		maxInBytes   = fs.Int("max-in-flight-bytes", 0, "value bytes of the records fetched and unfinished; fetching waits at this bound (default 67108864)")
+		maxBuild     = fs.Int64("max-build-bytes", 0, "bytes of strings, arrays and objects one execution's JSONata and intrinsic functions may build before it fails (default 67108864)")
+		maxBuildAll  = fs.Int64("max-build-bytes-total", 0, "the same, for all running executions together (default 536870912; -1: no limit)")
 		maxBytes     = fs.Int("max-record-bytes", 0, "largest record value executed (default 262144)")
 		metricsAddr  = fs.String("metrics-addr", "127.0.0.1:9464", "address of /metrics, /healthz and /readyz (empty: off)")
 		pprofOn      = fs.Bool("pprof", false, "also serve Go's CPU, heap and other profiles under /debug/pprof/ on the metrics address")
@@ -112,7 +114,8 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 	var f *config.File
 	if *cfgFile != "" {
 		for _, name := range []string{"definition", "name", "topic", "group", "output-topic", "dlq-topic", "ordering",
-			"idempotency-key", "concurrency", "max-in-flight", "max-in-flight-per-partition", "max-record-bytes", "resource"} {
+			"idempotency-key", "concurrency", "max-in-flight", "max-in-flight-per-partition", "max-in-flight-bytes", "max-record-bytes",
+			"max-build-bytes", "resource"} {
 			if set[name] {
 				fmt.Fprintf(stderr, "express serve: --%s cannot be combined with --config: set it in the file\n", name)
 				return 2
@@ -135,11 +138,15 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		if set["session-timeout"] {
 			f.SessionTimeout = config.Duration(*session)
 		}
+		if set["max-build-bytes-total"] {
+			f.MaxBuildBytesTotal = *maxBuildAll
+		}
 	} else {
-		f = &config.File{MetricsAddr: *metricsAddr, DrainTimeout: config.Duration(*drain), SessionTimeout: config.Duration(*session)}
+		f = &config.File{MetricsAddr: *metricsAddr, DrainTimeout: config.Duration(*drain), SessionTimeout: config.Duration(*session),
+			MaxBuildBytesTotal: *maxBuildAll}
 		w := config.Workflow{Name: *name, Definition: *definition, Group: *group, OutputTopic: *outputTopic,
 			DLQTopic: *dlqTopic, Ordering: *ordering, IdempotencyKey: *idemKey, Concurrency: *concurrency,
-			MaxInFlight: *maxInFlight, MaxInFlightPerPartition: *maxPerPart, MaxInFlightBytes: *maxInBytes, MaxRecordBytes: *maxBytes,
+			MaxInFlight: *maxInFlight, MaxInFlightPerPartition: *maxPerPart, MaxInFlightBytes: *maxInBytes, MaxRecordBytes: *maxBytes, MaxBuildBytes: *maxBuild,
 			Resources: map[string]config.Targets{}}
 		for _, t := range topic {
 			w.Topics = append(w.Topics, splitList(t)...)

@@ -155,7 +155,8 @@ func (c *checker) kafkaOptions(i int, w *Workflow) kafka.Options {
 		c.add(at(i, "idempotency_key"), "%v", err)
 	}
 	for field, v := range map[string]int{"concurrency": w.Concurrency, "max_in_flight": w.MaxInFlight,
-		"max_in_flight_per_partition": w.MaxInFlightPerPartition, "max_in_flight_bytes": w.MaxInFlightBytes, "max_record_bytes": w.MaxRecordBytes} {
+		"max_in_flight_per_partition": w.MaxInFlightPerPartition, "max_in_flight_bytes": w.MaxInFlightBytes, "max_record_bytes": w.MaxRecordBytes,
+		"max_build_bytes": int(min(w.MaxBuildBytes, 1<<40))} {
 		if v < 0 {
 			c.add(at(i, field), "%d is negative", v)
 		}
@@ -234,6 +235,9 @@ func (c *checker) compile(i int, w *Workflow, def []byte, res *resources.Resourc
 		copts.Hooks = c.co.Hooks(w.Name)
 	}
 	wf, err := compile.Compile(def, copts)
+	if err == nil && w.MaxBuildBytes != 0 {
+		wf = wf.WithMaxBuildBytes(w.MaxBuildBytes)
+	}
 	if err != nil {
 		var dps diag.Problems
 		if errors.As(err, &dps) {

@@ -60,9 +60,13 @@ type File struct {
 	DrainTimeout Duration `yaml:"drain_timeout"`
 	// SessionTimeout is the consumer group session timeout (default 45s): how
 	// long a crashed member keeps its partitions before the group moves them.
-	SessionTimeout Duration   `yaml:"session_timeout"`
-	ClientID       string     `yaml:"client_id"`
-	Workflows      []Workflow `yaml:"workflows"`
+	SessionTimeout Duration `yaml:"session_timeout"`
+	ClientID       string   `yaml:"client_id"`
+	// MaxBuildBytesTotal bounds what all running executions' JSONata
+	// expressions and intrinsic functions have built together (see
+	// express.BuildPool); 0 means DefaultMaxBuildBytesTotal, negative none.
+	MaxBuildBytesTotal int64      `yaml:"max_build_bytes_total"`
+	Workflows          []Workflow `yaml:"workflows"`
 
 	// Dir is the directory definition paths are relative to.
 	Dir string `yaml:"-"`
@@ -102,10 +106,13 @@ type Workflow struct {
 	MaxInFlight             int      `yaml:"max_in_flight"`
 	MaxInFlightPerPartition int      `yaml:"max_in_flight_per_partition"`
 	MaxInFlightBytes        int      `yaml:"max_in_flight_bytes"`
-	MaxRecordBytes          int      `yaml:"max_record_bytes"`
-	CommitInterval          Duration `yaml:"commit_interval"`
-	Dedup                   *Dedup   `yaml:"dedup"`
-	HTTPTimeout             Duration `yaml:"http_timeout"`
+	// MaxBuildBytes bounds what one execution's JSONata expressions and
+	// intrinsic functions may build (0: express.DefaultMaxBuildBytes).
+	MaxBuildBytes  int64    `yaml:"max_build_bytes"`
+	MaxRecordBytes int      `yaml:"max_record_bytes"`
+	CommitInterval Duration `yaml:"commit_interval"`
+	Dedup          *Dedup   `yaml:"dedup"`
+	HTTPTimeout    Duration `yaml:"http_timeout"`
 	// Resources maps a Task resource to its target(s); see package
 	// resources. A value is a string or, for arn:aws:states:::http:invoke,
 	// a list of allowed URL prefixes.
