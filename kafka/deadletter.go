@@ -34,21 +34,24 @@ func tooLarge(err error) bool {
 // truncateDLQ sends again a dead letter that was refused as too large, so
 // that its offset can be committed instead of being retried forever. A
 // record that fits the topic's limit was refused with the others of its
-// batch and is sent again as it is. Otherwise the largest form that fits is
-// sent: every header with the value's first bytes, or only the express-*
-// headers; when nothing fits (a huge key) the record is given up: logged,
-// counted and committed with no dead letter. Each refusal past the third
-// halves the limit assumed, so that a wrong idea of it ends too.
+// batch (batches are kept under the topic's limit, see batchLimit, so this
+// is rare) and is sent again as it is, a few times. Otherwise the largest
+// form that fits is sent: every header with the value's first bytes, or
+// only the express-* headers; when nothing fits (a huge key) the record is
+// given up: logged, counted and committed with no dead letter. A record
+// refused again although it fits makes the limit assumed half its size, so
+// that a wrong idea of the limit ends too.
 func (p *Processor) truncateDLQ(s *slot, cause error) {
 	r := s.rec
 	s.refusals++
 	limit := p.recordLimit(s.out.Topic) - batchOverhead
-	if s.refusals > 3 {
-		limit >>= min(s.refusals-3, 30)
-	}
-	if s.refusals <= 3 && recordBytes(r.Key, s.out.Value, s.out.Headers) <= limit {
-		p.resend(s, 100*time.Millisecond)
-		return
+	size := recordBytes(r.Key, s.out.Value, s.out.Headers)
+	if size <= limit {
+		if s.refusals <= 3 {
+			p.resend(s, time.Duration(s.refusals)*100*time.Millisecond)
+			return
+		}
+		limit = size / 2
 	}
 	errCause := s.cause
 	if len(errCause) > maxTruncatedCause {
@@ -100,17 +103,41 @@ func recordBytes(key, value []byte, h []kgo.RecordHeader) int {
 	return n
 }
 
+// defaultRecordLimit is Kafka's default max.message.bytes, and franz-go's
+// default batch limit.
+const defaultRecordLimit = 1_000_012
+
+// batchLimit is the producer's batch limit for topic: the topic's
+// max.message.bytes when known (asked when the processor starts), so that
+// one large record cannot make the broker refuse a whole batch of small
+// ones with it.
+func (p *Processor) batchLimit(topic string) int32 {
+	limit := defaultRecordLimit
+	if v, ok := p.topicLimits.Load(topic); ok {
+		limit = min(v.(int), 1<<30)
+	}
+	return int32(max(limit, 512))
+}
+
 // recordLimit is the largest record the topic takes: the smaller of its
 // max.message.bytes (asked once) and the client's batch limit.
 func (p *Processor) recordLimit(topic string) int {
-	limit := 1_000_012 // Kafka's default, and franz-go's
+	limit := defaultRecordLimit
 	if fn, ok := p.cl.OptValue(kgo.ProducerBatchMaxBytesFn).(func(string) int32); ok && fn != nil {
 		limit = int(fn(topic))
 	}
 	if v, ok := p.topicLimits.Load(topic); ok {
 		return min(limit, v.(int))
 	}
-	ctx, cancel := context.WithTimeout(p.base, 5*time.Second)
+	return min(limit, p.askRecordLimit(p.base, topic))
+}
+
+// askRecordLimit asks the brokers for topic's max.message.bytes and caches
+// it; it returns defaultRecordLimit when they do not answer (and asks
+// again next time).
+func (p *Processor) askRecordLimit(ctx context.Context, topic string) int {
+	limit := defaultRecordLimit
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req := kmsg.NewPtrDescribeConfigsRequest()
 	res := kmsg.NewDescribeConfigsRequestResource()
@@ -127,7 +154,7 @@ func (p *Processor) recordLimit(topic string) int {
 			if c.Name == "max.message.bytes" && c.Value != nil {
 				if n, err := strconv.Atoi(*c.Value); err == nil && n > 0 {
 					p.topicLimits.Store(topic, n)
-					return min(limit, n)
+					return n
 				}
 			}
 		}

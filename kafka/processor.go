@@ -54,6 +54,7 @@ type Processor struct {
 	resumeCh chan struct{}
 
 	topicLimits sync.Map // topic -> max.message.bytes (int)
+	recreated   recreated
 
 	slots   sync.Pool
 	parsers sync.Pool
@@ -171,6 +172,12 @@ func (p *Processor) Run(ctx context.Context) error {
 		// long-polls waits for it, so keep the long poll short.
 		kgo.FetchMaxWait(50 * time.Millisecond),
 		kgo.MaxBufferedRecords(max(2*p.o.MaxInFlight, 10000)),
+		// batches fit the topics' max.message.bytes (asked below, before
+		// anything is produced)
+		kgo.ProducerBatchMaxBytesFn(p.batchLimit),
+		// a member that dies while the group rebalances is waited for this
+		// long; revoking takes up to the drain timeout and a commit
+		kgo.RebalanceTimeout(p.o.DrainTimeout + 10*time.Second),
 	}, p.o.ClientOpts...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -178,6 +185,11 @@ func (p *Processor) Run(ctx context.Context) error {
 	}
 	p.cl = cl
 	p.startedAt.Store(time.Now().UnixNano())
+	for _, t := range []string{p.o.OutputTopic, p.o.DLQTopic} {
+		if t != "" {
+			p.askRecordLimit(ctx, t)
+		}
+	}
 	p.poolMu.Lock()
 	p.pool = newWorkers(p.o.Concurrency, p.work)
 	p.poolMu.Unlock()
@@ -199,10 +211,21 @@ func (p *Processor) Run(ctx context.Context) error {
 	p.release(context.Background(), all, false)
 	stopLoops()
 	wg.Wait()
-	cl.Close()
 	p.pool.close()
+	// leaving the group may wait on a broker that does not answer
+	closed := make(chan struct{})
+	go func() { cl.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(closeTimeout):
+		p.log.Warn("the Kafka client did not close in time; leaving it behind", "timeout", closeTimeout)
+	}
 	return nil
 }
+
+// closeTimeout bounds how long Run waits for the client to close (leave
+// the group, flush nothing: every result was acknowledged or abandoned).
+const closeTimeout = 5 * time.Second
 
 // full reports whether admission must wait: too many records or bytes in
 // flight.
@@ -276,6 +299,7 @@ func (p *Processor) pollLoop(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var pause []*partition
+	logged := map[string]time.Time{} // fetch errors logged, by partition and text
 	for ctx.Err() == nil {
 		for p.full() && ctx.Err() == nil {
 			timer.Reset(100 * time.Millisecond)
@@ -293,8 +317,18 @@ func (p *Processor) pollLoop(ctx context.Context) {
 			return
 		}
 		fs.EachError(func(t string, part int32, err error) {
-			if !errors.Is(err, context.Canceled) {
+			// each distinct error of a partition is logged once every 10 s:
+			// a broker that is gone answers every fetch with it
+			k := t + "/" + strconv.Itoa(int(part)) + ": " + err.Error()
+			if now := time.Now(); !errors.Is(err, context.Canceled) && now.Sub(logged[k]) >= 10*time.Second {
+				if len(logged) > 10000 {
+					clear(logged)
+				}
+				logged[k] = now
 				p.log.Warn("fetch error", "topic", t, "partition", part, "err", err)
+			}
+			if errors.Is(err, kerr.UnknownTopicID) {
+				p.topicIDUnknown(t, true)
 			}
 		})
 		pause = p.dispatch(fs, pause[:0])
@@ -560,6 +594,9 @@ func (p *Processor) produceFailed(s *slot, err error) {
 	if p.m != nil {
 		p.m.produceErrors.Inc()
 	}
+	if errors.Is(err, kerr.UnknownTopicID) {
+		p.topicIDUnknown(s.out.Topic, false)
+	}
 	switch {
 	case s.phase == phaseDLQ && tooLarge(err):
 		go p.truncateDLQ(s, err)
@@ -571,6 +608,10 @@ func (p *Processor) produceFailed(s *slot, err error) {
 		return
 	}
 	delay := retryDelay(s.attempts)
+	if s.attempts&(s.attempts-1) != 0 {
+		go p.resend(s, delay) // logged on attempts 1, 2, 4, 8, ...
+		return
+	}
 	p.log.Error("produce failed, retrying", "topic", s.out.Topic, "source_partition", s.rec.Partition, "source_offset", s.rec.Offset,
 		"attempt", s.attempts, "retry_in", delay, "err", err)
 	go p.resend(s, delay)

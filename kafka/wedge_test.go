@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -303,4 +305,55 @@ func TestOldestInFlightMetric(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestBrokerRestartedEmpty: a broker restarted empty on the same address
+// has new topic ids; the processor used to stall on UNKNOWN_TOPIC_ID for
+// ever. It now reads the topics anew and processes what the new broker
+// gets, and its in-flight count is exact.
+func TestBrokerRestartedEmpty(t *testing.T) {
+	start := func(addr string) *kfake.Cluster {
+		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "in", "out", "dlq"),
+			kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, addr) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := start("127.0.0.1:0")
+	addr := c.ListenAddrs()[0]
+	records := func() []*kgo.Record {
+		var rs []*kgo.Record
+		for i := range 50 {
+			rs = append(rs, &kgo.Record{Topic: "in", Key: []byte(strconv.Itoa(i)), Value: []byte(`{"n":1}`)})
+		}
+		return rs
+	}
+	produceAll(t, newClient(t, []string{addr}), records())
+	p, err := New(Options{Workflow: fakeWorkflow("restart"), Topics: []string{"in"}, Group: "g", OutputTopic: "out", DLQTopic: "dlq",
+		CommitInterval: 50 * time.Millisecond, DrainTimeout: time.Second,
+		ClientOpts: []kgo.Opt{kgo.SeedBrokers(addr), kgo.SessionTimeout(6 * time.Second)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runProcessor(t, p)
+	waitFor(t, 20*time.Second, "the first broker's records", func() bool { return p.Stats().Output.Load() >= 50 })
+	c.Close()
+	var c2 *kfake.Cluster
+	waitFor(t, 10*time.Second, "the address to be free", func() bool {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return false
+		}
+		ln.Close()
+		c2 = start(addr)
+		return true
+	})
+	t.Cleanup(c2.Close)
+	produceAll(t, newClient(t, []string{addr}), records())
+	waitFor(t, 60*time.Second, "the new broker's records processed", func() bool { return p.Stats().Output.Load() >= 100 })
+	waitFor(t, 10*time.Second, "in flight back to 0", func() bool { return p.InFlight() == 0 })
+	if out := consumeN(t, []string{addr}, 50, 10*time.Second, "out"); len(out) < 50 {
+		t.Fatalf("the new broker has %d outputs, want 50", len(out))
+	}
 }
