@@ -18,6 +18,7 @@ package faults
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -105,7 +106,10 @@ type Size struct {
 	Rate    int           // records per second produced (0: as fast as possible)
 	Rounds  int           // kills, joins/leaves, fault injections
 	Settle  time.Duration // how long every input may take to get a result after the last is produced
-	MaxRSS  int64         // bound of every daemon's VmHWM, bytes
+	// Stall is how long results may stop coming before the stream counts
+	// as wedged (default 20 s, at most Settle).
+	Stall  time.Duration
+	MaxRSS int64 // bound of every daemon's VmHWM, bytes
 }
 
 // Scenario is one named fault scenario.
@@ -344,6 +348,17 @@ func listenRetry(network, addr string) (net.Listener, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// AlterTopic changes topic configs on the running broker.
+func (b *Broker) AlterTopic(topic string, cfg map[string]string) error {
+	b.mu.Lock()
+	cl := b.prod
+	b.mu.Unlock()
+	if cl == nil {
+		return errors.New("no broker")
+	}
+	return alterTopic(cl, topic, cfg)
 }
 
 func alterTopic(cl *kgo.Client, topic string, cfg map[string]string) error {
@@ -1089,7 +1104,7 @@ func (r *Run) Finish() {
 	var lastErr error
 	finish0 := time.Now()
 	deadline := finish0.Add(r.Size.Settle)
-	stall := min(r.Size.Settle, 20*time.Second)
+	stall := min(r.Size.Settle, cmp.Or(r.Size.Stall, 20*time.Second))
 	lastProgress, lastResults := time.Now(), -1
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

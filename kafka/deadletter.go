@@ -114,7 +114,7 @@ const defaultRecordLimit = 1_000_012
 func (p *Processor) batchLimit(topic string) int32 {
 	limit := defaultRecordLimit
 	if v, ok := p.topicLimits.Load(topic); ok {
-		limit = min(v.(int), 1<<30)
+		limit = min(v.(topicLimit).bytes, 1<<30)
 	}
 	return int32(max(limit, 512))
 }
@@ -127,10 +127,31 @@ func (p *Processor) recordLimit(topic string) int {
 		limit = int(fn(topic))
 	}
 	if v, ok := p.topicLimits.Load(topic); ok {
-		return min(limit, v.(int))
+		tl := v.(topicLimit)
+		if time.Since(tl.at) < limitMaxAge {
+			return min(limit, tl.bytes)
+		}
+		// the topic may have been given a smaller limit since: ask again,
+		// and make the producer's batches follow it
+		if n := p.askRecordLimit(p.base, topic); n < tl.bytes {
+			p.log.Warn("the topic's max.message.bytes went down: rebuilding its producer batches", "topic", topic, "was", tl.bytes, "now", n)
+			p.cl.PurgeTopicsFromProducing(topic)
+			return min(limit, n)
+		}
+		return min(limit, tl.bytes)
 	}
 	return min(limit, p.askRecordLimit(p.base, topic))
 }
+
+// topicLimit is a topic's max.message.bytes and when it was read.
+type topicLimit struct {
+	bytes int
+	at    time.Time
+}
+
+// limitMaxAge is how long a topic's max.message.bytes is used before a
+// record refused as too large makes the processor ask again.
+const limitMaxAge = 10 * time.Second
 
 // askRecordLimit asks the brokers for topic's max.message.bytes and caches
 // it; it returns defaultRecordLimit when they do not answer (and asks
@@ -153,7 +174,7 @@ func (p *Processor) askRecordLimit(ctx context.Context, topic string) int {
 		for _, c := range rr.Configs {
 			if c.Name == "max.message.bytes" && c.Value != nil {
 				if n, err := strconv.Atoi(*c.Value); err == nil && n > 0 {
-					p.topicLimits.Store(topic, n)
+					p.topicLimits.Store(topic, topicLimit{n, time.Now()})
 					return n
 				}
 			}

@@ -53,7 +53,7 @@ type Processor struct {
 	resumeQ  []*partition
 	resumeCh chan struct{}
 
-	topicLimits sync.Map // topic -> max.message.bytes (int)
+	topicLimits sync.Map // topic -> topicLimit
 	recreated   recreated
 
 	slots   sync.Pool
@@ -176,8 +176,9 @@ func (p *Processor) Run(ctx context.Context) error {
 		// anything is produced)
 		kgo.ProducerBatchMaxBytesFn(p.batchLimit),
 		// a member that dies while the group rebalances is waited for this
-		// long; revoking takes up to the drain timeout and a commit
-		kgo.RebalanceTimeout(p.o.DrainTimeout + 10*time.Second),
+		// long (twice: to join, then to sync); revoking takes up to the
+		// drain timeout and a commit (5 s), so it cannot be shorter
+		kgo.RebalanceTimeout(p.o.DrainTimeout + rebalanceMargin),
 	}, p.o.ClientOpts...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -222,6 +223,10 @@ func (p *Processor) Run(ctx context.Context) error {
 	}
 	return nil
 }
+
+// rebalanceMargin is the rebalance timeout beyond the drain timeout: the
+// final commit of revoked partitions (at most 5 s) and a little more.
+const rebalanceMargin = 7 * time.Second
 
 // closeTimeout bounds how long Run waits for the client to close (leave
 // the group, flush nothing: every result was acknowledged or abandoned).
