@@ -56,7 +56,7 @@ func (p *Processor) commit(ctx context.Context, parts []*partition) {
 	if offsets == nil {
 		return
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	failed := map[tp]bool{}
 	var cerr error
@@ -74,7 +74,7 @@ func (p *Processor) commit(ctx context.Context, parts []*partition) {
 			}
 		}
 	})
-	if cerr != nil {
+	if cerr != nil && ctx.Err() == nil {
 		p.log.Warn("commit failed", "err", cerr)
 	}
 	ok := 0

@@ -205,32 +205,42 @@ func (p *Processor) Run(ctx context.Context) error {
 
 	p.pollLoop(ctx)
 
-	// Shutdown: drain and commit everything, then leave the group.
+	// Shutdown: drain and commit everything, then leave the group, all
+	// within the drain timeout plus shutdownGrace whatever the executions
+	// and the brokers do. The periodic commit is cancelled first: the
+	// final one commits everything.
 	p.ready.Store(false)
-	all := map[string][]int32{}
-	p.eachPart(func(part *partition) { all[part.topic] = append(all[part.topic], part.id) })
-	p.release(context.Background(), all, false)
 	stopLoops()
 	wg.Wait()
+	deadline := time.Now().Add(p.o.DrainTimeout + shutdownGrace)
+	sctx, cancel := context.WithDeadline(context.Background(), deadline.Add(-closeMin))
+	defer cancel()
+	all := map[string][]int32{}
+	p.eachPart(func(part *partition) { all[part.topic] = append(all[part.topic], part.id) })
+	p.release(sctx, all, false)
 	p.pool.close()
 	// leaving the group may wait on a broker that does not answer
 	closed := make(chan struct{})
 	go func() { cl.Close(); close(closed) }()
+	wait := max(time.Until(deadline), closeMin)
 	select {
 	case <-closed:
-	case <-time.After(closeTimeout):
-		p.log.Warn("the Kafka client did not close in time; leaving it behind", "timeout", closeTimeout)
+	case <-time.After(wait):
+		p.log.Warn("the Kafka client did not close in time; leaving it behind", "waited", wait)
 	}
 	return nil
 }
 
+// shutdownGrace is what shutdown may take beyond the drain timeout: the
+// final commit and leaving the group; closeMin of it is kept for leaving.
+const (
+	shutdownGrace = 4 * time.Second
+	closeMin      = time.Second
+)
+
 // rebalanceMargin is the rebalance timeout beyond the drain timeout: the
 // final commit of revoked partitions (at most 5 s) and a little more.
 const rebalanceMargin = 7 * time.Second
-
-// closeTimeout bounds how long Run waits for the client to close (leave
-// the group, flush nothing: every result was acknowledged or abandoned).
-const closeTimeout = 5 * time.Second
 
 // full reports whether admission must wait: too many records or bytes in
 // flight.
