@@ -81,8 +81,9 @@ type Options struct {
 // and intrinsic functions may have built together. With 256 executions at
 // once, each one's own limit (express.DefaultMaxBuildBytes, 64 MiB) adds up
 // to 16 GiB; the shared one keeps a daemon fed adversarial records within
-// about a GiB, and only executions that build that much are failed.
-const DefaultMaxBuildBytesTotal = 512 << 20
+// well under a GiB (with the in-flight bytes and DaemonMemoryLimit), and
+// only executions that build that much are failed.
+const DefaultMaxBuildBytesTotal = 384 << 20
 
 // DefaultStuckAfter is the default of Options.StuckAfter: a minute more
 // than the Express execution limit, so that a long but live execution

@@ -22,6 +22,14 @@ const DaemonGCPercent = 200
 // second and the resident size stays about the floor plus the runtime's own.
 const DaemonMinHeap = 64 << 20
 
+// DaemonMemoryLimit is the soft memory limit `express serve` sets unless
+// GOMEMLIMIT is set: with GOGC=200 the heap may grow to three times the
+// live data before a collection, so a burst of large records (bounded by
+// the in-flight and build limits) could take the process past a GiB; near
+// the limit the collector runs more often instead (it never takes more
+// than half the CPU for it). A daemon keeping up stays far below it.
+const DaemonMemoryLimit = 768 << 20
+
 // gcTuneInterval is how often the live heap is read to keep the floor.
 const gcTuneInterval = 100 * time.Millisecond
 
@@ -33,6 +41,9 @@ const gcTuneInterval = 100 * time.Millisecond
 // heap. The daemon calls it at start; the benchmarks call it too, so that
 // they measure the engine as the daemon runs it.
 func TuneGC(ctx context.Context) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(DaemonMemoryLimit)
+	}
 	if os.Getenv("GOGC") != "" {
 		return
 	}

@@ -65,7 +65,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		maxPerPart   = fs.Int("max-in-flight-per-partition", 0, "records fetched and unfinished per partition (default 8192)")
 		maxInBytes   = fs.Int("max-in-flight-bytes", 0, "value bytes of the records fetched and unfinished; fetching waits at this bound (default 67108864)")
 		maxBuild     = fs.Int64("max-build-bytes", 0, "bytes of strings, arrays and objects one execution's JSONata and intrinsic functions may build before it fails (default 67108864)")
-		maxBuildAll  = fs.Int64("max-build-bytes-total", 0, "the same, for all running executions together (default 536870912; -1: no limit)")
+		maxBuildAll  = fs.Int64("max-build-bytes-total", 0, "the same, for all running executions together (default 402653184; -1: no limit)")
 		maxBytes     = fs.Int("max-record-bytes", 0, "largest record value executed (default 262144)")
 		metricsAddr  = fs.String("metrics-addr", "127.0.0.1:9464", "address of /metrics, /healthz and /readyz (empty: off)")
 		pprofOn      = fs.Bool("pprof", false, "also serve Go's CPU, heap and other profiles under /debug/pprof/ on the metrics address")
