@@ -402,11 +402,11 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 		return nil, Errorf(ErrTaskFailed, "no resource is configured to run %q (state %q)", req.Resource, req.State)
 	}
 	var ctx context.Context
-	inline := false
-	if il, ok := inv.(inlineChecker); ok && il.InlineFor(req.Resource) {
+	inlined := false
+	if inline(inv, req.Resource) {
 		// An inline resource returns at once: no deadline to set up, no
 		// clock to read.
-		ctx, inline = x.parent, true
+		ctx, inlined = x.parent, true
 	} else {
 		ctx = x.Context()
 	}
@@ -416,11 +416,11 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 	}
 	hook := x.wf.opts.Hooks.TaskDone
 	var t0 time.Time
-	if hook != nil && !inline {
+	if hook != nil && !inlined {
 		t0 = time.Now()
 	}
 	req.ResultSize = 0
-	if ra, ok := inv.(rawChecker); !ok || !ra.AcceptsObjectsFor(req.Resource) {
+	if !acceptsObjects(inv, req.Resource) {
 		req.Input = jsonv.Plain(req.Input)
 	}
 	res, err := inv.Invoke(ctx, req)
@@ -448,7 +448,7 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 	}
 	if hook != nil {
 		var d time.Duration
-		if !inline {
+		if !inlined {
 			d = time.Since(t0)
 		}
 		hook(x.wf, req.State, req.Resource, d, e)

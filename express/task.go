@@ -51,9 +51,17 @@ func (f InvokerFunc) Invoke(ctx context.Context, req *TaskRequest) (any, error) 
 
 // Inline is implemented by invokers that return at once without blocking
 // (in-process computations, fixed results). The engine sets up no deadline
-// for them, which saves a timer per execution.
+// for them, which saves a timer per execution. An invoker whose resources
+// differ (a router) implements InlineResources instead; the engine asks
+// that first.
 type Inline interface {
 	Inline() bool
+}
+
+// InlineResources is implemented by invokers that serve several resources,
+// some of which return at once (see Inline): InlineFor says which.
+type InlineResources interface {
+	InlineFor(resource string) bool
 }
 
 // InlineFunc is an InvokerFunc that promises to return at once.
@@ -68,19 +76,44 @@ func (InlineFunc) Inline() bool { return true }
 // InlineFor reports true: the function is the resource for every request.
 func (InlineFunc) InlineFor(string) bool { return true }
 
-type inlineChecker interface {
-	InlineFor(resource string) bool
-}
-
-// ObjectsOK is implemented by invokers that accept *jsonv.Object values in
-// a request's Input (they serialise it with jsonv, or ignore it); the
-// engine then skips converting the input to plain maps.
+// ObjectsOK is implemented by invokers that take a request's Input as the
+// engine holds it, without its objects converted to plain maps: invokers
+// of this module that serialise the input with the engine's own writer, or
+// ignore it. The engine's objects are an internal type, so an invoker
+// outside this module cannot read them and should not implement it. An
+// invoker whose resources differ implements ObjectResources instead; the
+// engine asks that first.
 type ObjectsOK interface {
 	AcceptsObjects() bool
 }
 
-type rawChecker interface {
+// ObjectResources is implemented by invokers that serve several resources,
+// some of which accept the engine's objects (see ObjectsOK).
+type ObjectResources interface {
 	AcceptsObjectsFor(resource string) bool
+}
+
+// inline reports whether inv returns at once for resource.
+func inline(inv Invoker, resource string) bool {
+	switch i := inv.(type) {
+	case InlineResources:
+		return i.InlineFor(resource)
+	case Inline:
+		return i.Inline()
+	}
+	return false
+}
+
+// acceptsObjects reports whether inv takes the engine's objects for
+// resource.
+func acceptsObjects(inv Invoker, resource string) bool {
+	switch i := inv.(type) {
+	case ObjectResources:
+		return i.AcceptsObjectsFor(resource)
+	case ObjectsOK:
+		return i.AcceptsObjects()
+	}
+	return false
 }
 
 // AcceptsObjectsFor reports whether the invoker for resource accepts objects.
