@@ -68,7 +68,7 @@ func Parse(src string) (*Path, error) {
 			i = len(rest)
 		}
 		p.root, p.name, rest = Var, rest[:i], rest[i:]
-		if !validVarName(p.name) {
+		if !ValidVarName(p.name) {
 			return nil, fmt.Errorf("%q: %q is not a valid variable name", src, p.name)
 		}
 	}
@@ -101,7 +101,13 @@ func MustParse(src string) *Path {
 	return p
 }
 
-func validVarName(n string) bool {
+// MaxVarNameLen is the longest variable name a state may assign.
+const MaxVarNameLen = 80
+
+// ValidVarName reports whether n is a variable name: letters, '_', any
+// non-ASCII character, and digits after the first character. Assigning
+// also limits its length to MaxVarNameLen.
+func ValidVarName(n string) bool {
 	if n == "" {
 		return false
 	}

@@ -198,17 +198,10 @@ func (c *compiler) assignTemplate(v any, ptr string) *template {
 	return c.compileTemplate(v, ptr)
 }
 
+// validVarName reports whether n may be assigned: a variable name of at
+// most aslpath.MaxVarNameLen bytes.
 func validVarName(n string) bool {
-	if n == "" || len(n) > 80 {
-		return false
-	}
-	for i, r := range n {
-		if r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || r > 127 || (i > 0 && r >= '0' && r <= '9') {
-			continue
-		}
-		return false
-	}
-	return true
+	return len(n) <= aslpath.MaxVarNameLen && aslpath.ValidVarName(n)
 }
 
 // optPath compiles an optional path field. It returns (nil, false) when the
