@@ -25,6 +25,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/kafka"
@@ -115,6 +117,14 @@ const (
 	EmbeddedSegmentBytes   = 2 << 20
 )
 
+// produceByName is every API version the embedded broker has, with
+// Produce up to v12.
+func produceByName() *kversion.Versions {
+	v := kversion.Stable()
+	v.SetMaxKeyVersion(kmsg.Produce.Int16(), 12)
+	return v
+}
+
 // Embedded configures StartEmbedded.
 type Embedded struct {
 	// Port on 127.0.0.1; 0 (or a busy port) means any free port.
@@ -145,6 +155,10 @@ func StartEmbedded(e Embedded, topics ...string) (*kfake.Cluster, error) {
 			kfake.BrokerConfigs(map[string]string{"log.retention.ms": strconv.Itoa(int(EmbeddedRetention.Milliseconds())),
 				"log.retention.bytes": strconv.Itoa(retention), "log.segment.bytes": strconv.Itoa(segment)}),
 			kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(int(partitions)),
+			// Produce up to v12 (topics by name): kfake panics on a v13
+			// Produce naming two topic ids it does not know, and a panic
+			// of the embedded broker would end the daemon
+			kfake.MaxVersions(produceByName()),
 			kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, addr) }))
 	}
 	if port > 0 {

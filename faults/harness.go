@@ -40,6 +40,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 )
 
 // Header names the daemon sets on output and dead-letter records (the
@@ -301,6 +302,7 @@ func (b *Broker) start(addr string) error {
 		kfake.SeedTopics(Partitions, TopicIn, TopicOut, TopicDLQ),
 		kfake.GroupMinSessionTimeout(500 * time.Millisecond),
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return listenRetry(network, addr) }),
+		kfake.MaxVersions(produceByName()),
 	}
 	if len(b.cfg.BrokerConfigs) > 0 {
 		opts = append(opts, kfake.BrokerConfigs(b.cfg.BrokerConfigs))
@@ -335,6 +337,17 @@ func (b *Broker) start(addr string) error {
 	b.res = newResults(a)
 	b.mu.Unlock()
 	return nil
+}
+
+// produceByName is the API versions the harness's broker offers: all it
+// has, but Produce only up to v12 (topics by name). kfake panics on a v13
+// Produce (topics by id) naming two topics it does not know, which a
+// daemon sends after the broker restarted empty; the panic would kill the
+// harness, not the daemon.
+func produceByName() *kversion.Versions {
+	v := kversion.Stable()
+	v.SetMaxKeyVersion(kmsg.Produce.Int16(), 12)
+	return v
 }
 
 // listenRetry listens on addr, retrying for a while when the port of a

@@ -32,26 +32,21 @@ func tooLarge(err error) bool {
 }
 
 // truncateDLQ sends again a dead letter that was refused as too large, so
-// that its offset can be committed instead of being retried forever. A
-// record that fits the topic's limit was refused with the others of its
-// batch (batches are kept under the topic's limit, see batchLimit, so this
-// is rare) and is sent again as it is, a few times. Otherwise the largest
-// form that fits is sent: every header with the value's first bytes, or
-// only the express-* headers; when nothing fits (a huge key) the record is
-// given up: logged, counted and committed with no dead letter. A record
-// refused again although it fits makes the limit assumed half its size, so
-// that a wrong idea of the limit ends too.
+// that its offset can be committed instead of being retried forever. The
+// topic's limit is asked again (at most once a second): when it went down,
+// the producer's batches are rebuilt for it. A record that fits the limit
+// was refused with the others of its batch and is sent again as it is.
+// Otherwise the largest form that fits is sent: every header with the
+// value's first bytes, or only the express-* headers; when nothing fits (a
+// huge key) the record is given up: logged, counted and committed with no
+// dead letter.
 func (p *Processor) truncateDLQ(s *slot, cause error) {
 	r := s.rec
 	s.refusals++
 	limit := p.recordLimit(s.out.Topic) - batchOverhead
-	size := recordBytes(r.Key, s.out.Value, s.out.Headers)
-	if size <= limit {
-		if s.refusals <= 3 {
-			p.resend(s, time.Duration(s.refusals)*100*time.Millisecond)
-			return
-		}
-		limit = size / 2
+	if size := recordBytes(r.Key, s.out.Value, s.out.Headers); size <= limit {
+		p.resend(s, min(time.Duration(s.refusals)*100*time.Millisecond, 2*time.Second))
+		return
 	}
 	errCause := s.cause
 	if len(errCause) > maxTruncatedCause {
@@ -151,7 +146,7 @@ type topicLimit struct {
 
 // limitMaxAge is how long a topic's max.message.bytes is used before a
 // record refused as too large makes the processor ask again.
-const limitMaxAge = 10 * time.Second
+const limitMaxAge = time.Second
 
 // askRecordLimit asks the brokers for topic's max.message.bytes and caches
 // it; it returns defaultRecordLimit when they do not answer (and asks

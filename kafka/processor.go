@@ -605,6 +605,12 @@ func (p *Processor) produceFailed(s *slot, err error) {
 		p.discard(s)
 		return
 	}
+	if err.Error() == errPurgedText {
+		// the processor purged the topic (recreated, or its limit went
+		// down): the record is sent again at once, no failure of its own
+		go p.resend(s, 10*time.Millisecond)
+		return
+	}
 	s.attempts++
 	if p.m != nil {
 		p.m.produceErrors.Inc()
@@ -651,6 +657,10 @@ func (p *Processor) resend(s *slot, delay time.Duration) {
 	s.out = kgo.Record{Topic: s.out.Topic, Key: s.out.Key, Value: s.out.Value, Headers: s.out.Headers}
 	p.cl.Produce(p.base, &s.out, s.ack)
 }
+
+// errPurgedText is the text of franz-go's (unexported) error for records
+// buffered for a topic purged from the client.
+const errPurgedText = "topic purged while buffered"
 
 // retryDelay is the wait before the attempt-th retry of a produce: 1 s,
 // doubling up to 30 s.
