@@ -111,6 +111,9 @@ type Size struct {
 	// as wedged (default 20 s, at most Settle).
 	Stall  time.Duration
 	MaxRSS int64 // bound of every daemon's VmHWM, bytes
+	// JoinKills makes kill9 kill every other victim while it joins the
+	// group (the full size only: see RELIABILITY.md).
+	JoinKills bool
 }
 
 // Scenario is one named fault scenario.

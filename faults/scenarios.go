@@ -32,13 +32,13 @@ var Scenarios = []Scenario{
 	},
 	{
 		Name:  "kill9",
-		About: "one daemon of two is killed with SIGKILL and restarted, in a loop, mid-stream and (every other round) while it joins the group (reference workflow)",
+		About: "one daemon of two is killed with SIGKILL and restarted, in a loop, mid-stream and (every other round, full size) while it joins the group (reference workflow)",
 		// A member killed while the group rebalances is waited for, by
 		// Kafka as by kfake, for the rebalance timeout (the drain timeout,
 		// 5 s here, plus 7 s), twice at worst (join, then sync): the stream
 		// may stop for about 25 s without being wedged.
 		Short: Size{Records: 100000, Rate: 1500, Rounds: 4, Settle: 60 * time.Second, Stall: 40 * time.Second, MaxRSS: gib},
-		Full:  Size{Records: 1000000, Rate: 5000, Rounds: 10, Settle: 90 * time.Second, Stall: 40 * time.Second, MaxRSS: gib},
+		Full:  Size{Records: 1000000, Rate: 5000, Rounds: 10, Settle: 90 * time.Second, Stall: 40 * time.Second, MaxRSS: gib, JoinKills: true},
 		Run:   runKill9,
 	},
 	{
@@ -207,7 +207,7 @@ func runKill9(r *Run) {
 	stop := r.ProduceUntil(r.Size.Records, r.Size.Rate, Reading) // Records is a cap: it stops after the kills
 	victim := r.StartDaemon(cfg("victim-0"))
 	for i := 0; i < r.Size.Rounds; i++ {
-		if i%2 == 1 {
+		if i%2 == 1 && r.Size.JoinKills {
 			// Kill it while it joins the group: the group is mid-rebalance.
 			time.Sleep(300 * time.Millisecond) // into the join, not an assertion
 			r.Logf("round %d: kill -9 %s while it joins the group", i, victim.Name)
