@@ -216,8 +216,11 @@ func runKill9(r *Run) {
 			continue
 		}
 		// Kill it mid-stream: once it has partitions and results flow.
-		if !WaitFor(30*time.Second, func() bool { _, rd, _, err := victim.Health(); return err == nil && rd == 200 }) {
-			r.Failf("round %d: %s got no partitions within 30s of its start; last lines:\n%s", i, victim.Name, victim.LogTail(10))
+		// After kills mid-join the group may wait out the rebalance
+		// timeout (drain timeout + 7 s) for each dead member, twice at
+		// worst, before it assigns anything: 60 s covers two of them.
+		if !WaitFor(60*time.Second, func() bool { _, rd, _, err := victim.Health(); return err == nil && rd == 200 }) {
+			r.Failf("round %d: %s got no partitions within 60s of its start; last lines:\n%s", i, victim.Name, victim.LogTail(10))
 			break
 		}
 		if !r.progress(r.Size.Rate/2, 30*time.Second) {
