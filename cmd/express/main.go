@@ -19,6 +19,7 @@ import (
 	"github.com/stepstream/express/compile/diag"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
+	"github.com/stepstream/express/resources"
 	"github.com/stepstream/express/testcase"
 )
 
@@ -28,7 +29,7 @@ Usage:
   express serve [flags]                 run workflows over Kafka (see express serve -h)
   express validate FILE...              check state machine definitions
   express validate --config FILE        check a serve config and its definitions
-  express run FILE [--input JSON|@file|-] [--resource RESOURCE=static:JSON]...
+  express run FILE [--input JSON|@file|-] [--resource RESOURCE=TARGET]...
                                         run one execution, print its output
   express test PATH...                  run workflow test cases (files or directories)
   express graph [--format mermaid|dot] FILE
@@ -127,8 +128,8 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	input := fs.String("input", "{}", "execution input: JSON text, @file, or - for standard input")
 	name := fs.String("name", "", "execution name (idempotency key)")
-	var resources listFlag
-	fs.Var(&resources, "resource", "RESOURCE=static:JSON: the fixed result of a Task resource (repeatable)")
+	var targets listFlag
+	fs.Var(&targets, "resource", "RESOURCE=TARGET: where a Task resource goes, as in serve: static:JSON, an http(s):// URL (repeatable; kafka: targets need serve)")
 	// Allow the definition file before or after the flags.
 	var file string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -141,7 +142,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		file = fs.Arg(0)
 	}
 	if file == "" {
-		fmt.Fprintln(stderr, "usage: express run FILE [--input JSON|@file|-] [--resource RESOURCE=static:JSON]...")
+		fmt.Fprintln(stderr, "usage: express run FILE [--input JSON|@file|-] [--resource RESOURCE=TARGET]...")
 		return 2
 	}
 	in, err := readInput(*input, stdin)
@@ -149,22 +150,31 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "express run: --input: %v\n", err)
 		return 2
 	}
-	routes := map[string]express.Invoker{}
-	for _, r := range resources {
-		res, target, ok := strings.Cut(r, "=")
-		js, isStatic := strings.CutPrefix(target, "static:")
-		if !ok || !isStatic {
-			fmt.Fprintf(stderr, "express run: --resource %q: want RESOURCE=static:JSON\n", r)
+	// the targets are parsed and run by the same code as serve's
+	routes := map[string][]resources.Target{}
+	for _, r := range targets {
+		res, spec, ok := strings.Cut(r, "=")
+		if !ok || res == "" {
+			fmt.Fprintf(stderr, "express run: --resource %q: want RESOURCE=TARGET\n", r)
 			return 2
 		}
-		v, err := jsonv.ParsePlain([]byte(js))
+		t, err := resources.ParseTarget(spec)
 		if err != nil {
-			fmt.Fprintf(stderr, "express run: --resource %q: the result is not valid JSON: %v\n", r, err)
+			fmt.Fprintf(stderr, "express run: --resource %q: %v\n", r, err)
 			return 2
 		}
-		routes[res] = express.InvokerFunc(func(context.Context, *express.TaskRequest) (any, error) { return v, nil })
+		if t.Kind == resources.KindKafka {
+			fmt.Fprintf(stderr, "express run: --resource %q: kafka: targets need a broker: use express serve\n", r)
+			return 2
+		}
+		routes[res] = append(routes[res], t)
 	}
-	wf, err := compile.CompileFile(file, compile.Options{Name: baseName(file), Invoker: express.NewRouter(routes, nil)})
+	inv, err := resources.New(resources.Config{Routes: routes})
+	if err != nil {
+		fmt.Fprintf(stderr, "express run: --resource: %v\n", err)
+		return 2
+	}
+	wf, err := compile.CompileFile(file, compile.Options{Name: baseName(file), Invoker: inv, CheckResource: inv.CheckResource})
 	if err != nil {
 		printCompileError(stderr, file, err)
 		return 1

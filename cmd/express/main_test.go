@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -112,5 +114,32 @@ func TestUsage(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, "", "version"); code != 0 || !strings.HasPrefix(out, "express ") {
 		t.Errorf("version: exit %d, %q", code, out)
+	}
+}
+
+// TestRunResourcesAsServe: run takes every target kind serve has, parsed
+// by the same code (a Lambda ARN mapped to a URL is called over HTTP); a
+// Task with no target is an error naming it, not a silent Catch; kafka:
+// targets are refused with what to do instead.
+func TestRunResourcesAsServe(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"site":"plant-9","threshold":30}`))
+	}))
+	defer srv.Close()
+	const def = "../../kafka/testdata/iot-reference.asl.json"
+	const arn = "arn:aws:lambda:eu-west-1:123456789012:function:enrich-device"
+	reading := `{"deviceId":"dev-42","ts":"2026-11-22T10:00:00Z","type":"temperature","value":21.7,"unit":"C","battery":0.87,"tags":["roof","north"]}`
+	code, out, errOut := runCLI(t, "", "run", def, "--input", reading, "--resource", arn+"="+srv.URL+"/enrich")
+	if code != 0 || !strings.Contains(out, `"site":"plant-9"`) {
+		t.Fatalf("URL target: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, _, errOut = runCLI(t, "", "run", def, "--input", reading)
+	if code != 1 || !strings.Contains(errOut, `no target is configured for "`+arn+`"`) {
+		t.Fatalf("no target: exit %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = runCLI(t, "", "run", def, "--input", reading, "--resource", arn+"=kafka:enrich")
+	if code != 2 || !strings.Contains(errOut, "kafka: targets need a broker") {
+		t.Fatalf("kafka target: exit %d, stderr %q", code, errOut)
 	}
 }
