@@ -96,7 +96,7 @@ func templateKeepsRoot(t *template) bool {
 		switch {
 		case f.p != nil && f.p.IsRoot():
 			return true
-		case f.fn != nil && intrinsicUsesRoot(f.fn.String()):
+		case f.fn != nil && f.fn.UsesRoot():
 			return true
 		case f.sub != nil && templateKeepsRoot(f.sub):
 			return true
@@ -106,29 +106,6 @@ func templateKeepsRoot(t *template) bool {
 		if templateKeepsRoot(e) {
 			return true
 		}
-	}
-	return false
-}
-
-// intrinsicUsesRoot reports whether an intrinsic call has "$" itself as an
-// argument (anything but "$.", "$[", "$$" or a variable "$name").
-func intrinsicUsesRoot(src string) bool {
-	for i := 0; i < len(src); i++ {
-		if src[i] != '$' {
-			continue
-		}
-		if i+1 >= len(src) {
-			return true
-		}
-		c := src[i+1]
-		if c == '$' {
-			i++
-			continue
-		}
-		if c == '.' || c == '[' || c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80 {
-			continue
-		}
-		return true
 	}
 	return false
 }

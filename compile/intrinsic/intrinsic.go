@@ -37,8 +37,26 @@ func IsIntrinsic(s string) bool {
 // Func is a compiled intrinsic function call. It is immutable and safe for
 // concurrent use.
 type Func struct {
-	src  string
-	root node
+	src      string
+	root     node
+	usesRoot bool
+}
+
+// UsesRoot reports whether an argument, at any depth, is "$" itself: the
+// whole input, which the result may then contain.
+func (f *Func) UsesRoot() bool { return f.usesRoot }
+
+// usesRoot reports whether e or an argument of it is the path "$".
+func usesRoot(e *expr) bool {
+	if e.path != nil && e.path.IsRoot() {
+		return true
+	}
+	for _, a := range e.args {
+		if usesRoot(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // String returns the expression as written.
@@ -61,7 +79,7 @@ func Compile(src string) (*Func, error) {
 	if len(c.errs) > 0 || n == nil {
 		return nil, c.errs
 	}
-	return &Func{src: src, root: n}, nil
+	return &Func{src: src, root: n, usesRoot: usesRoot(root)}, nil
 }
 
 // MustCompile is Compile for expressions known to be valid; it panics
