@@ -155,10 +155,14 @@ type ExecOptions struct {
 	// Rand returns numbers in [0,1) for jitter and States.MathRandom; nil
 	// means math/rand/v2.
 	Rand func() float64
-	// RawOutput leaves objects the engine built in the output as
-	// *jsonv.Object instead of converting them to maps: for callers that
-	// serialise the output with jsonv (the daemon), which saves the
-	// conversion.
+	// RawOutput leaves objects the engine built in the output in the
+	// engine's own representation (internal/jsonv's Object) instead of
+	// converting them to maps, which saves the conversion for callers of
+	// this module that serialise the output with internal/jsonv (the
+	// daemon). The representation is internal: callers outside this module
+	// cannot read it and must leave RawOutput false, as every value they
+	// get is then plain JSON (nil, bool, int64, float64, string, []any,
+	// map[string]any).
 	RawOutput bool
 	// InputSize, when known (the length of the record the input was parsed
 	// from), spares measuring the input against the payload limit.
