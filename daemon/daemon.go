@@ -117,9 +117,12 @@ const (
 	EmbeddedSegmentBytes   = 2 << 20
 )
 
-// produceByName is every API version the embedded broker has, with
-// Produce up to v12.
-func produceByName() *kversion.Versions {
+// EmbeddedVersions are the API versions the embedded broker offers (and
+// the fault suite's): every one kfake has, but Produce only up to v12
+// (topics by name). kfake panics on a v13 Produce (topics by id) naming two
+// topics it does not know, which a client sends after a broker restarted
+// empty; a panic of the embedded broker would end the daemon.
+func EmbeddedVersions() *kversion.Versions {
 	v := kversion.Stable()
 	v.SetMaxKeyVersion(kmsg.Produce.Int16(), 12)
 	return v
@@ -155,10 +158,7 @@ func StartEmbedded(e Embedded, topics ...string) (*kfake.Cluster, error) {
 			kfake.BrokerConfigs(map[string]string{"log.retention.ms": strconv.Itoa(int(EmbeddedRetention.Milliseconds())),
 				"log.retention.bytes": strconv.Itoa(retention), "log.segment.bytes": strconv.Itoa(segment)}),
 			kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(int(partitions)),
-			// Produce up to v12 (topics by name): kfake panics on a v13
-			// Produce naming two topic ids it does not know, and a panic
-			// of the embedded broker would end the daemon
-			kfake.MaxVersions(produceByName()),
+			kfake.MaxVersions(EmbeddedVersions()),
 			kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, addr) }))
 	}
 	if port > 0 {

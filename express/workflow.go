@@ -208,8 +208,8 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 	s.x = x
 	out, err := x.runGuarded(s, input)
 	x.finish(&res, out, err)
-	if p := w.opts.BuildPool; p != nil {
-		p.used.Add(-atomic.LoadInt64(&x.built)) // its values are no longer the execution's
+	if b := atomic.LoadInt64(&x.built); b != 0 && w.opts.BuildPool != nil {
+		w.opts.BuildPool.used.Add(-b) // its values are no longer the execution's
 	}
 	if x.cancel != nil {
 		x.cancel()

@@ -40,7 +40,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"github.com/twmb/franz-go/pkg/kversion"
+
+	"github.com/stepstream/express/daemon"
 )
 
 // Header names the daemon sets on output and dead-letter records (the
@@ -305,7 +306,7 @@ func (b *Broker) start(addr string) error {
 		kfake.SeedTopics(Partitions, TopicIn, TopicOut, TopicDLQ),
 		kfake.GroupMinSessionTimeout(500 * time.Millisecond),
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return listenRetry(network, addr) }),
-		kfake.MaxVersions(produceByName()),
+		kfake.MaxVersions(daemon.EmbeddedVersions()), // a kfake panic would kill the harness
 	}
 	if len(b.cfg.BrokerConfigs) > 0 {
 		opts = append(opts, kfake.BrokerConfigs(b.cfg.BrokerConfigs))
@@ -340,17 +341,6 @@ func (b *Broker) start(addr string) error {
 	b.res = newResults(a)
 	b.mu.Unlock()
 	return nil
-}
-
-// produceByName is the API versions the harness's broker offers: all it
-// has, but Produce only up to v12 (topics by name). kfake panics on a v13
-// Produce (topics by id) naming two topics it does not know, which a
-// daemon sends after the broker restarted empty; the panic would kill the
-// harness, not the daemon.
-func produceByName() *kversion.Versions {
-	v := kversion.Stable()
-	v.SetMaxKeyVersion(kmsg.Produce.Int16(), 12)
-	return v
 }
 
 // listenRetry listens on addr, retrying for a while when the port of a

@@ -115,27 +115,28 @@ func (p *Processor) batchLimit(topic string) int32 {
 }
 
 // recordLimit is the largest record the topic takes: the smaller of its
-// max.message.bytes (asked once) and the client's batch limit.
+// max.message.bytes (asked again once limitMaxAge old) and the client's
+// batch limit. When the topic's limit went down, the producer's batches
+// are rebuilt for it.
 func (p *Processor) recordLimit(topic string) int {
 	limit := defaultRecordLimit
 	if fn, ok := p.cl.OptValue(kgo.ProducerBatchMaxBytesFn).(func(string) int32); ok && fn != nil {
 		limit = int(fn(topic))
 	}
-	if v, ok := p.topicLimits.Load(topic); ok {
-		tl := v.(topicLimit)
-		if time.Since(tl.at) < limitMaxAge {
-			return min(limit, tl.bytes)
-		}
-		// the topic may have been given a smaller limit since: ask again,
-		// and make the producer's batches follow it
-		if n := p.askRecordLimit(p.base, topic); n < tl.bytes {
-			p.log.Warn("the topic's max.message.bytes went down: rebuilding its producer batches", "topic", topic, "was", tl.bytes, "now", n)
-			p.cl.PurgeTopicsFromProducing(topic)
-			return min(limit, n)
-		}
-		return min(limit, tl.bytes)
+	v, cached := p.topicLimits.Load(topic)
+	old, _ := v.(topicLimit)
+	if cached && time.Since(old.at) < limitMaxAge {
+		return min(limit, old.bytes)
 	}
-	return min(limit, p.askRecordLimit(p.base, topic))
+	n, ok := p.askRecordLimit(p.base, topic)
+	switch {
+	case !ok && cached:
+		return min(limit, old.bytes)
+	case ok && cached && n < old.bytes:
+		p.log.Warn("the topic's max.message.bytes went down: rebuilding its producer batches", "topic", topic, "was", old.bytes, "now", n)
+		p.cl.PurgeTopicsFromProducing(topic)
+	}
+	return min(limit, n)
 }
 
 // topicLimit is a topic's max.message.bytes and when it was read.
@@ -149,10 +150,8 @@ type topicLimit struct {
 const limitMaxAge = time.Second
 
 // askRecordLimit asks the brokers for topic's max.message.bytes and caches
-// it; it returns defaultRecordLimit when they do not answer (and asks
-// again next time).
-func (p *Processor) askRecordLimit(ctx context.Context, topic string) int {
-	limit := defaultRecordLimit
+// it; it returns defaultRecordLimit and false when they do not answer.
+func (p *Processor) askRecordLimit(ctx context.Context, topic string) (int, bool) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req := kmsg.NewPtrDescribeConfigsRequest()
@@ -163,17 +162,17 @@ func (p *Processor) askRecordLimit(ctx context.Context, topic string) int {
 	req.Resources = append(req.Resources, res)
 	resp, err := req.RequestWith(ctx, p.cl)
 	if err != nil {
-		return limit // not cached: asked again next time
+		return defaultRecordLimit, false
 	}
 	for _, rr := range resp.Resources {
 		for _, c := range rr.Configs {
 			if c.Name == "max.message.bytes" && c.Value != nil {
 				if n, err := strconv.Atoi(*c.Value); err == nil && n > 0 {
 					p.topicLimits.Store(topic, topicLimit{n, time.Now()})
-					return n
+					return n, true
 				}
 			}
 		}
 	}
-	return limit
+	return defaultRecordLimit, false
 }

@@ -314,10 +314,8 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 		name := p.wf.Name()
 		ch <- prometheus.MustNewConstMetric(g.inflightDesc, prometheus.GaugeValue, float64(p.total.Load()), name)
 		ch <- prometheus.MustNewConstMetric(g.inflightBytesDesc, prometheus.GaugeValue, float64(p.bytes.Load()), name)
-		var live, busy, queued int64
-		if w := p.workers(); w != nil {
-			live, busy, queued = w.live.Load(), w.busy.Load(), int64(w.queued())
-		}
+		w := p.pool
+		live, busy, queued := w.live.Load(), w.busy.Load(), int64(w.queued())
 		ch <- prometheus.MustNewConstMetric(g.poolRunningDesc, prometheus.GaugeValue, float64(live), name)
 		ch <- prometheus.MustNewConstMetric(g.poolBusyDesc, prometheus.GaugeValue, float64(busy), name)
 		ch <- prometheus.MustNewConstMetric(g.poolQueuedDesc, prometheus.GaugeValue, float64(queued), name)

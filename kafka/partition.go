@@ -37,23 +37,21 @@ type partition struct {
 	next      int64 // offset expected next (records below it are stale)
 	wm        int64 // commit watermark: every record below it is finished; -1 none
 	wmEpoch   int32
-	done      int64 // committed watermark
-	paused    bool  // wanted paused
-	kgoPaused bool  // paused in the client (guarded by Processor.pauseMu)
-	revoked   bool
+	done      int64         // committed watermark
+	paused    bool          // wanted paused
+	kgoPaused bool          // paused in the client (guarded by Processor.pauseMu)
 	detached  bool          // released: the ring was emptied and no longer advances
 	idle      chan struct{} // closed when revoked and running reaches 0
 
-	revokedFlag atomic.Bool // revoked, readable without mu
+	// revoked is set (under mu) when the partition is released; workers
+	// read it without mu to start nothing new.
+	revoked atomic.Bool
 }
-
-// isRevoked reports whether the partition was released (without mu).
-func (p *partition) isRevoked() bool { return p.revokedFlag.Load() }
 
 // checkIdle closes idle when a revoked partition has nothing running.
 // Called with mu held.
 func (p *partition) checkIdle() {
-	if p.revoked && p.running == 0 && p.idle != nil {
+	if p.revoked.Load() && p.running == 0 && p.idle != nil {
 		close(p.idle)
 		p.idle = nil
 	}

@@ -28,8 +28,7 @@ type Processor struct {
 	wf     *express.Workflow
 	wfName []byte
 	cl     *kgo.Client
-	pool   *workers // set once by Run
-	poolMu sync.Mutex
+	pool   *workers // started by Run
 	seed   maphash.Seed
 	dd     *dedup
 	m      *wfMetrics
@@ -105,15 +104,9 @@ func New(o Options) (*Processor, error) {
 	}
 	p.slots.New = func() any { return newSlot(p) }
 	p.parsers.New = func() any { return &jsonv.Parser{} }
+	p.pool = newWorkers(o.Concurrency, p.work)
 	p.base, p.cancelBase = context.WithCancel(context.Background())
 	return p, nil
-}
-
-// workers returns the pool, nil before Run.
-func (p *Processor) workers() *workers {
-	p.poolMu.Lock()
-	defer p.poolMu.Unlock()
-	return p.pool
 }
 
 // Workflow returns the workflow the processor runs.
@@ -191,9 +184,7 @@ func (p *Processor) Run(ctx context.Context) error {
 			p.askRecordLimit(ctx, t)
 		}
 	}
-	p.poolMu.Lock()
-	p.pool = newWorkers(p.o.Concurrency, p.work)
-	p.poolMu.Unlock()
+	p.pool.start()
 	defer p.cancelBase()
 	var wg sync.WaitGroup
 	loopCtx, stopLoops := context.WithCancel(context.Background())
@@ -391,7 +382,7 @@ func (p *Processor) admit(part *partition, r *kgo.Record) bool {
 	t0 := time.Now().UnixNano()
 	run := true
 	part.mu.Lock()
-	if part.revoked || r.Offset < part.next {
+	if part.revoked.Load() || r.Offset < part.next {
 		part.mu.Unlock()
 		return false
 	}
@@ -451,7 +442,7 @@ func (p *Processor) work(s *slot) {
 // same worker runs next.
 func (p *Processor) process(s *slot) *slot {
 	part := s.part
-	if part.ctx.Err() != nil || (!s.parsed && part.isRevoked()) {
+	if part.ctx.Err() != nil || (!s.parsed && part.revoked.Load()) {
 		// a revoked partition starts nothing new: the record is left
 		// uncommitted for the partition's next owner
 		nxt := p.handoff(s)
@@ -561,7 +552,7 @@ func (p *Processor) handoff(s *slot) *slot {
 		if part.keys[s.hash] == s {
 			delete(part.keys, s.hash)
 		}
-	} else if part.revoked {
+	} else if part.revoked.Load() {
 		// start nothing new: the queued records stay unfinished and are
 		// re-delivered to the partition's next owner.
 		nxt = nil
@@ -803,7 +794,7 @@ func (p *Processor) syncPause(parts []*partition) {
 	var pause, resume map[string][]int32
 	for _, part := range parts {
 		part.mu.Lock()
-		want := part.paused && !part.revoked
+		want := part.paused && !part.revoked.Load()
 		part.mu.Unlock()
 		if want == part.kgoPaused {
 			continue
@@ -873,8 +864,7 @@ func (p *Processor) release(ctx context.Context, m map[string][]int32, lost bool
 			}
 			delete(p.parts, k)
 			part.mu.Lock()
-			part.revoked = true
-			part.revokedFlag.Store(true)
+			part.revoked.Store(true)
 			idle := make(chan struct{})
 			if part.running == 0 {
 				close(idle)

@@ -90,8 +90,7 @@ func TestHungTasksDoNotWedge(t *testing.T) {
 	a := newProc(m)
 	stopA := runProcessor(t, a)
 	waitFor(t, 20*time.Second, "all workers stuck and records queued", func() bool {
-		w := a.workers()
-		return w != nil && w.busy.Load() == 4 && a.Stats().Consumed.Load() >= 100
+		return a.pool.busy.Load() == 4 && a.Stats().Consumed.Load() >= 100
 	})
 	scrape := make(chan error, 1)
 	go func() { _, err := reg.Gather(); scrape <- err }()

@@ -26,14 +26,19 @@ type workers struct {
 	live atomic.Int64
 }
 
+// newWorkers makes a pool of size workers; start starts them.
 func newWorkers(size int, run func(*slot)) *workers {
 	w := &workers{run: run, size: size, q: make([]*slot, 256)}
 	w.cond.L = &w.mu
-	for range size {
+	return w
+}
+
+// start starts the workers.
+func (w *workers) start() {
+	for range w.size {
 		w.live.Add(1)
 		go w.loop()
 	}
-	return w
 }
 
 // submit queues s; it reports false when the pool is closed.

@@ -156,7 +156,7 @@ func (c *checker) kafkaOptions(i int, w *Workflow) kafka.Options {
 	}
 	for field, v := range map[string]int{"concurrency": w.Concurrency, "max_in_flight": w.MaxInFlight,
 		"max_in_flight_per_partition": w.MaxInFlightPerPartition, "max_in_flight_bytes": w.MaxInFlightBytes, "max_record_bytes": w.MaxRecordBytes,
-		"max_build_bytes": int(min(w.MaxBuildBytes, 1<<40))} {
+		"max_build_bytes": int(w.MaxBuildBytes)} {
 		if v < 0 {
 			c.add(at(i, field), "%d is negative", v)
 		}
