@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/stepstream/express/compile"
 	"github.com/stepstream/express/graph"
 	"github.com/stepstream/express/internal/jsonv"
+	"github.com/stepstream/express/mockconfig"
 	"github.com/stepstream/express/testcase"
 )
 
@@ -56,6 +58,9 @@ func TestCases(t *testing.T) {
 		t.Run(strings.TrimSuffix(f, ".json"), func(t *testing.T) {
 			t.Parallel()
 			c, err := testcase.Load(f)
+			if errors.Is(err, testcase.ErrMockConfig) {
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,6 +69,56 @@ func TestCases(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMockConfigFile runs every case again with its Task results taken from
+// MockConfigFile.json (Step Functions Local's mock configuration format:
+// one state machine per example, one test case per case file, named in
+// CamelCase) instead of its inline mocks, so the file stays in step with
+// the cases and shows each example's paths in AWS's format.
+func TestMockConfigFile(t *testing.T) {
+	mc, err := mockconfig.Load("MockConfigFile.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, name := range examples(t) {
+		files, err := filepath.Glob(filepath.Join(name, "tests", "*.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sm := mc.StateMachines[name]
+		if len(files) != len(sm.TestCases) {
+			t.Errorf("%s: %d case files, %d test cases in MockConfigFile.json", name, len(files), len(sm.TestCases))
+		}
+		for _, f := range files {
+			c, err := testcase.Load(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Mocks = nil
+			c.StateMachine = name
+			c.MockTestCase = camel(strings.TrimSuffix(filepath.Base(f), ".json"))
+			if o := c.RunWith(context.Background(), testcase.RunOptions{MockConfig: mc}); !o.Passed {
+				t.Errorf("%s with %s#%s: %s", f, name, c.MockTestCase, o.Problem)
+			}
+			seen++
+		}
+	}
+	if seen < 50 {
+		t.Fatalf("only %d cases ran", seen)
+	}
+}
+
+// camel turns "alert-published" into "AlertPublished".
+func camel(s string) string {
+	var b strings.Builder
+	for _, p := range strings.Split(s, "-") {
+		if p != "" {
+			b.WriteString(strings.ToUpper(p[:1]) + p[1:])
+		}
+	}
+	return b.String()
 }
 
 // TestEveryExampleIsTested checks that each example has cases, that every

@@ -6,6 +6,7 @@ package testcase
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/stepstream/express/compile"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
+	"github.com/stepstream/express/mockconfig"
 )
 
 // Case is one test case file.
@@ -29,7 +31,17 @@ type Case struct {
 	Input      any
 	Mocks      map[string][]Mock
 	Expect     Expect
+	// StateMachine and MockTestCase name a test case of a Step Functions
+	// Local mock configuration (RunOptions.MockConfig) whose mocked
+	// responses answer the Task states; inline Mocks answer the states it
+	// does not mock. StateMachine may be left out when the mock
+	// configuration has one state machine.
+	StateMachine, MockTestCase string
 }
+
+// ErrMockConfig is returned by Parse for a Step Functions Local mock
+// configuration file: it holds mocks for cases, it is not one itself.
+var ErrMockConfig = errors.New("a Step Functions Local mock configuration, not a test case (give it with --mock-config)")
 
 // Mock is one canned answer of a Task state.
 type Mock struct {
@@ -82,7 +94,25 @@ func Parse(b []byte) (*Case, error) {
 	c.Source, _ = m["source"].(string)
 	def, ok := m["definition"]
 	if !ok {
+		if _, mock := m["MockedResponses"]; mock {
+			return nil, ErrMockConfig
+		}
 		return nil, fmt.Errorf("\"definition\" is missing")
+	}
+	for _, f := range []struct {
+		key string
+		to  *string
+	}{{"stateMachine", &c.StateMachine}, {"mockTestCase", &c.MockTestCase}} {
+		if v, ok := m[f.key]; ok {
+			s, ok := v.(string)
+			if !ok || s == "" {
+				return nil, fmt.Errorf("%q must be a non-empty string", f.key)
+			}
+			*f.to = s
+		}
+	}
+	if c.StateMachine != "" && c.MockTestCase == "" {
+		return nil, fmt.Errorf("\"stateMachine\" names the state machine of a mock configuration; give \"mockTestCase\" too")
 	}
 	c.Definition = def
 	if in, ok := m["input"]; ok {
@@ -185,8 +215,45 @@ func (e errNoMock) Error() string {
 	return fmt.Sprintf("Task state %q has no mock: add one under \"mocks\"", e.state)
 }
 
+// RunOptions are what a run may add to a case.
+type RunOptions struct {
+	// MockConfig answers the cases that name a mock test case.
+	MockConfig *mockconfig.File
+}
+
 // Run executes the case with virtual time and judges the result.
-func (c *Case) Run(ctx context.Context) Outcome {
+func (c *Case) Run(ctx context.Context) Outcome { return c.RunWith(ctx, RunOptions{}) }
+
+// invoker returns the Task invoker of one execution of the case.
+func (c *Case) invoker(opts RunOptions) (express.Invoker, error) {
+	inline := &mockInvoker{mocks: c.Mocks, calls: map[string]int{}}
+	if c.MockTestCase == "" {
+		return inline, nil
+	}
+	if opts.MockConfig == nil {
+		return nil, fmt.Errorf("the case names mock test case %q: give the mock configuration with --mock-config", c.MockTestCase)
+	}
+	sm := c.StateMachine
+	if sm == "" {
+		if len(opts.MockConfig.StateMachines) != 1 {
+			return nil, fmt.Errorf("the mock configuration has %d state machines: say which with \"stateMachine\"", len(opts.MockConfig.StateMachines))
+		}
+		for name := range opts.MockConfig.StateMachines {
+			sm = name
+		}
+	}
+	mocks, err := opts.MockConfig.TestCase(sm, c.MockTestCase)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.Mocks) == 0 {
+		return mocks.Invoker(nil), nil
+	}
+	return mocks.Invoker(inline), nil
+}
+
+// RunWith executes the case with virtual time and judges the result.
+func (c *Case) RunWith(ctx context.Context, opts RunOptions) Outcome {
 	o := Outcome{Case: c}
 	wf, err := compile.CompileValue(c.Definition, compile.Options{Name: "test"})
 	if err != nil {
@@ -201,7 +268,11 @@ func (c *Case) Run(ctx context.Context) Outcome {
 		o.Problem = "expected the definition to be rejected, but it compiled"
 		return o
 	}
-	inv := &mockInvoker{mocks: c.Mocks, calls: map[string]int{}}
+	inv, err := c.invoker(opts)
+	if err != nil {
+		o.Problem = err.Error()
+		return o
+	}
 	res := wf.Execute(ctx, c.Input, express.ExecOptions{
 		Name:    "test-" + c.Name,
 		Invoker: inv,

@@ -19,6 +19,7 @@ import (
 	"github.com/stepstream/express/compile/diag"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
+	"github.com/stepstream/express/mockconfig"
 	"github.com/stepstream/express/resources"
 	"github.com/stepstream/express/testcase"
 )
@@ -240,8 +241,18 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	verbose := fs.Bool("v", false, "print a line for every case, not only failures")
+	mockFile := fs.String("mock-config", "", "a Step Functions Local mock configuration (MockConfigFile.json): cases with \"mockTestCase\" take their Task results from it")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	var opts testcase.RunOptions
+	if *mockFile != "" {
+		mc, err := mockconfig.Load(*mockFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "express test: --mock-config %v\n", err)
+			return 2
+		}
+		opts.MockConfig = mc
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "usage: express test [-v] PATH...")
@@ -255,12 +266,15 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 	passed, failed := 0, 0
 	for _, f := range files {
 		c, err := testcase.Load(f)
+		if errors.Is(err, testcase.ErrMockConfig) {
+			continue
+		}
 		if err != nil {
 			failed++
 			fmt.Fprintf(stdout, "FAIL %s: %v\n", f, err)
 			continue
 		}
-		o := c.Run(context.Background())
+		o := c.RunWith(context.Background(), opts)
 		if o.Passed {
 			passed++
 			if *verbose {

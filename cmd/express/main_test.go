@@ -108,6 +108,25 @@ func TestTestCommand(t *testing.T) {
 	}
 }
 
+// A Step Functions Local mock configuration answers the cases that name
+// one of its test cases; the file itself is not taken for a case.
+func TestTestCommandMockConfig(t *testing.T) {
+	code, out, _ := runCLI(t, "", "test", "--mock-config", "testdata/mock/MockConfigFile.json", "testdata/mock")
+	if code != 0 || out != "2 passed, 0 failed\n" {
+		t.Errorf("exit %d, %q", code, out)
+	}
+	code, out, _ = runCLI(t, "", "test", "testdata/mock/retry.json")
+	if code != 1 || !strings.Contains(out, `names mock test case "RetryPath": give the mock configuration with --mock-config`) {
+		t.Errorf("without --mock-config: exit %d, %q", code, out)
+	}
+	bad := t.TempDir() + "/MockConfigFile.json"
+	writeFile(t, bad, `{"StateMachines":{"Greeter":{"TestCases":{"HappyPath":{"LookUp":"LookUpAd"}}}},"MockedResponses":{"LookUpAda":{"0":{"Return":1}}}}`)
+	code, _, errOut := runCLI(t, "", "test", "--mock-config", bad, "testdata/mock")
+	if code != 2 || !strings.Contains(errOut, `/StateMachines/Greeter/TestCases/HappyPath/LookUp: no mocked response named "LookUpAd" under MockedResponses (did you mean "LookUpAda"?)`) {
+		t.Errorf("bad mock configuration: exit %d, %q", code, errOut)
+	}
+}
+
 func TestUsage(t *testing.T) {
 	if code, _, errOut := runCLI(t, "", "frobnicate"); code != 2 || !strings.Contains(errOut, `unknown command "frobnicate"`) {
 		t.Errorf("exit %d, %q", code, errOut)
