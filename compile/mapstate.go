@@ -192,12 +192,13 @@ func (sc *stateCompiler) mapState() bool {
 			}
 			sel = nil
 		}
-		s.AddEvents(1) // MapStateStarted
+		s.MapStarted(len(arr))
 		outs, err := runIterations(s, body, arr, eff, in, sel, int(mc), blocking, distributed, tolerated)
 		if err != nil {
+			s.StateEvent("MapStateFailed")
 			return nil, 0, err
 		}
-		s.AddEvents(1) // MapStateSucceeded
+		s.StateEvent("MapStateSucceeded")
 		out, err := fl.finish(s, in, outs)
 		return out, next, err
 	}
@@ -343,9 +344,14 @@ func runIterations(s *express.Scope, body *express.Machine, arr []any, eff, in a
 			}
 			input = v
 		}
-		s.AddEvents(1) // MapIterationStarted
+		mapState := s.StateName()
+		cs.MapIteration("Started", mapState, i)
 		out, err := runBranch(cs, body, input)
-		s.AddEvents(1) // MapIterationSucceeded / Failed
+		if err != nil {
+			cs.MapIteration("Failed", mapState, i)
+		} else {
+			cs.MapIteration("Succeeded", mapState, i)
+		}
 		if err != nil {
 			return err
 		}

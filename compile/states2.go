@@ -160,7 +160,7 @@ func (sc *stateCompiler) parallel() bool {
 		if err != nil {
 			return nil, 0, err
 		}
-		s.AddEvents(1) // ParallelStateStarted
+		s.StateEvent("ParallelStateStarted")
 		outs := make([]any, len(branches))
 		if blocking && len(branches) > 1 {
 			errs := make([]error, len(branches))
@@ -174,16 +174,18 @@ func (sc *stateCompiler) parallel() bool {
 			}
 			wg.Wait()
 			if err := firstError(errs); err != nil {
+				s.StateEvent("ParallelStateFailed")
 				return nil, 0, err
 			}
 		} else {
 			for i, m := range branches {
 				if outs[i], err = runBranch(s.Child(), m, eff); err != nil {
+					s.StateEvent("ParallelStateFailed")
 					return nil, 0, err
 				}
 			}
 		}
-		s.AddEvents(1) // ParallelStateSucceeded
+		s.StateEvent("ParallelStateSucceeded")
 		out, err := fl.finish(s, in, outs)
 		return out, next, err
 	}

@@ -24,6 +24,10 @@ type Scope struct {
 	enteredAt    time.Time
 	enteredEvent int64
 	retryCount   int
+	// lastEvent is the id of the scope's last history event: the
+	// previousEventId of its next one (kept up to date only while the
+	// execution records its history).
+	lastEvent int64
 
 	inMap    bool
 	mapIndex int
@@ -69,7 +73,7 @@ func (s *Scope) AddEvents(n int) { atomic.AddInt64(&s.x.events, int64(n)) }
 // Child returns a scope for a Parallel branch or Map iteration.
 func (s *Scope) Child() *Scope {
 	c := &Scope{x: s.x, parent: s, stateName: s.stateName, enteredAt: s.enteredAt,
-		enteredEvent: s.enteredEvent, retryCount: s.retryCount, inSize: -1}
+		enteredEvent: s.enteredEvent, retryCount: s.retryCount, lastEvent: s.lastEvent, inSize: -1}
 	if s.inMap {
 		c.inMap, c.mapIndex, c.mapValue = true, s.mapIndex, s.mapValue
 	}
@@ -249,8 +253,13 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 		}
 		s.stateName = st.Name
 		s.retryCount = 0
-		s.enteredEvent = atomic.AddInt64(&x.events, 1+exitEvents)
-		exitEvents = 0
+		if x.hist != nil {
+			s.recordEntered(st, input)
+			s.enteredEvent = s.lastEvent
+		} else {
+			s.enteredEvent = atomic.AddInt64(&x.events, 1+exitEvents)
+			exitEvents = 0
+		}
 		var t0 time.Time
 		if timed {
 			t0 = x.clock.Now()
@@ -286,7 +295,13 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 			}
 			return nil, s.timedOut(err, st.Name, false)
 		}
-		exitEvents = int64(st.ExitEvents)
+		if x.hist != nil {
+			if st.ExitEvents > 0 {
+				s.recordExited(st, out)
+			}
+		} else {
+			exitEvents = int64(st.ExitEvents)
+		}
 		if next == End {
 			return out, nil
 		}
@@ -395,11 +410,21 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 	if req.Workflow == "" {
 		req.Workflow = x.wf.opts.Name
 	}
-	s.AddEvents(2) // TaskScheduled, TaskStarted
+	recording := x.hist != nil
+	if recording {
+		s.recordTaskStart(req)
+	} else {
+		s.AddEvents(2) // TaskScheduled, TaskStarted
+	}
 	inv := x.invoker
 	if inv == nil {
-		s.AddEvents(1)
-		return nil, Errorf(ErrTaskFailed, "no resource is configured to run %q (state %q)", req.Resource, req.State)
+		err := Errorf(ErrTaskFailed, "no resource is configured to run %q (state %q)", req.Resource, req.State)
+		if recording {
+			s.recordTaskEnd(req, nil, err)
+		} else {
+			s.AddEvents(1)
+		}
+		return nil, err
 	}
 	var ctx context.Context
 	inlined := false
@@ -424,7 +449,6 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 		req.Input = jsonv.Plain(req.Input)
 	}
 	res, err := inv.Invoke(ctx, req)
-	s.AddEvents(1) // TaskSucceeded / TaskFailed
 	if req.ResultSize > 0 {
 		s.outSize = req.ResultSize
 	} else {
@@ -445,6 +469,15 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 	}
 	if cancel != nil {
 		cancel()
+	}
+	if recording {
+		if e != nil {
+			s.recordTaskEnd(req, nil, e)
+		} else {
+			s.recordTaskEnd(req, res, nil)
+		}
+	} else {
+		s.AddEvents(1) // TaskSucceeded / TaskFailed
 	}
 	if hook != nil {
 		var d time.Duration

@@ -167,6 +167,8 @@ type ExecOptions struct {
 	// InputSize, when known (the length of the record the input was parsed
 	// from), spares measuring the input against the payload limit.
 	InputSize int
+	// History, when not nil, records the execution's events (see History).
+	History *History
 }
 
 var execSeq atomic.Uint64
@@ -183,7 +185,7 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 		*x = Execution{}
 		execPool.Put(x)
 	}()
-	*x = Execution{wf: w, parent: ctx, Input: input, Name: opts.Name, invoker: opts.Invoker, clock: opts.Clock, rnd: opts.Rand, inputSize: opts.InputSize, rawOutput: opts.RawOutput}
+	*x = Execution{wf: w, parent: ctx, Input: input, Name: opts.Name, invoker: opts.Invoker, clock: opts.Clock, rnd: opts.Rand, inputSize: opts.InputSize, rawOutput: opts.RawOutput, hist: opts.History}
 	if x.Name == "" {
 		x.Name = "exec-" + strconv.FormatUint(execSeq.Add(1), 10)
 	}
@@ -206,8 +208,15 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 	}
 	s := &x.root
 	s.x = x
+	s.lastEvent = 1
+	if x.hist != nil {
+		x.recordExecutionStart(input)
+	}
 	out, err := x.runGuarded(s, input)
 	x.finish(&res, out, err)
+	if x.hist != nil {
+		x.recordExecutionEnd(&res, s.lastEvent)
+	}
 	if b := atomic.LoadInt64(&x.built); b != 0 && w.opts.BuildPool != nil {
 		w.opts.BuildPool.used.Add(-b) // its values are no longer the execution's
 	}
@@ -291,6 +300,7 @@ type Execution struct {
 
 	inputSize int
 	rawOutput bool
+	hist      *History
 	failState string // the top-level state whose error ended the execution
 	// events and transitions are updated atomically: Map and Parallel
 	// branches run on several goroutines.

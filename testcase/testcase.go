@@ -180,6 +180,8 @@ type Outcome struct {
 	// Problem says, in one line, what differed.
 	Problem string
 	Result  express.Result
+	// History is the execution's events when RunOptions.History is set.
+	History *express.History
 }
 
 // mockInvoker answers Task states from a case's mocks, counting calls per
@@ -219,6 +221,8 @@ func (e errNoMock) Error() string {
 type RunOptions struct {
 	// MockConfig answers the cases that name a mock test case.
 	MockConfig *mockconfig.File
+	// History records the execution's events in Outcome.History.
+	History bool
 }
 
 // Run executes the case with virtual time and judges the result.
@@ -273,10 +277,14 @@ func (c *Case) RunWith(ctx context.Context, opts RunOptions) Outcome {
 		o.Problem = err.Error()
 		return o
 	}
+	if opts.History {
+		o.History = &express.History{}
+	}
 	res := wf.Execute(ctx, c.Input, express.ExecOptions{
 		Name:    "test-" + c.Name,
 		Invoker: inv,
 		Clock:   express.NewVirtualClock(time.Now().UTC().Truncate(time.Millisecond)),
+		History: o.History,
 	})
 	o.Result = res
 	var probs []string

@@ -129,6 +129,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	input := fs.String("input", "{}", "execution input: JSON text, @file, or - for standard input")
 	name := fs.String("name", "", "execution name (idempotency key)")
+	history := fs.Bool("history", false, "print the execution's event history after its result, as GetExecutionHistory's {\"events\":[...]}")
 	var targets listFlag
 	fs.Var(&targets, "resource", "RESOURCE=TARGET: where a Task resource goes, as in serve: static:JSON, an http(s):// URL (repeatable; kafka: targets need serve)")
 	// Allow the definition file before or after the flags.
@@ -182,7 +183,12 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res := wf.Execute(ctx, in, express.ExecOptions{Name: *name})
+	var hist *express.History
+	if *history {
+		hist = &express.History{}
+		defer printHistory(stdout, hist)
+	}
+	res := wf.Execute(ctx, in, express.ExecOptions{Name: *name, History: hist})
 	if res.Status != express.Succeeded {
 		fmt.Fprintf(stderr, "%s\nerror: %s\ncause: %s\n", res.Status, res.Error, res.Cause)
 		return 1
@@ -237,6 +243,22 @@ func readInput(spec string, stdin io.Reader) (any, error) {
 	return v, nil
 }
 
+// printHistory writes a history as the Step Functions API's
+// GetExecutionHistory answer, one event per line.
+func printHistory(w io.Writer, h *express.History) {
+	fmt.Fprintln(w, `{"events":[`)
+	ev := h.Events()
+	for i, e := range ev {
+		b, _ := e.MarshalJSON()
+		sep := ","
+		if i == len(ev)-1 {
+			sep = ""
+		}
+		fmt.Fprintf(w, "  %s%s\n", b, sep)
+	}
+	fmt.Fprintln(w, "]}")
+}
+
 func testCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -274,6 +296,7 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "FAIL %s: %v\n", f, err)
 			continue
 		}
+		opts.History = *verbose
 		o := c.RunWith(context.Background(), opts)
 		if o.Passed {
 			passed++
@@ -284,6 +307,9 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		failed++
 		fmt.Fprintf(stdout, "FAIL %s (%s): %s\n", c.Name, f, o.Problem)
+		if *verbose && o.History != nil {
+			printHistory(stdout, o.History)
+		}
 	}
 	fmt.Fprintf(stdout, "%d passed, %d failed\n", passed, failed)
 	if failed > 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -105,6 +106,38 @@ func TestTestCommand(t *testing.T) {
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "FAIL hello-wrong") ||
 		!strings.Contains(lines[0], `output differs at $.greeting: got "Hello, Ada!", want "Hi, Ada!"`) || lines[1] != "1 passed, 1 failed" {
 		t.Errorf("unexpected output:\n%s", out)
+	}
+}
+
+// run --history prints the events after the output, as
+// GetExecutionHistory's {"events":[...]}.
+func TestRunHistory(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "run", "--history", "--input", `{"name":"Ada"}`, "testdata/hello.asl.json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	first, rest, _ := strings.Cut(out, "\n")
+	if !strings.Contains(first, "Ada") || !strings.HasPrefix(rest, `{"events":[`) {
+		t.Fatalf("output:\n%s", out)
+	}
+	var h struct {
+		Events []struct {
+			Type            string  `json:"type"`
+			ID              int64   `json:"id"`
+			PreviousEventID int64   `json:"previousEventId"`
+			Timestamp       float64 `json:"timestamp"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal([]byte(rest), &h); err != nil {
+		t.Fatalf("%v:\n%s", err, rest)
+	}
+	if len(h.Events) < 4 || h.Events[0].Type != "ExecutionStarted" || h.Events[len(h.Events)-1].Type != "ExecutionSucceeded" || h.Events[0].Timestamp < 1e9 {
+		t.Fatalf("events: %+v", h.Events)
+	}
+	for i, e := range h.Events {
+		if e.ID != int64(i+1) {
+			t.Fatalf("event %d has id %d", i+1, e.ID)
+		}
 	}
 }
 
