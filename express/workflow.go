@@ -302,7 +302,7 @@ type Execution struct {
 	rawOutput bool
 	hist      *History
 	inspect   func(stage string, v any) // TestState's inspection, see Scope.Inspect
-	failState string // the top-level state whose error ended the execution
+	failState string                    // the top-level state whose error ended the execution
 	// events and transitions are updated atomically: Map and Parallel
 	// branches run on several goroutines.
 	events      int64
