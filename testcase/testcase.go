@@ -16,19 +16,27 @@ import (
 	"time"
 
 	"github.com/stepstream/express/compile"
+	"github.com/stepstream/express/compile/diag"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
 )
 
 // Case is one test case file.
 type Case struct {
-	File       string
-	Name       string
-	Source     string
-	Definition any
-	Input      any
-	Mocks      map[string][]Mock
-	Expect     Expect
+	File   string
+	Name   string
+	Source string
+	// Definition is the state machine, inline or read from DefinitionFile
+	// (a path relative to the case file).
+	Definition     any
+	DefinitionFile string
+	Input          any
+	Mocks          map[string][]Mock
+	// Resources maps Task resources to targets as express serve's
+	// --resource does (RESOURCE → TARGET strings); Task states without a
+	// mock call them (see RunWith).
+	Resources map[string][]string
+	Expect    Expect
 }
 
 // Mock is one canned answer of a Task state.
@@ -64,6 +72,19 @@ func Load(file string) (*Case, error) {
 	if c.Name == "" {
 		c.Name = strings.TrimSuffix(filepath.Base(file), ".json")
 	}
+	if c.DefinitionFile != "" {
+		path := c.DefinitionFile
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(filepath.Dir(file), path)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: definitionFile: %w", file, err)
+		}
+		if c.Definition, err = compile.Parse(b); err != nil {
+			return nil, fmt.Errorf("%s: definitionFile %s: %w", file, c.DefinitionFile, err)
+		}
+	}
 	return c, nil
 }
 
@@ -80,11 +101,45 @@ func Parse(b []byte) (*Case, error) {
 	c := &Case{Input: map[string]any{}}
 	c.Name, _ = m["name"].(string)
 	c.Source, _ = m["source"].(string)
-	def, ok := m["definition"]
-	if !ok {
-		return nil, fmt.Errorf("\"definition\" is missing")
+	def, hasDef := m["definition"]
+	df, hasFile := m["definitionFile"]
+	switch {
+	case hasDef && hasFile:
+		return nil, fmt.Errorf("give \"definition\" or \"definitionFile\", not both")
+	case hasFile:
+		s, ok := df.(string)
+		if !ok || s == "" {
+			return nil, fmt.Errorf("\"definitionFile\" must be a path, relative to the case file")
+		}
+		c.DefinitionFile = s
+	case hasDef:
+		c.Definition = def
+	default:
+		return nil, fmt.Errorf("\"definition\" (or \"definitionFile\") is missing")
 	}
-	c.Definition = def
+	if rv, ok := m["resources"]; ok {
+		rm, ok := rv.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("\"resources\" must be an object of Task resource to target (a string, or a list of them)")
+		}
+		c.Resources = map[string][]string{}
+		for k, v := range rm {
+			switch t := v.(type) {
+			case string:
+				c.Resources[k] = []string{t}
+			case []any:
+				for _, e := range t {
+					s, ok := e.(string)
+					if !ok {
+						return nil, fmt.Errorf("resources.%s: a target is a string", k)
+					}
+					c.Resources[k] = append(c.Resources[k], s)
+				}
+			default:
+				return nil, fmt.Errorf("resources.%s: a target is a string, or a list of them", k)
+			}
+		}
+	}
 	if in, ok := m["input"]; ok {
 		c.Input = in
 	}
@@ -153,19 +208,24 @@ type Outcome struct {
 }
 
 // mockInvoker answers Task states from a case's mocks, counting calls per
-// state name. It is used by one execution (and its Map/Parallel goroutines).
+// state name, and the others from next (when set). It is used by one
+// execution (and its Map/Parallel goroutines).
 type mockInvoker struct {
 	mu    sync.Mutex
 	mocks map[string][]Mock
 	calls map[string]int
+	next  express.Invoker
 }
 
-func (m *mockInvoker) Invoke(_ context.Context, req *express.TaskRequest) (any, error) {
+func (m *mockInvoker) Invoke(ctx context.Context, req *express.TaskRequest) (any, error) {
 	m.mu.Lock()
 	list, ok := m.mocks[req.State]
 	n := m.calls[req.State]
 	m.calls[req.State] = n + 1
 	m.mu.Unlock()
+	if !ok && m.next != nil {
+		return m.next.Invoke(ctx, req)
+	}
 	if !ok {
 		return nil, errNoMock{req.State}
 	}
@@ -185,10 +245,34 @@ func (e errNoMock) Error() string {
 	return fmt.Sprintf("Task state %q has no mock: add one under \"mocks\"", e.state)
 }
 
-// Run executes the case with virtual time and judges the result.
+// RunOptions say what answers the Task states a case does not mock.
+type RunOptions struct {
+	// Invoker answers the Task states with no mock (nil: such a state
+	// fails the case when it runs, with a message asking for a mock).
+	Invoker express.Invoker
+	// Check, when set, is given the definition's Task states before the
+	// execution, with whether each is mocked; the problems it returns
+	// (JSON pointers into the definition) reject the case's definition as
+	// compile problems do: the case passes only if it expects INVALID.
+	Check func(tasks []compile.TaskRef, mocked func(state string) bool) diag.Problems
+}
+
+// Run executes the case with virtual time and judges the result; every
+// Task state needs a mock.
 func (c *Case) Run(ctx context.Context) Outcome {
+	return c.RunWith(ctx, RunOptions{})
+}
+
+// RunWith is Run with the Task states that have no mock answered by
+// o.Invoker.
+func (c *Case) RunWith(ctx context.Context, ro RunOptions) Outcome {
 	o := Outcome{Case: c}
 	wf, err := compile.CompileValue(c.Definition, compile.Options{Name: "test"})
+	if err == nil && ro.Check != nil {
+		if ps := ro.Check(compile.Tasks(c.Definition), func(state string) bool { _, ok := c.Mocks[state]; return ok }); len(ps) > 0 {
+			err = ps.Sorted()
+		}
+	}
 	if err != nil {
 		if c.Expect.Status == "INVALID" {
 			o.Passed = true
@@ -201,7 +285,7 @@ func (c *Case) Run(ctx context.Context) Outcome {
 		o.Problem = "expected the definition to be rejected, but it compiled"
 		return o
 	}
-	inv := &mockInvoker{mocks: c.Mocks, calls: map[string]int{}}
+	inv := &mockInvoker{mocks: c.Mocks, calls: map[string]int{}, next: ro.Invoker}
 	res := wf.Execute(ctx, c.Input, express.ExecOptions{
 		Name:    "test-" + c.Name,
 		Invoker: inv,

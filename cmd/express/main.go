@@ -5,22 +5,15 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/stepstream/express/compile"
 	"github.com/stepstream/express/compile/diag"
-	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
-	"github.com/stepstream/express/resources"
-	"github.com/stepstream/express/testcase"
 )
 
 const usage = `express: Step Functions Express workflows at Kafka speed
@@ -29,13 +22,15 @@ Usage:
   express serve [flags]                 run workflows over Kafka (see express serve -h)
   express validate FILE...              check state machine definitions
   express validate --config FILE        check a serve config and its definitions
-  express run FILE [--input JSON|@file|-] [--resource RESOURCE=TARGET]...
+  express run FILE [--input JSON|@file|-] [--resource RESOURCE=TARGET]... [--config FILE]
                                         run one execution, print its output
-  express test PATH...                  run workflow test cases (files or directories)
+  express test [--config FILE] PATH...  run workflow test cases (files or directories)
   express graph [--format mermaid|dot] FILE
                                         render a state machine as a graph
   express load [flags]                  produce IoT readings into a topic and measure the daemon end to end
   express version
+
+Every command prints its usage and flags with -h.
 `
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -75,17 +70,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func validateCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", "", "check a serve config file and every definition in it")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	fs := newFlagSet("validate", validateUsage, stderr)
+	config := fs.String("config", "", "check a serve config `FILE` and every definition in it")
+	allowUnmapped := fs.Bool("allow-unmapped", false, "with --config: report Tasks with no target as warnings, as serve --allow-unmapped runs them")
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	if *config != "" {
-		return validateConfigCmd(*config)
+		return validateConfig(*config, *allowUnmapped, stdout, stderr)
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: express validate FILE... | --config FILE")
+		fs.Usage()
 		return 2
 	}
 	bad := 0
@@ -122,73 +117,6 @@ type listFlag []string
 
 func (m *listFlag) String() string     { return strings.Join(*m, ",") }
 func (m *listFlag) Set(v string) error { *m = append(*m, v); return nil }
-
-func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	input := fs.String("input", "{}", "execution input: JSON text, @file, or - for standard input")
-	name := fs.String("name", "", "execution name (idempotency key)")
-	var targets listFlag
-	fs.Var(&targets, "resource", "RESOURCE=TARGET: where a Task resource goes, as in serve: static:JSON, an http(s):// URL (repeatable; kafka: targets need serve)")
-	// Allow the definition file before or after the flags.
-	var file string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		file, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if file == "" && fs.NArg() > 0 {
-		file = fs.Arg(0)
-	}
-	if file == "" {
-		fmt.Fprintln(stderr, "usage: express run FILE [--input JSON|@file|-] [--resource RESOURCE=TARGET]...")
-		return 2
-	}
-	in, err := readInput(*input, stdin)
-	if err != nil {
-		fmt.Fprintf(stderr, "express run: --input: %v\n", err)
-		return 2
-	}
-	// the targets are parsed and run by the same code as serve's
-	routes := map[string][]resources.Target{}
-	for _, r := range targets {
-		res, spec, ok := strings.Cut(r, "=")
-		if !ok || res == "" {
-			fmt.Fprintf(stderr, "express run: --resource %q: want RESOURCE=TARGET\n", r)
-			return 2
-		}
-		t, err := resources.ParseTarget(spec)
-		if err != nil {
-			fmt.Fprintf(stderr, "express run: --resource %q: %v\n", r, err)
-			return 2
-		}
-		if t.Kind == resources.KindKafka {
-			fmt.Fprintf(stderr, "express run: --resource %q: kafka: targets need a broker: use express serve\n", r)
-			return 2
-		}
-		routes[res] = append(routes[res], t)
-	}
-	inv, err := resources.New(resources.Config{Routes: routes})
-	if err != nil {
-		fmt.Fprintf(stderr, "express run: --resource: %v\n", err)
-		return 2
-	}
-	wf, err := compile.CompileFile(file, compile.Options{Name: baseName(file), Invoker: inv, CheckResource: inv.CheckResource})
-	if err != nil {
-		printCompileError(stderr, file, err)
-		return 1
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	res := wf.Execute(ctx, in, express.ExecOptions{Name: *name})
-	if res.Status != express.Succeeded {
-		fmt.Fprintf(stderr, "%s\nerror: %s\ncause: %s\n", res.Status, res.Error, res.Cause)
-		return 1
-	}
-	fmt.Fprintln(stdout, jsonv.Marshal(res.Output))
-	return 0
-}
 
 func printCompileError(w io.Writer, file string, err error) {
 	var probs diag.Problems
@@ -236,44 +164,3 @@ func readInput(spec string, stdin io.Reader) (any, error) {
 	return v, nil
 }
 
-func testCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	verbose := fs.Bool("v", false, "print a line for every case, not only failures")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: express test [-v] PATH...")
-		return 2
-	}
-	files, err := testcase.Collect(fs.Args())
-	if err != nil {
-		fmt.Fprintf(stderr, "express test: %v\n", err)
-		return 2
-	}
-	passed, failed := 0, 0
-	for _, f := range files {
-		c, err := testcase.Load(f)
-		if err != nil {
-			failed++
-			fmt.Fprintf(stdout, "FAIL %s: %v\n", f, err)
-			continue
-		}
-		o := c.Run(context.Background())
-		if o.Passed {
-			passed++
-			if *verbose {
-				fmt.Fprintf(stdout, "ok   %s\n", c.Name)
-			}
-			continue
-		}
-		failed++
-		fmt.Fprintf(stdout, "FAIL %s (%s): %s\n", c.Name, f, o.Problem)
-	}
-	fmt.Fprintf(stdout, "%d passed, %d failed\n", passed, failed)
-	if failed > 0 {
-		return 1
-	}
-	return 0
-}

@@ -101,7 +101,7 @@ workflows:
       arn:aws:lambda:eu-west-1:123456789012:function:enrich-device: http://127.0.0.1:8080/enrich
 `), 0o644)
 	var out, errb testutil.SyncBuffer
-	if code := validateConfig(good, &out, &errb); code != 0 || !strings.Contains(out.String(), `workflow "iot" OK`) {
+	if code := validateConfig(good, false, &out, &errb); code != 0 || !strings.Contains(out.String(), `workflow "iot" OK`) {
 		t.Fatalf("code %d\n%s\n%s", code, out.String(), errb.String())
 	}
 	os.WriteFile(filepath.Join(dir, "loop.asl.json"), []byte(`{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","Next":"A"}}}`), 0o644)
@@ -115,7 +115,7 @@ workflows:
     dlq_topic: dlq
 `), 0o644)
 	var out3, errb3 testutil.SyncBuffer
-	if code := validateConfig(loop, &out3, &errb3); code != 0 || !strings.Contains(out3.String(), "loop.asl.json: /States/") ||
+	if code := validateConfig(loop, false, &out3, &errb3); code != 0 || !strings.Contains(out3.String(), "loop.asl.json: /States/") ||
 		!strings.Contains(out3.String(), "warning:") {
 		t.Fatalf("loop: code %d\n%s\n%s", code, out3.String(), errb3.String())
 	}
@@ -130,7 +130,7 @@ workflows:
     ordering: sideways
 `), 0o644)
 	var out2, errb2 testutil.SyncBuffer
-	if code := validateConfig(bad, &out2, &errb2); code != 1 || !strings.Contains(errb2.String(), "/workflows/0/ordering") ||
+	if code := validateConfig(bad, false, &out2, &errb2); code != 1 || !strings.Contains(errb2.String(), "/workflows/0/ordering") ||
 		!strings.Contains(errb2.String(), "/States/Enrich/Resource") {
 		t.Fatalf("code %d\n%s", code, errb2.String())
 	}
