@@ -163,4 +163,3 @@ func readInput(spec string, stdin io.Reader) (any, error) {
 	}
 	return v, nil
 }
-
