@@ -82,3 +82,19 @@ func TestRunWith(t *testing.T) {
 		t.Fatalf("passed %v, problem %q, seen %v", o.Passed, o.Problem, seen)
 	}
 }
+
+// TestOwnResources: Run calls the case's own resources for unmocked
+// states.
+func TestOwnResources(t *testing.T) {
+	c, err := Load("testdata/deffile/cases/resources.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := c.Run(context.Background()); !o.Passed {
+		t.Fatal(o.Problem)
+	}
+	c.Resources = map[string][]string{"price": {"ftp://x"}}
+	if o := c.Run(context.Background()); o.Passed || !strings.Contains(o.Problem, "resources: price:") {
+		t.Fatalf("bad target: %+v", o.Problem)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/stepstream/express/compile/diag"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
+	"github.com/stepstream/express/resources"
 )
 
 // Case is one test case file.
@@ -257,14 +258,15 @@ type RunOptions struct {
 	Check func(tasks []compile.TaskRef, mocked func(state string) bool) diag.Problems
 }
 
-// Run executes the case with virtual time and judges the result; every
-// Task state needs a mock.
+// Run executes the case with virtual time and judges the result; a Task
+// state without a mock calls the case's Resources (when it has some) or
+// fails.
 func (c *Case) Run(ctx context.Context) Outcome {
 	return c.RunWith(ctx, RunOptions{})
 }
 
 // RunWith is Run with the Task states that have no mock answered by
-// o.Invoker.
+// ro.Invoker, or else by the case's own Resources.
 func (c *Case) RunWith(ctx context.Context, ro RunOptions) Outcome {
 	o := Outcome{Case: c}
 	wf, err := compile.CompileValue(c.Definition, compile.Options{Name: "test"})
@@ -284,6 +286,14 @@ func (c *Case) RunWith(ctx context.Context, ro RunOptions) Outcome {
 	if c.Expect.Status == "INVALID" {
 		o.Problem = "expected the definition to be rejected, but it compiled"
 		return o
+	}
+	if ro.Invoker == nil && len(c.Resources) > 0 {
+		own, err := c.ownResources()
+		if err != nil {
+			o.Problem = "resources: " + err.Error()
+			return o
+		}
+		ro.Invoker = own
 	}
 	inv := &mockInvoker{mocks: c.Mocks, calls: map[string]int{}, next: ro.Invoker}
 	res := wf.Execute(ctx, c.Input, express.ExecOptions{
@@ -414,4 +424,19 @@ func Collect(paths []string) ([]string, error) {
 	}
 	sort.Strings(files)
 	return files, nil
+}
+
+// ownResources builds the invoker of the case's Resources.
+func (c *Case) ownResources() (*resources.Resources, error) {
+	routes := map[string][]resources.Target{}
+	for k, ts := range c.Resources {
+		for _, s := range ts {
+			t, err := resources.ParseTarget(s)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v", k, err)
+			}
+			routes[k] = append(routes[k], t)
+		}
+	}
+	return resources.New(resources.Config{Routes: routes})
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -63,4 +64,59 @@ func TestExampleConfigs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readmeRun matches the `express run --config` commands of
+// examples/README.md.
+var readmeRun = regexp.MustCompile("go run \\./cmd/express (run --config (?:[^`]|\\\\\\n)*?)\n```")
+
+// TestExampleReadmeRuns runs the `express run --config` commands shown in
+// examples/README.md, from the repository's root: each succeeds.
+func TestExampleReadmeRuns(t *testing.T) {
+	b, err := os.ReadFile("../../examples/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := readmeRun.FindAllStringSubmatch(string(b), -1)
+	if len(ms) < 5 {
+		t.Fatalf("%d run commands in examples/README.md", len(ms))
+	}
+	for _, m := range ms {
+		args := shellWords(strings.ReplaceAll(m[1], "\\\n", " "))
+		for i, a := range args {
+			if strings.HasPrefix(a, "examples/") {
+				args[i] = "../../" + a
+			}
+		}
+		if code, out, errOut := runCLI(t, "", args...); code != 0 || !strings.HasPrefix(out, "{") {
+			t.Errorf("%s: exit %d\n%s%s", m[1], code, out, errOut)
+		}
+	}
+}
+
+// shellWords splits a command line at spaces, keeping single-quoted
+// words whole.
+func shellWords(s string) []string {
+	var out []string
+	var w strings.Builder
+	in, quoted := false, false
+	for _, r := range s {
+		switch {
+		case r == '\'':
+			quoted, in = !quoted, true
+		case (r == ' ' || r == '\n') && !quoted:
+			if in {
+				out = append(out, w.String())
+				w.Reset()
+				in = false
+			}
+		default:
+			w.WriteRune(r)
+			in = true
+		}
+	}
+	if in {
+		out = append(out, w.String())
+	}
+	return out
 }
