@@ -94,9 +94,9 @@ type Report struct {
 	// Late is, with Options.Group, the produced records that had not come
 	// back when the drain ended and that the daemon had not processed yet
 	// (its group's committed offset is before them): late, not lost.
-	Late          int64
-	Duplicates    int64 // extra results for records that already came back
-	Foreign       int64 // results for records this run did not produce
+	Late       int64
+	Duplicates int64 // extra results for records that already came back
+	Foreign    int64 // results for records this run did not produce
 	// ProduceTime is the time from the first produce to the last
 	// acknowledgement; Elapsed until the last result (or the drain timeout).
 	ProduceTime, Elapsed time.Duration

@@ -182,7 +182,7 @@ func TestSchemaValidatesConfigs(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{
-		"workflows: [{definition: a.json, topics: [a], topic: b}]",        // unknown field
+		"workflows: [{definition: a.json, topics: [a], topic: b}]",         // unknown field
 		"workflows: [{definition: a.json, topics: [a], ordering: random}]", // not an ordering
 		"drain_timeout: soon\nworkflows: [{definition: a.json, topics: [a]}]",
 		"workflows: [{definition: a.json, topics: [a], concurrency: -1}]",
