@@ -119,26 +119,9 @@ func Parse(b []byte) (*Case, error) {
 		return nil, fmt.Errorf("\"definition\" (or \"definitionFile\") is missing")
 	}
 	if rv, ok := m["resources"]; ok {
-		rm, ok := rv.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("\"resources\" must be an object of Task resource to target (a string, or a list of them)")
-		}
-		c.Resources = map[string][]string{}
-		for k, v := range rm {
-			switch t := v.(type) {
-			case string:
-				c.Resources[k] = []string{t}
-			case []any:
-				for _, e := range t {
-					s, ok := e.(string)
-					if !ok {
-						return nil, fmt.Errorf("resources.%s: a target is a string", k)
-					}
-					c.Resources[k] = append(c.Resources[k], s)
-				}
-			default:
-				return nil, fmt.Errorf("resources.%s: a target is a string, or a list of them", k)
-			}
+		var err error
+		if c.Resources, err = parseResources(rv); err != nil {
+			return nil, err
 		}
 	}
 	if in, ok := m["input"]; ok {
@@ -439,4 +422,31 @@ func (c *Case) ownResources() (*resources.Resources, error) {
 		}
 	}
 	return resources.New(resources.Config{Routes: routes})
+}
+
+// parseResources reads a case's "resources": Task resource to a target
+// string or a list of them.
+func parseResources(v any) (map[string][]string, error) {
+	rm, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("\"resources\" must be an object of Task resource to target (a string, or a list of them)")
+	}
+	out := map[string][]string{}
+	for k, v := range rm {
+		switch t := v.(type) {
+		case string:
+			out[k] = []string{t}
+		case []any:
+			for _, e := range t {
+				s, ok := e.(string)
+				if !ok {
+					return nil, fmt.Errorf("resources.%s: a target is a string", k)
+				}
+				out[k] = append(out[k], s)
+			}
+		default:
+			return nil, fmt.Errorf("resources.%s: a target is a string, or a list of them", k)
+		}
+	}
+	return out, nil
 }

@@ -50,15 +50,7 @@ func TestServeDemoBusyMetricsPort(t *testing.T) {
 	if resp.StatusCode != 200 || m[1] == taken.Addr().String() {
 		t.Fatalf("metrics at %s: %d", m[1], resp.StatusCode)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("exit %d:\n%s", code, errb.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	stopServe(t, cancel, done, &errb)
 	// without --demo a busy port is still an error: a daemon must be
 	// found where it was configured
 	code := serveMain([]string{"--definition", refDefinition, "--topic", "readings", "--embedded-port", "0", "--metrics-addr", taken.Addr().String(),

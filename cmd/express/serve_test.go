@@ -65,15 +65,7 @@ func TestServeDemo(t *testing.T) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("exit %d:\n%s", code, errb.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	stopServe(t, cancel, done, &errb)
 	for _, want := range []string{"embedded Kafka broker on 127.0.0.1:", `workflow "iot-reference" consuming [readings]`, "demo generator", "express: stopped:"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
@@ -138,3 +130,18 @@ workflows:
 
 // refDefinition is the reference IoT workflow (a copy of the bench file).
 const refDefinition = "../../kafka/testdata/iot-reference.asl.json"
+
+// stopServe cancels a serveMain running in a goroutine (its exit status
+// comes on done) and waits, bounded, for it to exit 0.
+func stopServe(t *testing.T, cancel func(), done <-chan int, errb *testutil.SyncBuffer) {
+	t.Helper()
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d:\n%s", code, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
