@@ -182,3 +182,13 @@ func TestSubcommandHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestServeUnmapped: serve refuses a Task with no target, naming its JSON
+// pointer, before it consumes anything.
+func TestServeUnmapped(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := serveMain([]string{"--definition", refDefinition, "--topic", "readings", "--embedded-port", "0", "--metrics-addr", ""}, &out, &errb, context.Background())
+	if code != 1 || !strings.Contains(errb.String(), `/workflows/0/definition: `+refDefinition+`: /States/Enrich/Resource: no target is configured for "arn:aws:lambda:eu-west-1:123456789012:function:enrich-device"`) {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+}
