@@ -19,10 +19,13 @@ const loadUsage = `Usage: express load [flags]
 Produces IoT readings into the daemon's input topic, consumes its output and
 dead-letter topics and reports throughput in and out, end-to-end latency
 (produce timestamp to result timestamp), the daemon group's consumer lag, and
-whether every record came back (at least once, counting duplicates).
+whether every record came back (at least once, counting duplicates). Records
+not back when --drain ends are late if the daemon's group has not committed
+past them yet, missing (lost) if it has.
 
-  express serve --definition iot-reference.asl.json --topic readings \
-      --output-topic readings-out --resource 'ARN=static:{"site":"plant-1","threshold":30}' &
+  # the reference IoT workflow, from the root of a checkout of the repository
+  express serve --definition daemon/iot-reference.asl.json --topic readings --output-topic readings-out \
+      --resource 'arn:aws:lambda:eu-west-1:123456789012:function:enrich-device=static:{"site":"plant-1","threshold":30}' &
   express load --rate 50000 --duration 1m --csv load.csv --chart load.svg
 
 Defaults match the topics and group of that serve command (and of serve
@@ -30,6 +33,10 @@ Defaults match the topics and group of that serve command (and of serve
 
 Flags:
 `
+
+// loadDefaultGroup is the group of the serve command loadUsage shows
+// (and of serve --demo).
+const loadDefaultGroup = "express-iot-reference"
 
 // loadCmd runs the load generator (see package load).
 func loadCmd(args []string, stdout, stderr io.Writer) int {
@@ -47,7 +54,7 @@ func loadMain(args []string, stdout, stderr io.Writer, ctx context.Context) int 
 		topic       = fs.String("topic", "readings", "the daemon's input topic")
 		outputTopic = fs.String("output-topic", "readings-out", "the daemon's output topic (empty: none)")
 		dlqTopic    = fs.String("dlq-topic", "", "the daemon's dead-letter topic (default: TOPIC-dlq)")
-		group       = fs.String("group", "express-iot-reference", "the daemon's consumer group, for its lag (empty: no lag)")
+		group       = fs.String("group", loadDefaultGroup, "the daemon's consumer group, for its lag (empty: no lag)")
 		rate        = fs.Int("rate", 0, "records/s to produce (0: as fast as possible)")
 		records     = fs.Int64("records", 0, "records to produce (0: until --duration)")
 		duration    = fs.Duration("duration", 0, "how long to produce (default 30s when --records is not set)")
