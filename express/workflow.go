@@ -167,6 +167,10 @@ type ExecOptions struct {
 	// InputSize, when known (the length of the record the input was parsed
 	// from), spares measuring the input against the payload limit.
 	InputSize int
+	// Headers are passed on to every Task call of the execution
+	// (TaskRequest.Headers): the input record's trace context. The engine
+	// does not modify them; they must not change while it runs.
+	Headers []Header
 }
 
 var execSeq atomic.Uint64
@@ -183,7 +187,7 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 		*x = Execution{}
 		execPool.Put(x)
 	}()
-	*x = Execution{wf: w, parent: ctx, Input: input, Name: opts.Name, invoker: opts.Invoker, clock: opts.Clock, rnd: opts.Rand, inputSize: opts.InputSize, rawOutput: opts.RawOutput}
+	*x = Execution{wf: w, parent: ctx, Input: input, Name: opts.Name, invoker: opts.Invoker, clock: opts.Clock, rnd: opts.Rand, inputSize: opts.InputSize, rawOutput: opts.RawOutput, headers: opts.Headers}
 	if x.Name == "" {
 		x.Name = "exec-" + strconv.FormatUint(execSeq.Add(1), 10)
 	}
@@ -291,6 +295,7 @@ type Execution struct {
 
 	inputSize int
 	rawOutput bool
+	headers   []Header
 	failState string // the top-level state whose error ended the execution
 	// events and transitions are updated atomically: Map and Parallel
 	// branches run on several goroutines.
