@@ -212,7 +212,9 @@ func (r *Resources) Invoke(ctx context.Context, req *express.TaskRequest) (any, 
 	if !ok {
 		return nil, express.Errorf(express.ErrTaskFailed, "no target is configured for resource %q (state %q)", req.Resource, req.State)
 	}
-	rp, err := t.Endpoint.Send(ctx, &r.cfg, req, Message{Body: req.Input, Value: req.Input})
+	// A function ARN is called as Lambda is (lambda_http.go).
+	lambda := strings.HasPrefix(req.Resource, "arn:aws:lambda:")
+	rp, err := t.Endpoint.Send(ctx, &r.cfg, req, Message{Body: req.Input, Value: req.Input, Lambda: lambda})
 	if err != nil {
 		return nil, err
 	}
