@@ -254,6 +254,17 @@ func lambdaEnvelope(req *express.TaskRequest, rp Reply) map[string]any {
 	}
 }
 
+// attemptValue is the express-attempt header value of an attempt; the
+// first ones are shared (header values are never modified).
+func attemptValue(n int) []byte {
+	if n >= 0 && n < len(smallAttempts) {
+		return smallAttempts[n]
+	}
+	return strconv.AppendInt(nil, int64(n), 10)
+}
+
+var smallAttempts = [...][]byte{[]byte("0"), []byte("1"), []byte("2"), []byte("3"), []byte("4"), []byte("5"), []byte("6"), []byte("7"), []byte("8"), []byte("9")}
+
 // callUUID is a UUID-shaped id derived from s.
 func callUUID(s string) string {
 	h := sha1.Sum([]byte(s))
@@ -269,11 +280,14 @@ func callUUID(s string) string {
 // (TaskRequest.Headers: traceparent, tracestate by default). Headers
 // named in an http:invoke's Headers are set after them and win.
 func callHeaders(h http.Header, req *express.TaskRequest) {
-	h["Idempotency-Key"] = []string{req.CallKey()}
-	h["Express-Attempt"] = []string{strconv.Itoa(req.Attempt)}
-	h["Express-Workflow"] = []string{req.Workflow}
-	h["Express-Execution"] = []string{req.Execution}
-	h["Express-State"] = []string{req.State}
+	// one backing array for the five values
+	v := [...]string{req.CallKey(), strconv.Itoa(req.Attempt), req.Workflow, req.Execution, req.State}
+	vs := v[:]
+	h["Idempotency-Key"] = vs[0:1:1]
+	h["Express-Attempt"] = vs[1:2:2]
+	h["Express-Workflow"] = vs[2:3:3]
+	h["Express-Execution"] = vs[3:4:4]
+	h["Express-State"] = vs[4:5:5]
 	for _, x := range req.Headers {
 		h.Set(x.Key, string(x.Value))
 	}

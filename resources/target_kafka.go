@@ -3,7 +3,6 @@ package resources
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -67,7 +66,7 @@ func produce(ctx context.Context, cfg *Config, req *express.TaskRequest, rec *kg
 	}
 	rec.Headers = append(rec.Headers,
 		kgo.RecordHeader{Key: "Idempotency-Key", Value: []byte(req.CallKey())},
-		kgo.RecordHeader{Key: "express-attempt", Value: strconv.AppendInt(nil, int64(req.Attempt), 10)},
+		kgo.RecordHeader{Key: "express-attempt", Value: attemptValue(req.Attempt)},
 		kgo.RecordHeader{Key: "express-workflow", Value: []byte(req.Workflow)},
 		kgo.RecordHeader{Key: "express-state", Value: []byte(req.State)},
 	)
