@@ -265,3 +265,26 @@ func TestMapItemsDeduplicatingService(t *testing.T) {
 		t.Errorf("keys %q then %q, want %q", sent[0], sent[1], want)
 	}
 }
+
+// FuzzLambdaAnswer reads arbitrary Lambda answers: never a panic, and a
+// function error always has a name.
+func FuzzLambdaAnswer(f *testing.F) {
+	for _, s := range []string{`{"errorMessage":"x","errorType":"DeviceNotFound"}`, `{"errorType":1}`, `{"errorMessage":"t"}`, `[]`, `{"errorType":"a","errorMessage":"b","x":1}`, `{"message":"m"}`, "", "{"} {
+		f.Add([]byte(s), true, 200)
+		f.Add([]byte(s), false, 502)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, flagged bool, status int) {
+		h := http.Header{}
+		if flagged {
+			h.Set("X-Amz-Function-Error", "Unhandled")
+		}
+		name, ok := functionError(h, body)
+		if ok && name == "" || flagged && !ok {
+			t.Fatalf("functionError(%v, %q) = %q, %v", flagged, body, name, ok)
+		}
+		err := lambdaServiceError(&http.Response{StatusCode: status, Header: h}, body)
+		if e := express.AsError(err); !strings.HasPrefix(e.Name, "Lambda.") {
+			t.Fatalf("service error %q", e.Name)
+		}
+	})
+}
