@@ -17,8 +17,9 @@ type TaskRequest struct {
 	State    string
 	Workflow string
 	// Execution is the execution's name: its idempotency key. Resources that
-	// cause side effects should pass it on (an Idempotency-Key header, a
-	// record header) so that a re-delivered record does not act twice.
+	// cause side effects should pass on the call's key, CallKey (built from
+	// it), as an Idempotency-Key header or a record header, so that a
+	// re-delivered record does not act twice.
 	Execution string
 	// Input is the effective input: the state input after InputPath and
 	// Parameters (or Arguments). Resources must not modify it.
