@@ -169,7 +169,7 @@ func (sc *stateCompiler) parallel() bool {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					outs[i], errs[i] = runBranch(s.Child(), m, eff)
+					outs[i], errs[i] = runBranch(s.Branch(i), m, eff)
 				}()
 			}
 			wg.Wait()
@@ -179,7 +179,7 @@ func (sc *stateCompiler) parallel() bool {
 			}
 		} else {
 			for i, m := range branches {
-				if outs[i], err = runBranch(s.Child(), m, eff); err != nil {
+				if outs[i], err = runBranch(s.Branch(i), m, eff); err != nil {
 					s.StateEvent("ParallelStateFailed")
 					return nil, 0, err
 				}

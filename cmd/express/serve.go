@@ -59,6 +59,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		dlqTopic     = fs.String("dlq-topic", "", "dead-letter topic (default: FIRST-TOPIC-dlq)")
 		ordering     = fs.String("ordering", "key", "key | partition | unordered")
 		idemKey      = fs.String("idempotency-key", "", "execution name: a JSONPath ($.eventId), header:NAME, key, or empty for topic/partition/offset")
+		propagate    = fs.String("propagate-headers", strings.Join(kafka.DefaultPropagateHeaders, ","), "input record `HEADERS` (comma-separated) copied to the output record and sent with Task calls (empty: none)")
 		concurrency  = fs.Int("concurrency", 0, "executions running at once (default 256)")
 		maxInFlight  = fs.Int("max-in-flight", 0, "records fetched and unfinished, over all partitions (default 32768)")
 		maxPerPart   = fs.Int("max-in-flight-per-partition", 0, "records fetched and unfinished per partition (default 8192)")
@@ -115,7 +116,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 	if *cfgFile != "" {
 		for _, name := range []string{"definition", "name", "topic", "group", "output-topic", "dlq-topic", "ordering",
 			"idempotency-key", "concurrency", "max-in-flight", "max-in-flight-per-partition", "max-in-flight-bytes", "max-record-bytes",
-			"max-build-bytes", "resource", "allow-unmapped"} {
+			"max-build-bytes", "resource", "allow-unmapped", "propagate-headers"} {
 			if set[name] {
 				fmt.Fprintf(stderr, "express serve: --%s cannot be combined with --config: set it in the file\n", name)
 				return 2
@@ -147,7 +148,8 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		w := config.Workflow{Name: *name, Definition: *definition, Group: *group, OutputTopic: *outputTopic,
 			DLQTopic: *dlqTopic, Ordering: *ordering, IdempotencyKey: *idemKey, Concurrency: *concurrency,
 			MaxInFlight: *maxInFlight, MaxInFlightPerPartition: *maxPerPart, MaxInFlightBytes: *maxInBytes, MaxRecordBytes: *maxBytes, MaxBuildBytes: *maxBuild,
-			Resources: map[string]config.Targets{}, AllowUnmapped: *allowUnmap}
+			Resources: map[string]config.Targets{}, AllowUnmapped: *allowUnmap,
+			PropagateHeaders: append([]string{}, splitList(*propagate)...)}
 		for _, t := range topic {
 			w.Topics = append(w.Topics, splitList(t)...)
 		}

@@ -189,6 +189,12 @@ func (c *checker) kafkaOptions(i int, w *Workflow) kafka.Options {
 	if w.Concurrency > 1_000_000 {
 		c.add(at(i, "concurrency"), "%d is over the limit of 1000000", w.Concurrency)
 	}
+	o.PropagateHeaders = w.PropagateHeaders
+	for j, h := range w.PropagateHeaders {
+		if strings.TrimSpace(h) == "" {
+			c.add(at(i, "propagate_headers")+"/"+strconv.Itoa(j), "empty header name")
+		}
+	}
 	if w.Dedup != nil {
 		o.DedupSize, o.DedupWindow = w.Dedup.Size, time.Duration(w.Dedup.Window)
 		if w.Dedup.Size == 0 {

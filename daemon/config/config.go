@@ -116,6 +116,10 @@ type Workflow struct {
 	CommitInterval Duration `yaml:"commit_interval"`
 	Dedup          *Dedup   `yaml:"dedup"`
 	HTTPTimeout    Duration `yaml:"http_timeout"`
+	// PropagateHeaders names the input record headers copied to the
+	// output record and sent with Task calls (kafka.Options.
+	// PropagateHeaders); absent: traceparent and tracestate, []: none.
+	PropagateHeaders []string `yaml:"propagate_headers"`
 	// Resources maps a Task resource to its target(s); see package
 	// resources. A value is a string or, for arn:aws:states:::http:invoke,
 	// a list of allowed URL prefixes.
