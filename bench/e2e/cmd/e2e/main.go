@@ -72,7 +72,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(os.Args[1:]); err != nil {
+	if _, err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
@@ -119,6 +119,8 @@ type harness struct {
 	admin      *kgo.Client
 	results    []measurement
 	verbose    io.Writer
+	stdout     io.Writer
+	beforeStop <-chan struct{} // closed when the process under measurement may be stopped
 	timeout    time.Duration
 	profileSec int
 }
@@ -136,7 +138,8 @@ type measurement struct {
 	Self      string  `json:"self_report,omitempty"` // the passthrough's own JSON line
 }
 
-func run(args []string) error {
+// run runs the harness and returns every measurement.
+func run(args []string, stdout io.Writer) ([]measurement, error) {
 	fs := flag.NewFlagSet("e2e", flag.ContinueOnError)
 	var (
 		records    = fs.Int64("records", 1_000_000, "IoT readings in the input topic")
@@ -155,36 +158,36 @@ func run(args []string) error {
 		timeout    = fs.Duration("timeout", 10*time.Minute, "longest run of one process")
 	)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	if *records <= 0 || *rounds <= 0 || *parts <= 0 {
-		return errors.New("-records, -rounds and -partitions must be positive")
+		return nil, errors.New("-records, -rounds and -partitions must be positive")
 	}
-	h := &harness{n: *records, parts: *parts, parser: *parser, verbose: os.Stderr, timeout: *timeout, profileSec: *profileSec}
+	h := &harness{stdout: stdout, n: *records, parts: *parts, parser: *parser, verbose: os.Stderr, timeout: *timeout, profileSec: *profileSec}
 	var err error
 	if h.out = *outDir; h.out == "" {
 		if h.out, err = os.MkdirTemp("", "e2e-"); err != nil {
-			return err
+			return nil, err
 		}
 	} else if err := os.MkdirAll(h.out, 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	if h.express, h.pt, err = binaries(h.out, *expressBin, *ptBin); err != nil {
-		return err
+		return nil, err
 	}
 	if h.def = *def; h.def == "" {
 		h.def = filepath.Join(h.out, "iot-reference.asl.json")
 		if err := os.WriteFile(h.def, daemon.DemoDefinition, 0o644); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	stopBroker, err := h.startBroker()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer stopBroker()
 	if h.admin, err = kgo.NewClient(kgo.SeedBrokers(h.addr)); err != nil {
-		return err
+		return nil, err
 	}
 	defer h.admin.Close()
 
@@ -192,33 +195,33 @@ func run(args []string) error {
 	if gogc == "" {
 		gogc = "unset"
 	}
-	fmt.Printf("e2e: %d %s readings, %d partitions, %d rounds, broker %s (pid %d), GOGC %s, logs in %s\n",
+	fmt.Fprintf(stdout, "e2e: %d %s readings, %d partitions, %d rounds, broker %s (pid %d), GOGC %s, logs in %s\n",
 		h.n, *mix, h.parts, *rounds, h.addr, h.brokerPID, gogc, h.out)
 	load, err := h.timed("produce-only (load)", 0, h.ptCmd("-mode", "produce", "-topic", "readings", "-mix", *mix), nil, false)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	h.add(load)
 	if got, err := h.endSum("readings"); err != nil || got != h.n {
-		return fmt.Errorf("input topic holds %d records, want %d (%v)", got, h.n, err)
+		return nil, fmt.Errorf("input topic holds %d records, want %d (%v)", got, h.n, err)
 	}
 	for r := 1; r <= *rounds; r++ {
 		if *limits {
 			m, err := h.timed("consume-only", r, h.ptCmd("-mode", "consume", "-topic", "readings", "-group", fmt.Sprintf("consume-%d", r)), nil, false)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			h.add(m)
 			scratch := fmt.Sprintf("produce-%d", r)
 			if err := h.createTopics(scratch); err != nil {
-				return err
+				return nil, err
 			}
 			if m, err = h.timed("produce-only", r, h.ptCmd("-mode", "produce", "-topic", scratch, "-mix", *mix), nil, false); err != nil {
-				return err
+				return nil, err
 			}
 			h.add(m)
 			if err := h.deleteTopics(scratch); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		order := []string{"passthrough", "daemon"}
@@ -228,30 +231,30 @@ func run(args []string) error {
 		for _, kind := range order {
 			m, err := h.one(kind, r, "")
 			if err != nil {
-				return err
+				return nil, err
 			}
 			h.add(m)
 		}
 	}
-	h.summary(os.Stdout)
+	h.summary(stdout)
 	if *jsonOut != "" {
 		b, _ := json.MarshalIndent(h.results, "", "  ")
 		if err := os.WriteFile(*jsonOut, b, 0o644); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if *profile {
 		for _, kind := range []string{"passthrough", "daemon"} {
 			m, err := h.one(kind, 0, filepath.Join(h.out, kind+".pprof"))
 			if err != nil {
-				return err
+				return nil, err
 			}
 			m.Kind += " (profiled)"
 			h.add(m)
 		}
-		fmt.Printf("profiles: go tool pprof -top -cum %s/daemon.pprof; go tool pprof -top %s/passthrough.pprof\n", h.out, h.out)
+		fmt.Fprintf(stdout, "profiles: go tool pprof -top -cum %s/daemon.pprof; go tool pprof -top %s/passthrough.pprof\n", h.out, h.out)
 	}
-	return nil
+	return h.results, nil
 }
 
 // one runs the passthrough or the daemon once over the whole input in a
@@ -290,8 +293,11 @@ func (h *harness) one(kind string, round int, profile string) (measurement, erro
 			args = append(args, "--pprof")
 		}
 		cmd := exec.Command(h.express, args...)
+		h.beforeStop = nil
 		if profile != "" {
-			go fetchProfile(metrics, h.profileSec, profile, h.verbose)
+			fetched := make(chan struct{})
+			go func() { defer close(fetched); fetchProfile(metrics, h.profileSec, profile, h.verbose) }()
+			h.beforeStop = fetched // the daemon must stay up until its profile is written
 		}
 		m, err := h.timed(kind, round, cmd, []string{out, dlq}, true)
 		if err != nil {
@@ -391,6 +397,9 @@ func (h *harness) timed(kind string, round int, cmd *exec.Cmd, topics []string, 
 			}
 		}
 		if stop {
+			if h.beforeStop != nil {
+				<-h.beforeStop
+			}
 			_ = cmd.Process.Signal(syscall.SIGTERM)
 		}
 		select {
@@ -437,7 +446,7 @@ func (h *harness) add(m measurement) {
 	if m.Self != "" {
 		extra += "  self: " + m.Self
 	}
-	fmt.Printf("  round %d %-22s %9.0f rec/s  %6.2f us CPU/record  %5.2fs  broker %5.2f us/record  load %s%s\n",
+	fmt.Fprintf(h.stdout, "  round %d %-22s %9.0f rec/s  %6.2f us CPU/record  %5.2fs  broker %5.2f us/record  load %s%s\n",
 		m.Round, m.Kind, m.Rate, m.CPUUs, m.Seconds, m.BrokerCPU, m.Load, extra)
 }
 
