@@ -121,8 +121,11 @@ type harness struct {
 	verbose    io.Writer
 	stdout     io.Writer
 	beforeStop <-chan struct{} // closed when the process under measurement may be stopped
-	timeout    time.Duration
-	profileSec int
+	// the daemon's metrics address, and where its /metrics go before it
+	// is stopped
+	metricsAddr, metricsFile string
+	timeout                  time.Duration
+	profileSec               int
 }
 
 // measurement is one timed process.
@@ -136,6 +139,10 @@ type measurement struct {
 	DLQShare  float64 `json:"dlq_share,omitempty"`
 	Load      string  `json:"loadavg"`
 	Self      string  `json:"self_report,omitempty"` // the passthrough's own JSON line
+	// Kafka is the daemon's franz-go traffic per record, from its /metrics
+	// (express_kafka_*_bytes_total summed): fetched (uncompressed), read
+	// and written (on the wire).
+	Kafka string `json:"kafka,omitempty"`
 }
 
 // run runs the harness and returns every measurement.
@@ -299,10 +306,13 @@ func (h *harness) one(kind string, round int, profile string) (measurement, erro
 			go func() { defer close(fetched); fetchProfile(metrics, h.profileSec, profile, h.verbose) }()
 			h.beforeStop = fetched // the daemon must stay up until its profile is written
 		}
+		h.metricsAddr, h.metricsFile = metrics, filepath.Join(h.out, fmt.Sprintf("daemon-%d.metrics", round))
 		m, err := h.timed(kind, round, cmd, []string{out, dlq}, true)
+		h.metricsAddr = ""
 		if err != nil {
 			return m, err
 		}
+		m.Kafka = kafkaBytes(h.metricsFile, h.n)
 		d, err := h.endSum(dlq)
 		if err != nil {
 			return m, err
@@ -334,6 +344,42 @@ func fetchProfile(addr string, seconds int, file string, log io.Writer) {
 		return
 	}
 	fmt.Fprintln(log, "e2e: daemon profile: the metrics address never answered")
+}
+
+// saveMetrics writes the daemon's /metrics to file.
+func saveMetrics(addr, file string, log io.Writer) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err == nil {
+		defer resp.Body.Close()
+		var b []byte
+		if b, err = io.ReadAll(resp.Body); err == nil {
+			err = os.WriteFile(file, b, 0o644)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(log, "e2e: daemon metrics: %v\n", err)
+	}
+}
+
+// kafkaBytes sums the franz-go byte counters of a saved /metrics per
+// record; empty if the file is missing.
+func kafkaBytes(file string, n int64) string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return ""
+	}
+	sums := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, name := range []string{"express_kafka_fetch_bytes_total", "express_kafka_read_bytes_total", "express_kafka_write_bytes_total"} {
+			if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
+				f := strings.Fields(line)
+				v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+				sums[name] += v
+			}
+		}
+	}
+	return fmt.Sprintf("kafka bytes/record: fetched %.0f, read %.0f, written %.0f", sums["express_kafka_fetch_bytes_total"]/float64(n),
+		sums["express_kafka_read_bytes_total"]/float64(n), sums["express_kafka_write_bytes_total"]/float64(n))
 }
 
 func (h *harness) ptCmd(args ...string) *exec.Cmd {
@@ -400,6 +446,9 @@ func (h *harness) timed(kind string, round int, cmd *exec.Cmd, topics []string, 
 			if h.beforeStop != nil {
 				<-h.beforeStop
 			}
+			if h.metricsAddr != "" {
+				saveMetrics(h.metricsAddr, h.metricsFile, h.verbose)
+			}
 			_ = cmd.Process.Signal(syscall.SIGTERM)
 		}
 		select {
@@ -442,6 +491,9 @@ func (h *harness) add(m measurement) {
 	extra := ""
 	if m.DLQShare > 0 {
 		extra = fmt.Sprintf("  dead letters %.1f%%", 100*m.DLQShare)
+	}
+	if m.Kafka != "" {
+		extra += "  " + m.Kafka
 	}
 	if m.Self != "" {
 		extra += "  self: " + m.Self

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,11 @@ func TestHarness(t *testing.T) {
 		}
 		if strings.HasPrefix(m.Kind, "daemon") && (m.DLQShare < 0.55 || m.DLQShare > 0.65) {
 			t.Errorf("daemon round %d: %.3f dead-lettered, want about 0.60", m.Round, m.DLQShare)
+		}
+		var fetched float64
+		if _, err := fmt.Sscanf(m.Kafka, "kafka bytes/record: fetched %f", &fetched); strings.HasPrefix(m.Kind, "daemon") &&
+			(err != nil || fetched < 100 || fetched > 400) { // ~210-byte readings, each fetched once
+			t.Errorf("daemon round %d: %q", m.Round, m.Kafka)
 		}
 		if strings.HasPrefix(m.Kind, "passthrough") && !strings.Contains(m.Self, `"records":3000`) {
 			t.Errorf("passthrough's own report %q", m.Self)
