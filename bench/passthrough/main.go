@@ -55,6 +55,20 @@ type Result struct {
 	RecordsPerSecond   float64 `json:"records_per_s"`
 	CPUSeconds         float64 `json:"cpu_s"` // user+system of the whole process (produce: of the producing)
 	CPUMicrosPerRecord float64 `json:"cpu_us_per_record"`
+	// FetchedRecords and FetchedBytesPerRecord (uncompressed, as the
+	// daemon's express_kafka_fetch_bytes_total counts them) are what the
+	// client fetched (kgo.HookFetchBatchRead): more than the records when
+	// something is fetched twice.
+	FetchedRecords        int64   `json:"fetched_records,omitempty"`
+	FetchedBytesPerRecord float64 `json:"fetched_bytes_per_record,omitempty"`
+}
+
+// fetchCounter counts what the client fetched.
+type fetchCounter struct{ records, bytes atomic.Int64 }
+
+func (f *fetchCounter) OnFetchBatchRead(_ kgo.BrokerMetadata, _ string, _ int32, m kgo.FetchBatchMetrics) {
+	f.records.Add(int64(m.NumRecords))
+	f.bytes.Add(int64(m.UncompressedBytes))
 }
 
 var start = time.Now()
@@ -129,8 +143,9 @@ func run(args []string) error {
 // consume is the passthrough (and, with mode "consume", the consume-only
 // limit): poll, handle every record, wait for the produces, commit.
 func consume(ctx context.Context, seeds kgo.Opt, mode, topic, output, group string, n int64, parser string) (Result, error) {
+	var fetched fetchCounter
 	cl, err := kgo.NewClient(seeds, kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic), kgo.DisableAutoCommit(),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.WithHooks(&fetched))
 	if err != nil {
 		return Result{}, err
 	}
@@ -186,7 +201,9 @@ func consume(ctx context.Context, seeds kgo.Opt, mode, topic, output, group stri
 	if mode == "consume" {
 		parser = ""
 	}
-	return result(mode, parser, done, el, cpu), nil
+	res := result(mode, parser, done, el, cpu)
+	res.FetchedRecords, res.FetchedBytesPerRecord = fetched.records.Load(), float64(fetched.bytes.Load())/float64(done)
+	return res, nil
 }
 
 // transform is the passthrough's work on one value: parse, add a field,

@@ -69,7 +69,7 @@ func TestModes(t *testing.T) {
 	}
 	for _, parser := range []string{"ojg", "encoding/json"} {
 		res, err = consume(ctx, seeds, "passthrough", "in", "out", "g-"+parser, n, parser)
-		if err != nil || res.Records != n || res.Parser != parser {
+		if err != nil || res.Records != n || res.Parser != parser || res.FetchedRecords != n || res.FetchedBytesPerRecord < 100 {
 			t.Fatalf("passthrough %s: %+v, %v", parser, res, err)
 		}
 	}
