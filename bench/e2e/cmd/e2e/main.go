@@ -120,6 +120,7 @@ type harness struct {
 	results    []measurement
 	verbose    io.Writer
 	stdout     io.Writer
+	daemonArgs []string
 	beforeStop <-chan struct{} // closed when the process under measurement may be stopped
 	// the daemon's metrics address, and where its /metrics go before it
 	// is stopped
@@ -163,6 +164,7 @@ func run(args []string, stdout io.Writer) ([]measurement, error) {
 		limits     = fs.Bool("limits", true, "measure consume-only and produce-only in every round")
 		jsonOut    = fs.String("json", "", "also write every measurement as JSON to `FILE`")
 		timeout    = fs.Duration("timeout", 10*time.Minute, "longest run of one process")
+		daemonArgs = fs.String("daemon-flags", "", "more flags for express serve, space-separated (e.g. \"--max-in-flight-per-partition 32768\")")
 	)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -170,7 +172,7 @@ func run(args []string, stdout io.Writer) ([]measurement, error) {
 	if *records <= 0 || *rounds <= 0 || *parts <= 0 {
 		return nil, errors.New("-records, -rounds and -partitions must be positive")
 	}
-	h := &harness{stdout: stdout, n: *records, parts: *parts, parser: *parser, verbose: os.Stderr, timeout: *timeout, profileSec: *profileSec}
+	h := &harness{daemonArgs: strings.Fields(*daemonArgs), stdout: stdout, n: *records, parts: *parts, parser: *parser, verbose: os.Stderr, timeout: *timeout, profileSec: *profileSec}
 	var err error
 	if h.out = *outDir; h.out == "" {
 		if h.out, err = os.MkdirTemp("", "e2e-"); err != nil {
@@ -299,7 +301,7 @@ func (h *harness) one(kind string, round int, profile string) (measurement, erro
 		if profile != "" {
 			args = append(args, "--pprof")
 		}
-		cmd := exec.Command(h.express, args...)
+		cmd := exec.Command(h.express, append(args, h.daemonArgs...)...)
 		h.beforeStop = nil
 		if profile != "" {
 			fetched := make(chan struct{})
