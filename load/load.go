@@ -52,11 +52,12 @@ type Options struct {
 	// long. With neither, Run produces for 30 seconds.
 	Records  int64
 	Duration time.Duration
-	// Devices, PayloadBytes and OutOfRangePercent shape the readings (see
-	// Generator). Seed makes the readings reproducible.
+	// Devices, PayloadBytes, OutOfRangePercent and Mix shape the readings
+	// (see readings.Generator). Seed makes the readings reproducible.
 	Devices           int
 	PayloadBytes      int
 	OutOfRangePercent float64
+	Mix               readings.Mix
 	Seed              uint64
 	// Drain is how long Run waits for the remaining results once everything
 	// is produced (default 30s).
@@ -270,6 +271,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	// producer
 	gen := readings.NewGenerator(o.Seed, o.Devices, o.PayloadBytes, o.OutOfRangePercent)
+	gen.Mix = o.Mix
 	ack := func(r *kgo.Record, err error) {
 		if err != nil {
 			produceErrs.Add(1)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/load"
+	"github.com/stepstream/express/load/readings"
 )
 
 const loadUsage = `Usage: express load [flags]
@@ -60,7 +61,8 @@ func loadMain(args []string, stdout, stderr io.Writer, ctx context.Context) int 
 		duration    = fs.Duration("duration", 0, "how long to produce (default 30s when --records is not set)")
 		devices     = fs.Int("devices", 1000, "distinct device ids (the record key)")
 		payload     = fs.Int("payload-bytes", 0, "pad each reading to about this many bytes (0: natural size, ~190)")
-		outOfRange  = fs.Float64("out-of-range", 2, "percent of readings with a value out of range (the workflow's Fail path)")
+		outOfRange  = fs.Float64("out-of-range", 2, "percent of readings with a value out of range (the workflow's Fail path; default 5 with --mix realistic)")
+		mixName     = fs.String("mix", "valid", "sensor types: valid (temperature and humidity, which the reference workflow accepts) or realistic (five types, about 60% rejected by the reference workflow)")
 		seed        = fs.Uint64("seed", 1, "seed of the readings' random values")
 		drain       = fs.Duration("drain", 30*time.Second, "how long to wait for the remaining results after producing")
 		interval    = fs.Duration("interval", time.Second, "sampling interval of the progress line and time series")
@@ -100,6 +102,13 @@ func loadMain(args []string, stdout, stderr io.Writer, ctx context.Context) int 
 	case *topic == "":
 		return bad("--topic is required")
 	}
+	mix, err := readings.ParseMix(*mixName)
+	if err != nil {
+		return bad("--%v", err)
+	}
+	if mix == readings.MixRealistic && !flagSet(fs, "out-of-range") {
+		*outOfRange = readings.RealisticOutOfRangePercent
+	}
 	if *dlqTopic == "" {
 		*dlqTopic = *topic + "-dlq"
 	}
@@ -138,7 +147,7 @@ func loadMain(args []string, stdout, stderr io.Writer, ctx context.Context) int 
 	}
 	o := load.Options{ClientOpts: copts, Topic: *topic, OutputTopic: *outputTopic, DLQTopic: *dlqTopic, Group: *group,
 		Rate: *rate, Records: *records, Duration: *duration, Devices: *devices, PayloadBytes: *payload,
-		OutOfRangePercent: *outOfRange, Seed: *seed, Drain: *drain, Interval: *interval, Warmup: *warmup}
+		OutOfRangePercent: *outOfRange, Mix: mix, Seed: *seed, Drain: *drain, Interval: *interval, Warmup: *warmup}
 	if !*quiet {
 		live := isTerminal(stderr)
 		o.Progress = func(s load.Sample, r *load.Report) {
@@ -200,4 +209,11 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0 && !strings.EqualFold(os.Getenv("TERM"), "dumb")
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

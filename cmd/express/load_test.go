@@ -20,6 +20,7 @@ func TestLoadFlagErrors(t *testing.T) {
 		{"--rate", "-1"},
 		{"--records", "-5"},
 		{"--out-of-range", "101"},
+		{"--mix", "all"},
 		{"--topic", ""},
 		{"--brokers", ""},
 		{"extra"},
