@@ -176,8 +176,6 @@ type compiler struct {
 	problems diag.Problems
 	// usesContext is set when the definition reads the context object.
 	usesContext bool
-	// current is the state being compiled.
-	current *stateCompiler
 	// funcs are the JSONata functions Step Functions adds, made on first use.
 	funcs map[string]jsonata.Func
 }

@@ -1,35 +1,23 @@
 package compile
 
 import (
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
 	"github.com/stepstream/express/aslpath"
+	"github.com/stepstream/express/compile/choice"
 	"github.com/stepstream/express/compile/diag"
+	"github.com/stepstream/express/compile/intrinsic"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
 )
 
-// flow is a state's data flow in one query language: how the effective
-// input is made from the raw input, how the output is made from the result,
-// and which variables the state assigns. JSONPath and JSONata states differ
-// only here; the state bodies (invoke, wait, branch, iterate) are shared.
-type flow interface {
-	// effective turns the raw state input into the effective input
-	// (InputPath + Parameters, or Arguments).
-	effective(s *express.Scope, in any) (any, error)
-	// finish turns the raw input and the state's result into the state
-	// output and applies Assign. Variables assigned are visible only after
-	// the output is computed, as in AWS.
-	finish(s *express.Scope, in, result any) (any, error)
-	// splitAssign removes the state-level Assign from the flow and returns
-	// it (nil when there is none), for states that decide when it applies.
-	splitAssign() func(s *express.Scope, in, result any) (map[string]any, error)
-	// setOwnership tells the flow what the state does with its input, so
-	// that it can reuse objects it owns (see express.Scope.OwnsInput).
-	setOwnership(o ownership)
-	// catcher builds the input of a Catch's Next state.
-	catcher(c *compiler, obj map[string]any, ptr string) func(s *express.Scope, in any, errOut map[string]any) (any, error)
-}
-
-// pathFlow is the JSONPath data flow.
+// pathFlow is the JSONPath query language: InputPath, Parameters,
+// ResultSelector, ResultPath, OutputPath and Assign, payload templates
+// (template.go) and the ...Path forms of the other fields.
 type pathFlow struct {
 	inputPath  *aslpath.Path
 	inputNull  bool // InputPath: null — the effective input is {}
@@ -41,36 +29,83 @@ type pathFlow struct {
 	outputNull bool // OutputPath: null — the output is {}
 	assign     *template
 	own        ownership
+	// hasInputPath and hasAssign say whether the state has the fields
+	// (InputPath "$" compiles to no path but is there).
+	hasInputPath, hasAssign bool
 	// resultPathSize bounds what the ResultPath keys add to the input.
 	resultPathSize int
 	// resultFrom says where the result's size bound comes from.
-	resultFrom resultSource
-	resultSize int // for resultLiteral
+	resultFrom sizeSource
+	resultSize int // for sizeLiteral
 }
 
-type resultSource int
+type sizeSource int
 
 const (
-	resultMeasured  resultSource = iota // measure the result (external data)
-	resultLiteral                       // a literal of known size (resultSize)
-	resultEffective                     // the effective input; its bound is in the scope
+	sizeMeasured  sizeSource = iota // measure the result (external data)
+	sizeLiteral                     // a literal of known size (resultSize)
+	sizeEffective                   // the effective input; its bound is in the scope
 )
 
-// ownership says what a state does with its input and result, for reusing
-// objects in place (see express.Scope.OwnsInput).
-type ownership struct {
-	// inputKept: the state may hand its raw input object (or a value that
-	// contains it) to somebody else: a resource, branches, a variable, or
-	// its own result. Such an input must never be modified.
-	inputKept bool
-	// freshResult: the result is an object the state has just built
-	// (Parameters for a Pass without Result, ResultSelector for a Task).
-	freshResult bool
-	// passThrough: the result is the raw input itself (Choice, Wait, Succeed).
-	passThrough bool
+// pathFields are the fields JSONPath adds to each state type.
+var pathFields = map[string][]string{
+	"Pass":     {"InputPath", "Parameters", "Result", "ResultPath", "OutputPath", "Assign"},
+	"Task":     {"InputPath", "Parameters", "ResultSelector", "ResultPath", "OutputPath", "Assign", "TimeoutSecondsPath", "HeartbeatSecondsPath"},
+	"Choice":   {"InputPath", "OutputPath", "Assign"},
+	"Wait":     {"SecondsPath", "TimestampPath", "InputPath", "OutputPath", "Assign"},
+	"Succeed":  {"InputPath", "OutputPath"},
+	"Fail":     {"ErrorPath", "CausePath"},
+	"Parallel": {"InputPath", "Parameters", "ResultSelector", "ResultPath", "OutputPath", "Assign"},
+	"Map": {"ItemsPath", "Parameters", "MaxConcurrencyPath", "InputPath", "ResultSelector", "ResultPath", "OutputPath", "Assign",
+		"ToleratedFailureCountPath", "ToleratedFailurePercentagePath"},
+	"Catch": {"ResultPath", "Assign"},
+}
+
+func (f *pathFlow) fields(stateType string) []string { return pathFields[stateType] }
+
+func (f *pathFlow) compile(sc *stateCompiler, io ioFields) {
+	c, st, ptr := sc.c, sc.obj, sc.ptr
+	if io.input {
+		_, f.hasInputPath = st["InputPath"]
+		f.inputPath, f.inputNull = c.optPath(st, ptr, "InputPath", false)
+	}
+	if io.params {
+		if v, ok := st["Parameters"]; ok {
+			f.params = c.compileTemplate(v, diag.Pointer(ptr, "Parameters"))
+		}
+	}
+	if io.resultSel {
+		if v, ok := st["ResultSelector"]; ok {
+			if _, isObj := v.(map[string]any); !isObj {
+				c.problem(diag.Pointer(ptr, "ResultSelector"), "ResultSelector must be an object")
+			} else {
+				f.resultSel = c.compileTemplate(v, diag.Pointer(ptr, "ResultSelector"))
+			}
+		}
+	}
+	if io.resultPath {
+		f.resultPath, f.resultNull = c.optPath(st, ptr, "ResultPath", true)
+	}
+	if io.output {
+		f.outputPath, f.outputNull = c.optPath(st, ptr, "OutputPath", false)
+	}
+	if f.resultPath != nil {
+		for i := 0; i < f.resultPath.Depth(); i++ {
+			f.resultPathSize += 6*len(f.resultPath.Key(i)) + 5
+		}
+	}
+	if v, ok := st["Assign"]; ok && io.assign {
+		f.hasAssign = true
+		f.assign = c.assignTemplate(v, diag.Pointer(ptr, "Assign"))
+	}
 }
 
 func (f *pathFlow) setOwnership(o ownership) {
+	if o.passThrough {
+		// The output is the input itself unless InputPath picks a part.
+		o.passThrough = !f.hasInputPath
+		o.inputKept = o.inputKept || f.hasAssign
+	}
 	if f.inputPath != nil && !o.passThrough {
 		// The effective input is a part of the input, never the input
 		// object itself, so the resource cannot keep the input object.
@@ -81,6 +116,33 @@ func (f *pathFlow) setOwnership(o ownership) {
 	}
 	f.own = o
 }
+
+func (f *pathFlow) setResult(kind resultKind, lit any) {
+	switch kind {
+	case resultLiteral:
+		f.resultFrom, f.resultSize = sizeLiteral, express.SizeBound(lit)
+		f.setOwnership(ownership{})
+	case resultEffective:
+		f.resultFrom = sizeEffective
+		if f.params != nil {
+			f.setOwnership(ownership{inputKept: templateKeepsRoot(f.params), freshResult: !f.params.isConst && !f.params.isArr})
+		} else {
+			f.setOwnership(ownership{inputKept: true, passThrough: f.inputPath == nil && !f.inputNull})
+		}
+	case resultInvoked:
+		// Scope.Invoke leaves the result's size bound (if the resource
+		// knows it) where finish looks for the effective input's.
+		f.resultFrom = sizeEffective
+		rs := f.resultSel
+		f.setOwnership(ownership{
+			inputKept:   f.params == nil || templateKeepsRoot(f.params),
+			freshResult: rs != nil && !rs.isConst && !rs.isArr,
+		})
+	}
+}
+
+// passesInput: InputPath and OutputPath only ever select parts.
+func (f *pathFlow) passesInput() bool { return true }
 
 // templateKeepsRoot reports whether a template may put its whole data ($)
 // into its output.
@@ -110,75 +172,20 @@ func templateKeepsRoot(t *template) bool {
 	return false
 }
 
-// ioFields says which JSONPath fields a state type accepts.
-type ioFields struct {
-	inputPath, params, resultSel, resultPath, outputPath bool
-}
-
-func (c *compiler) pathFlow(st map[string]any, ptr string, f ioFields) *pathFlow {
-	pf := &pathFlow{}
-	if sc := c.current; sc != nil {
-		sc.b.flows[sc.i] = pf
-	}
-	if f.inputPath {
-		pf.inputPath, pf.inputNull = c.optPath(st, ptr, "InputPath", false)
-	}
-	if f.params {
-		if v, ok := st["Parameters"]; ok {
-			pf.params = c.compileTemplate(v, diag.Pointer(ptr, "Parameters"))
-		}
-	}
-	if f.resultSel {
-		if v, ok := st["ResultSelector"]; ok {
-			if _, isObj := v.(map[string]any); !isObj {
-				c.problem(diag.Pointer(ptr, "ResultSelector"), "ResultSelector must be an object")
-			} else {
-				pf.resultSel = c.compileTemplate(v, diag.Pointer(ptr, "ResultSelector"))
-			}
-		}
-	}
-	if f.resultPath {
-		pf.resultPath, pf.resultNull = c.optPath(st, ptr, "ResultPath", true)
-	}
-	if f.outputPath {
-		pf.outputPath, pf.outputNull = c.optPath(st, ptr, "OutputPath", false)
-	}
-	if pf.resultPath != nil {
-		for i := 0; i < pf.resultPath.Depth(); i++ {
-			pf.resultPathSize += 6*len(pf.resultPath.Key(i)) + 5
-		}
-	}
-	if v, ok := st["Assign"]; ok {
-		pf.assign = c.assignTemplate(v, diag.Pointer(ptr, "Assign"))
-	}
-	return pf
-}
-
 func (c *compiler) assignTemplate(v any, ptr string) *template {
 	m, ok := v.(map[string]any)
 	if !ok {
 		c.problem(ptr, "Assign must be an object of variable names to values")
 		return nil
 	}
-	for k := range m {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		name := k
 		if len(name) > 2 && name[len(name)-2:] == ".$" {
 			name = name[:len(name)-2]
 		}
-		if !validVarName(name) {
-			c.problem(diag.Pointer(ptr, k), "%q is not a valid variable name: use letters, digits and underscores, not starting with a digit", name)
-		}
-		if name == "states" {
-			c.problem(diag.Pointer(ptr, k), "$states is reserved and cannot be assigned")
-		}
+		c.checkVarName(diag.Pointer(ptr, k), name)
 	}
 	return c.compileTemplate(v, ptr)
-}
-
-// validVarName reports whether n may be assigned: a variable name of at
-// most aslpath.MaxVarNameLen bytes.
-func validVarName(n string) bool {
-	return len(n) <= aslpath.MaxVarNameLen && aslpath.ValidVarName(n)
 }
 
 // optPath compiles an optional path field. It returns (nil, false) when the
@@ -215,6 +222,20 @@ func (c *compiler) optPath(st map[string]any, ptr, field string, reference bool)
 		return nil, false
 	}
 	return p, false
+}
+
+// refPath compiles a path field that must be a string JSONPath.
+func (sc *stateCompiler) refPath(v any, field string) *aslpath.Path {
+	src, ok := sc.c.str(v, sc.field(field))
+	if !ok {
+		return nil
+	}
+	p, err := aslpath.Parse(src)
+	if err != nil {
+		sc.c.problem(sc.field(field), "%v", err)
+		return nil
+	}
+	return p
 }
 
 func (f *pathFlow) effective(s *express.Scope, in any) (any, error) {
@@ -258,9 +279,9 @@ func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
 		if result, resultSize, err = f.resultSel.evalSized(s, result); err != nil {
 			return nil, err
 		}
-	case f.resultFrom == resultLiteral:
+	case f.resultFrom == sizeLiteral:
 		resultSize = f.resultSize
-	case f.resultFrom == resultEffective:
+	case f.resultFrom == sizeEffective:
 		resultSize = s.OutputSize()
 		if resultSize > express.MaxPayloadBytes {
 			resultSize = -1
@@ -332,9 +353,7 @@ func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
 	return out, nil
 }
 
-func (f *jaFlow) setOwnership(ownership) {}
-
-func (f *pathFlow) splitAssign() func(s *express.Scope, in, result any) (map[string]any, error) {
+func (f *pathFlow) splitAssign() assignFn {
 	t := f.assign
 	if t == nil {
 		return nil
@@ -343,7 +362,8 @@ func (f *pathFlow) splitAssign() func(s *express.Scope, in, result any) (map[str
 	return func(s *express.Scope, _, result any) (map[string]any, error) { return t.assignEval(s, result) }
 }
 
-func (f *pathFlow) catcher(c *compiler, obj map[string]any, ptr string) func(s *express.Scope, in any, errOut map[string]any) (any, error) {
+func (f *pathFlow) catcher(sc *stateCompiler, obj map[string]any, ptr string) catchFn {
+	c := sc.c
 	rp, rnull := c.optPath(obj, ptr, "ResultPath", true)
 	var assign *template
 	if v, ok := obj["Assign"]; ok {
@@ -372,4 +392,283 @@ func (f *pathFlow) catcher(c *compiler, obj map[string]any, ptr string) func(s *
 		}
 		return out, nil
 	}
+}
+
+// seconds compiles TimeoutSeconds/TimeoutSecondsPath-style pairs.
+func (f *pathFlow) seconds(sc *stateCompiler, lit string) durationFn {
+	c := sc.c
+	pathField := lit + "Path"
+	lv, hasLit := sc.obj[lit]
+	pv, hasPath := sc.obj[pathField]
+	if hasLit && hasPath {
+		c.problem(sc.ptr, "%s and %s cannot both be set: keep one", lit, pathField)
+		return nil
+	}
+	if hasLit {
+		return sc.literalSeconds(lit, lv)
+	}
+	if !hasPath {
+		return nil
+	}
+	src, ok := c.str(pv, sc.field(pathField))
+	if !ok {
+		return nil
+	}
+	p, err := aslpath.Parse(src)
+	if err != nil {
+		c.problem(sc.field(pathField), "%v", err)
+		return nil
+	}
+	return func(s *express.Scope, in any) (time.Duration, error) {
+		v, err := getPath(s, p, in)
+		if err != nil {
+			return 0, err
+		}
+		n, ok := jsonv.Integer(v)
+		if !ok || n <= 0 {
+			return 0, s.Runtime("The %s field refers to value %s which is not a valid positive integer: %s", pathField, quoteValue(v), src)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+}
+
+func (f *pathFlow) waitUntil(sc *stateCompiler) timeFn {
+	c := sc.c
+	if v, ok := sc.obj["Seconds"]; ok {
+		return sc.literalWaitSeconds(v)
+	}
+	if v, ok := sc.obj["Timestamp"]; ok {
+		if str, ok := c.str(v, sc.field("Timestamp")); ok {
+			return sc.literalTimestamp(str)
+		}
+		return nil
+	}
+	if v, ok := sc.obj["SecondsPath"]; ok {
+		return sc.waitPath(v, "SecondsPath", func(s *express.Scope, v any, src string) (time.Time, error) {
+			secs, isInt := jsonv.Integer(v)
+			if _, isNum := jsonv.Number(v); !isNum || !isInt {
+				return time.Time{}, s.Runtime("The SecondsPath parameter cannot be parsed as a long value: %s == %s", src, stringOrJSON(v))
+			}
+			if secs < 0 {
+				return time.Time{}, s.Runtime("The SecondsPath parameter references a negative value: %s == %d", src, secs)
+			}
+			return s.Execution().Now().Add(time.Duration(min(secs, math.MaxInt64/int64(time.Second))) * time.Second), nil
+		})
+	}
+	if v, ok := sc.obj["TimestampPath"]; ok {
+		return sc.waitPath(v, "TimestampPath", func(s *express.Scope, v any, src string) (time.Time, error) {
+			str, _ := v.(string)
+			t, ok := parseTimestamp(str)
+			if !ok {
+				return time.Time{}, s.Runtime("The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: %s == %s", src, stringOrJSON(v))
+			}
+			return t, nil
+		})
+	}
+	return nil
+}
+
+// waitPath compiles SecondsPath or TimestampPath: until turns the value
+// found (at src) into the time the wait ends.
+func (sc *stateCompiler) waitPath(v any, field string, until func(s *express.Scope, v any, src string) (time.Time, error)) timeFn {
+	p := sc.refPath(v, field)
+	if p == nil {
+		return nil
+	}
+	src := p.String()
+	return func(s *express.Scope, in any) (time.Time, error) {
+		v, ok := p.Get(s, in)
+		if !ok {
+			return time.Time{}, s.Runtime("The %s parameter does not reference an input value: %s", field, src)
+		}
+		return until(s, v, src)
+	}
+}
+
+// failField compiles Error/ErrorPath or Cause/CausePath of a Fail state.
+func (f *pathFlow) failField(sc *stateCompiler, lit string) stringFn {
+	pathField := lit + "Path"
+	lv, hasLit := sc.obj[lit]
+	pv, hasPath := sc.obj[pathField]
+	if hasLit && hasPath {
+		sc.c.problem(sc.ptr, "%s and %s cannot both be set: keep one", lit, pathField)
+		return nil
+	}
+	if hasLit {
+		s, ok := sc.c.str(lv, sc.field(lit))
+		if !ok {
+			return nil
+		}
+		return func(*express.Scope, any) (string, error) { return s, nil }
+	}
+	if !hasPath {
+		return nil
+	}
+	src, ok := sc.c.str(pv, sc.field(pathField))
+	if !ok {
+		return nil
+	}
+	if intrinsic.IsIntrinsic(src) {
+		fn, err := intrinsic.Compile(src)
+		if err != nil {
+			sc.c.problem(sc.field(pathField), "invalid intrinsic function call: %v", err)
+			return nil
+		}
+		return func(s *express.Scope, in any) (string, error) {
+			v, err := fn.Eval(s, in)
+			if err != nil {
+				return "", err
+			}
+			return stringOrJSON(v), nil
+		}
+	}
+	p, err := aslpath.Parse(src)
+	if err != nil {
+		sc.c.problem(sc.field(pathField), "%v", err)
+		return nil
+	}
+	return func(s *express.Scope, in any) (string, error) {
+		v, ok := p.Get(s, in)
+		if !ok {
+			return "", missingInTemplate(s, p, pathField, in)
+		}
+		return stringOrJSON(v), nil
+	}
+}
+
+func (f *pathFlow) rule(sc *stateCompiler, obj map[string]any, ptr string) choiceRule {
+	c := sc.c
+	cond, probs := choice.Compile(obj, ptr)
+	c.problems = append(c.problems, probs...)
+	r := choiceRule{cond: cond}
+	if v, ok := obj["Assign"]; ok {
+		if t := c.assignTemplate(v, diag.Pointer(ptr, "Assign")); t != nil {
+			r.assign = t.assignEval
+		}
+	}
+	return r
+}
+
+// items: ItemsPath, on the effective input.
+func (f *pathFlow) items(sc *stateCompiler) itemsFn {
+	if v, ok := sc.obj["ItemsPath"]; ok {
+		if p := sc.refPath(v, "ItemsPath"); p != nil && !p.IsRoot() {
+			return func(s *express.Scope, _, eff any) ([]any, error) {
+				list, err := getPath(s, p, eff)
+				if err != nil {
+					return nil, err
+				}
+				return mapItems(s, list, express.ErrRuntime)
+			}
+		}
+	}
+	return func(s *express.Scope, _, eff any) ([]any, error) { return mapItems(s, eff, express.ErrRuntime) }
+}
+
+// itemSelector: ItemSelector, or its older name Parameters.
+func (f *pathFlow) itemSelector(sc *stateCompiler) valueFn {
+	field := ""
+	if _, ok := sc.obj["ItemSelector"]; ok {
+		field = "ItemSelector"
+	}
+	if _, ok := sc.obj["Parameters"]; ok {
+		if field != "" {
+			sc.c.problem(sc.ptr, "ItemSelector and Parameters cannot both be set: Parameters is the older name, keep ItemSelector")
+		}
+		field = "Parameters"
+	}
+	if field == "" {
+		return nil
+	}
+	return sc.c.compileTemplate(sc.obj[field], sc.field(field)).eval
+}
+
+// number compiles a literal or its ...Path form. A path's value must be a
+// number (an integer when integer is set), reported as AWS words it.
+func (f *pathFlow) number(sc *stateCompiler, lit string, integer bool) numberField {
+	c := sc.c
+	pathField := lit + "Path"
+	lv, hasLit := sc.obj[lit]
+	pv, hasPath := sc.obj[pathField]
+	if hasLit && hasPath {
+		c.problem(sc.ptr, "%s and %s cannot both be set: keep one", lit, pathField)
+		return numberField{}
+	}
+	if hasLit {
+		return sc.literalNumber(lit, lv, integer)
+	}
+	if !hasPath {
+		return numberField{}
+	}
+	p := sc.refPath(pv, pathField)
+	if p == nil {
+		return numberField{}
+	}
+	src := p.String()
+	kind := "float"
+	if integer {
+		kind = "integer"
+	}
+	return numberField{has: true, eval: func(s *express.Scope, in any) (float64, error) {
+		v, ok := p.Get(s, in)
+		if !ok {
+			return 0, s.Runtime("Invalid path '%s' : %s", src, p.MissingReason(s, in))
+		}
+		f, isNum := jsonv.Number(v)
+		if !isNum {
+			if str, isStr := v.(string); isStr {
+				parsed, err := strconv.ParseFloat(str, 64)
+				if err == nil && (!integer || parsed == math.Trunc(parsed)) {
+					return parsed, nil
+				}
+			}
+			return 0, s.Runtime("The %s field refers to value %s which is not a valid %s: %s", pathField, quoteValue(v), kind, src)
+		}
+		if integer && f != math.Trunc(f) {
+			return 0, s.Runtime("The %s field refers to value %s which is not a valid %s: %s", pathField, quoteValue(v), kind, src)
+		}
+		return f, nil
+	}}
+}
+
+// value: a payload template.
+func (f *pathFlow) value(sc *stateCompiler, v any, _, ptr string) valueFn {
+	return sc.c.compileTemplate(v, ptr).eval
+}
+
+// credentials: a payload template evaluated on the raw input.
+func (f *pathFlow) credentials(sc *stateCompiler, v any) valueFn {
+	return sc.c.compileTemplate(v, sc.field("Credentials")).eval
+}
+
+// plan gives a Parameters template the room its object will need: when
+// the states after it add keys to that object in place (single-key
+// ResultPath), allocating the object with room for them at once saves
+// growing it.
+func (f *pathFlow) plan(b *machineBuilder, i int) {
+	if f.params == nil || f.params.isConst || f.params.isArr || f.resultPath != nil || f.outputPath != nil {
+		return
+	}
+	seen := map[int]bool{i: true}
+	frontier := b.edges[i]
+	extra := 0
+	for depth := 0; depth < 6 && len(frontier) > 0; depth++ {
+		var next []int
+		for _, j := range frontier {
+			if seen[j] {
+				continue
+			}
+			seen[j] = true
+			g, _ := b.flows[j].(*pathFlow)
+			if g == nil {
+				continue
+			}
+			if g.resultPath != nil && g.resultPath.Depth() == 1 {
+				extra++
+			}
+			next = append(next, b.edges[j]...)
+		}
+		frontier = next
+	}
+	f.params.extraCap = min(extra, 4)
 }

@@ -64,7 +64,7 @@ func (c *compiler) machine(def map[string]any, ptr string, lang queryLang, kind 
 			c.problem(diag.Pointer(ptr, "StartAt"), "no state named %q%s", s, suggest(s, nameSet(names)))
 		}
 	}
-	b := &machineBuilder{c: c, index: index, names: names, lang: lang, kind: kind, edges: make([][]int, len(names)), flows: make([]*pathFlow, len(names))}
+	b := &machineBuilder{c: c, index: index, names: names, lang: lang, kind: kind, edges: make([][]int, len(names)), flows: make([]flow, len(names))}
 	m.States = make([]*express.State, len(names))
 	for i, n := range names {
 		sptr := diag.Pointer(ptr, "States", n)
@@ -81,7 +81,11 @@ func (c *compiler) machine(def map[string]any, ptr string, lang queryLang, kind 
 		m.States[i] = st
 		m.Blocking = m.Blocking || blocking
 	}
-	b.sizeObjects()
+	for i, f := range b.flows {
+		if f != nil {
+			f.plan(b, i)
+		}
+	}
 	// Every state must be reachable from StartAt.
 	if m.Start >= 0 {
 		seen := walk(b.edges, m.Start)
@@ -109,43 +113,9 @@ type machineBuilder struct {
 	lang  queryLang
 	kind  scopeKind
 	edges [][]int
-	// flows holds each state's JSONPath data flow (nil for others), for
-	// the capacity analysis in sizeObjects.
-	flows []*pathFlow
-}
-
-// sizeObjects gives each Parameters template the room its object will
-// need: when the states after it add keys to that object in place
-// (single-key ResultPath), allocating the map with room for them at once
-// saves growing it.
-func (b *machineBuilder) sizeObjects() {
-	for i, f := range b.flows {
-		if f == nil || f.params == nil || f.params.isConst || f.params.isArr || f.resultPath != nil || f.outputPath != nil {
-			continue
-		}
-		seen := map[int]bool{i: true}
-		frontier := b.edges[i]
-		extra := 0
-		for depth := 0; depth < 6 && len(frontier) > 0; depth++ {
-			var next []int
-			for _, j := range frontier {
-				if seen[j] {
-					continue
-				}
-				seen[j] = true
-				g := b.flows[j]
-				if g == nil {
-					continue
-				}
-				if g.resultPath != nil && g.resultPath.Depth() == 1 {
-					extra++
-				}
-				next = append(next, b.edges[j]...)
-			}
-			frontier = next
-		}
-		f.params.extraCap = min(extra, 4)
-	}
+	// flows holds each state's flow (nil for states that failed to
+	// compile before making one).
+	flows []flow
 }
 
 // target resolves a Next/Default name to a state index and records the edge.
@@ -195,14 +165,8 @@ func (b *machineBuilder) state(i int, name string, obj map[string]any, ptr strin
 		return st, false
 	}
 	st.Type = typ
-	lang := b.lang
-	if v, ok := obj["QueryLanguage"]; ok {
-		lang = c.queryLanguage(v, diag.Pointer(ptr, "QueryLanguage"), b.lang)
-	}
+	lang := b.c.innerLang(obj, ptr, b.lang)
 	sc := &stateCompiler{b: b, c: c, i: i, name: name, obj: obj, ptr: ptr, lang: lang, st: st}
-	outer := c.current
-	c.current = sc
-	defer func() { c.current = outer }()
 	blocking := false
 	switch typ {
 	case "Pass":
@@ -212,17 +176,13 @@ func (b *machineBuilder) state(i int, name string, obj map[string]any, ptr strin
 		blocking = true
 	case "Choice":
 		sc.choice()
-		st.SubValue = lang == langJSONPath
 	case "Wait":
 		sc.wait()
 		blocking = true
-		st.SubValue = lang == langJSONPath
 	case "Succeed":
 		sc.succeed()
-		st.SubValue = lang == langJSONPath
 	case "Fail":
 		sc.fail()
-		st.ExitEvents = 0
 	case "Parallel":
 		blocking = sc.parallel()
 	case "Map":
@@ -256,15 +216,19 @@ func (sc *stateCompiler) field(name string) string { return diag.Pointer(sc.ptr,
 // common fields every state may have.
 var commonFields = []string{"Type", "Comment", "QueryLanguage"}
 
-func (sc *stateCompiler) allow(fields ...string) {
-	all := fieldSet(append(fields, commonFields...)...)
+// allow reports the fields of the state that neither its query language
+// (langFields) nor its type (own) has.
+func (sc *stateCompiler) allow(langFields []string, own ...string) {
+	all := fieldSet(append(append(own, langFields...), commonFields...)...)
 	sc.c.allowed(sc.obj, sc.ptr, all)
 }
 
-// fields returned for a JSONPath or a JSONata state.
-func (sc *stateCompiler) langFields(jp []string, ja []string) []string {
-	if sc.lang == langJSONata {
-		return ja
+// innerLang is the query language of a state, a branch or an item
+// processor (obj at ptr) in a scope of language outer: its own
+// QueryLanguage, else outer's.
+func (c *compiler) innerLang(obj map[string]any, ptr string, outer queryLang) queryLang {
+	if v, ok := obj["QueryLanguage"]; ok {
+		return c.queryLanguage(v, diag.Pointer(ptr, "QueryLanguage"), outer)
 	}
-	return jp
+	return outer
 }

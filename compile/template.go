@@ -12,9 +12,6 @@ import (
 	"github.com/stepstream/express/internal/jsonv"
 )
 
-// valueFn computes a JSON value from a state's data ($) in a scope.
-type valueFn func(s *express.Scope, in any) (any, error)
-
 // tmplField is one field of a compiled payload template.
 type tmplField struct {
 	key     string // output key (without ".$")
