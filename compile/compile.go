@@ -21,7 +21,6 @@ import (
 	"github.com/stepstream/express/compile/diag"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
-	"github.com/stepstream/express/jsonata"
 )
 
 // Options configure compilation.
@@ -176,8 +175,6 @@ type compiler struct {
 	problems diag.Problems
 	// usesContext is set when the definition reads the context object.
 	usesContext bool
-	// funcs are the JSONata functions Step Functions adds, made on first use.
-	funcs map[string]jsonata.Func
 }
 
 // mentionsContext reports whether any string of the definition refers to
@@ -302,4 +299,28 @@ func describe(v any) string {
 		return fmt.Sprint(t)
 	}
 	return typeName(v)
+}
+
+// itoa formats a JSON pointer's array index.
+func itoa(i int) string {
+	const digits = "0123456789"
+	if i >= 0 && i < 10 {
+		return digits[i : i+1]
+	}
+	var b [20]byte
+	n := len(b)
+	neg := i < 0
+	if neg {
+		i = -i
+	}
+	for i > 0 {
+		n--
+		b[n] = digits[i%10]
+		i /= 10
+	}
+	if neg {
+		n--
+		b[n] = '-'
+	}
+	return string(b[n:])
 }

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/stepstream/express/aslpath"
-	"github.com/stepstream/express/compile/choice"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
 )
@@ -99,7 +98,7 @@ type (
 // applies when it matches, both on the effective input, and the Output it
 // makes from the raw input (nil: the state's own).
 type choiceRule struct {
-	cond   choice.Cond
+	cond   func(s *express.Scope, eff any) (bool, error)
 	assign func(s *express.Scope, eff any) (map[string]any, error)
 	output valueFn
 }
@@ -135,7 +134,7 @@ type ioFields struct {
 func (sc *stateCompiler) newFlow() flow {
 	var fl flow
 	if sc.lang == langJSONata {
-		fl = &jaFlow{funcs: sc.c.jaFuncs()}
+		fl = newJAFlow()
 	} else {
 		fl = &pathFlow{}
 	}

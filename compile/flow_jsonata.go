@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stepstream/express/compile/diag"
@@ -218,12 +219,13 @@ var jaFields = map[string][]string{
 
 func (f *jaFlow) fields(stateType string) []string { return jaFields[stateType] }
 
-func (c *compiler) jaFuncs() map[string]jsonata.Func {
-	if c.funcs == nil {
-		c.funcs = jsonata.StepFunctionsFuncs()
-	}
-	return c.funcs
-}
+var _ flow = (*jaFlow)(nil)
+
+// stepFunctionsFuncs are the JSONata functions Step Functions adds
+// ($partition, $uuid...), made once and only read.
+var stepFunctionsFuncs = sync.OnceValue(jsonata.StepFunctionsFuncs)
+
+func newJAFlow() *jaFlow { return &jaFlow{funcs: stepFunctionsFuncs()} }
 
 func (f *jaFlow) compile(sc *stateCompiler, io ioFields) {
 	c := sc.c

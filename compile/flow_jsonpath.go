@@ -39,6 +39,8 @@ type pathFlow struct {
 	resultSize int // for sizeLiteral
 }
 
+var _ flow = (*pathFlow)(nil)
+
 type sizeSource int
 
 const (

@@ -212,26 +212,3 @@ func (t *template) assignEval(s *express.Scope, in any) (map[string]any, error) 
 	}
 	return nil, nil
 }
-
-func itoa(i int) string {
-	const digits = "0123456789"
-	if i >= 0 && i < 10 {
-		return digits[i : i+1]
-	}
-	var b [20]byte
-	n := len(b)
-	neg := i < 0
-	if neg {
-		i = -i
-	}
-	for i > 0 {
-		n--
-		b[n] = digits[i%10]
-		i /= 10
-	}
-	if neg {
-		n--
-		b[n] = '-'
-	}
-	return string(b[n:])
-}
