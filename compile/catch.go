@@ -77,12 +77,14 @@ func (sc *stateCompiler) retryCatch(fl flow) {
 			if n, ok := obj["Next"]; ok {
 				ct.Next = sc.b.target(sc.i, n, diag.Pointer(cptr, "Next"))
 			} else {
-				c.problem(cptr, "a catcher needs Next: the state to go to when it catches")
+				c.shape(cptr, "a catcher needs Next: the state to go to when it catches")
 			}
+			sc.model().Catch = append(sc.model().Catch, CatchModel{ErrorEquals: ct.ErrorEquals, Next: ct.Next, Pointer: cptr})
 			ct.Apply = fl.catcher(sc, obj, cptr)
 			sc.st.Catch = append(sc.st.Catch, ct)
 		}
 	}
+	sc.model().Retry = sc.st.Retry
 }
 
 func (c *compiler) errorEquals(obj map[string]any, ptr string, last bool) []string {

@@ -37,14 +37,16 @@ func (sc *stateCompiler) choice() {
 		if n, ok := obj["Next"]; ok {
 			r.next = sc.b.target(sc.i, n, diag.Pointer(rptr, "Next"))
 		} else {
-			c.problem(rptr, "a Choice rule needs Next: the state to go to when it matches")
+			c.shape(rptr, "a Choice rule needs Next: the state to go to when it matches")
 		}
+		sc.model().Choices = append(sc.model().Choices, ChoiceModel{Rule: obj, Next: r.next, Pointer: rptr})
 		r.choiceRule = fl.rule(sc, obj, rptr)
 		rules = append(rules, r)
 	}
 	def := -1
 	if v, ok := sc.obj["Default"]; ok {
 		def = sc.b.target(sc.i, v, sc.field("Default"))
+		sc.model().Default = def
 	}
 	sc.st.Exec = func(s *express.Scope, in any) (any, int, error) {
 		eff, err := fl.effective(s, in)

@@ -132,13 +132,10 @@ func CompileValue(doc any, opts Options) (*express.Workflow, error) {
 	if !ok {
 		return nil, diag.Problems{{Pointer: "", Message: "a definition must be a JSON object with StartAt and States"}}
 	}
-	lang := langJSONPath
-	if ql, ok := root["QueryLanguage"]; ok {
-		lang = c.queryLanguage(ql, "/QueryLanguage", langJSONPath)
-	}
+	lang := c.topLanguage(root)
 	c.allowed(root, "", topFields)
 	c.usesContext = mentionsContext(root)
-	m := c.machine(root, "", lang, scopeTop)
+	m, _ := c.machine(root, "", lang, scopeTop)
 	var timeout time.Duration
 	if v, ok := root["TimeoutSeconds"]; ok {
 		n, ok := c.posInt(v, "/TimeoutSeconds")
@@ -159,6 +156,14 @@ func CompileValue(doc any, opts Options) (*express.Workflow, error) {
 	}), nil
 }
 
+// topLanguage is the definition's QueryLanguage, JSONPath by default.
+func (c *compiler) topLanguage(root map[string]any) queryLang {
+	if ql, ok := root["QueryLanguage"]; ok {
+		return c.queryLanguage(ql, "/QueryLanguage", langJSONPath)
+	}
+	return langJSONPath
+}
+
 var topFields = fieldSet("StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage")
 
 type scopeKind int
@@ -175,6 +180,9 @@ type compiler struct {
 	problems diag.Problems
 	// usesContext is set when the definition reads the context object.
 	usesContext bool
+	// shapeProblems are the problems that leave the shape unknown (see
+	// ModelOf).
+	shapeProblems diag.Problems
 }
 
 // mentionsContext reports whether any string of the definition refers to

@@ -24,7 +24,7 @@ var (
 	// Where another file may name a language: choosing the flow, reading
 	// QueryLanguage (and its default), and checking variable names (ASL's
 	// rule for both languages, kept with JSONPath's $var in aslpath).
-	languageChoosers = []string{"newFlow", "queryLanguage", "CompileValue", "checkVarName"}
+	languageChoosers = []string{"newFlow", "queryLanguage", "topLanguage", "checkVarName"}
 )
 
 // side is what one query language owns: package-level names declared in

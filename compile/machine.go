@@ -31,18 +31,19 @@ func (c *compiler) queryLanguage(v any, ptr string, outer queryLang) queryLang {
 }
 
 // machine compiles a StartAt/States object: the state machine or a branch.
-func (c *compiler) machine(def map[string]any, ptr string, lang queryLang, kind scopeKind) *express.Machine {
+func (c *compiler) machine(def map[string]any, ptr string, lang queryLang, kind scopeKind) (*express.Machine, *MachineModel) {
 	m := &express.Machine{UsesContext: c.usesContext}
+	mm := &MachineModel{Pointer: ptr, Start: -1}
 	statesV, ok := def["States"]
 	if !ok {
-		c.problem(ptr, "States is missing: a state machine needs an object of named states")
+		c.shape(ptr, "States is missing: a state machine needs an object of named states")
 	}
 	states, isObj := statesV.(map[string]any)
 	if ok && !isObj {
-		c.problem(diag.Pointer(ptr, "States"), "States must be an object of named states")
+		c.shape(diag.Pointer(ptr, "States"), "States must be an object of named states")
 	}
 	if ok && isObj && len(states) == 0 {
-		c.problem(diag.Pointer(ptr, "States"), "States must contain at least one state")
+		c.shape(diag.Pointer(ptr, "States"), "States must contain at least one state")
 	}
 	names := make([]string, 0, len(states))
 	for n := range states {
@@ -56,24 +57,27 @@ func (c *compiler) machine(def map[string]any, ptr string, lang queryLang, kind 
 	startV, ok := def["StartAt"]
 	m.Start = -1
 	if !ok {
-		c.problem(ptr, "StartAt is missing: name the first state to run")
-	} else if s, ok := c.str(startV, diag.Pointer(ptr, "StartAt")); ok {
+		c.shape(ptr, "StartAt is missing: name the first state to run")
+	} else if s, ok := c.shapeStr(startV, diag.Pointer(ptr, "StartAt")); ok {
 		if i, found := index[s]; found {
 			m.Start = i
 		} else if len(names) > 0 {
-			c.problem(diag.Pointer(ptr, "StartAt"), "no state named %q%s", s, suggest(s, nameSet(names)))
+			c.shape(diag.Pointer(ptr, "StartAt"), "no state named %q%s", s, suggest(s, nameSet(names)))
 		}
 	}
-	b := &machineBuilder{c: c, index: index, names: names, lang: lang, kind: kind, edges: make([][]int, len(names)), flows: make([]flow, len(names))}
+	mm.Start = m.Start
+	b := &machineBuilder{c: c, index: index, names: names, lang: lang, kind: kind, edges: make([][]int, len(names)), flows: make([]flow, len(names)), model: mm}
 	m.States = make([]*express.State, len(names))
+	mm.States = make([]*StateModel, len(names))
 	for i, n := range names {
 		sptr := diag.Pointer(ptr, "States", n)
+		mm.States[i] = &StateModel{Name: n, Pointer: sptr, Next: -1, Default: -1}
 		if len(n) > 80 {
 			c.problem(sptr, "state names must be at most 80 characters")
 		}
 		obj, ok := states[n].(map[string]any)
 		if !ok {
-			c.problem(sptr, "a state must be an object with a Type")
+			c.shape(sptr, "a state must be an object with a Type")
 			m.States[i] = &express.State{Name: n}
 			continue
 		}
@@ -95,7 +99,7 @@ func (c *compiler) machine(def map[string]any, ptr string, lang queryLang, kind 
 			}
 		}
 	}
-	return m
+	return m, mm
 }
 
 func nameSet(names []string) map[string]bool {
@@ -116,17 +120,19 @@ type machineBuilder struct {
 	// flows holds each state's flow (nil for states that failed to
 	// compile before making one).
 	flows []flow
+	// model is the machine's Model.
+	model *MachineModel
 }
 
 // target resolves a Next/Default name to a state index and records the edge.
 func (b *machineBuilder) target(from int, v any, ptr string) int {
-	s, ok := b.c.str(v, ptr)
+	s, ok := b.c.shapeStr(v, ptr)
 	if !ok {
 		return express.End
 	}
 	i, found := b.index[s]
 	if !found {
-		b.c.problem(ptr, "no state named %q%s", s, suggest(s, nameSet(b.names)))
+		b.c.shape(ptr, "no state named %q%s", s, suggest(s, nameSet(b.names)))
 		return express.End
 	}
 	b.edges[from] = append(b.edges[from], i)
@@ -141,10 +147,14 @@ func (b *machineBuilder) transition(from int, obj map[string]any, ptr string) in
 	case hasNext && hasEnd:
 		b.c.problem(ptr, "a state cannot have both Next and End: keep one")
 	case hasNext:
-		return b.target(from, next, diag.Pointer(ptr, "Next"))
+		i := b.target(from, next, diag.Pointer(ptr, "Next"))
+		b.model.States[from].Next = i
+		return i
 	case hasEnd:
 		if e, ok := end.(bool); !ok || !e {
 			b.c.problem(diag.Pointer(ptr, "End"), "End must be true (or use Next)")
+		} else {
+			b.model.States[from].End = true
 		}
 	default:
 		b.c.problem(ptr, "the state needs either \"Next\" (the state to go to) or \"End\": true")
@@ -158,13 +168,14 @@ func (b *machineBuilder) state(i int, name string, obj map[string]any, ptr strin
 	typ, ok := obj["Type"].(string)
 	if !ok {
 		if _, has := obj["Type"]; !has {
-			c.problem(ptr, "Type is missing: use one of Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map")
+			c.shape(ptr, "Type is missing: use one of Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map")
 		} else {
-			c.problem(diag.Pointer(ptr, "Type"), "Type must be a string")
+			c.shape(diag.Pointer(ptr, "Type"), "Type must be a string")
 		}
 		return st, false
 	}
 	st.Type = typ
+	b.model.States[i].Type = typ
 	lang := b.c.innerLang(obj, ptr, b.lang)
 	sc := &stateCompiler{b: b, c: c, i: i, name: name, obj: obj, ptr: ptr, lang: lang, st: st}
 	blocking := false

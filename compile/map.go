@@ -43,9 +43,9 @@ func (sc *stateCompiler) mapState() bool {
 	distributed := false
 	var body *express.Machine
 	if !hasProc {
-		c.problem(sc.ptr, "a Map state needs ItemProcessor: the state machine to run for each item")
+		c.shape(sc.ptr, "a Map state needs ItemProcessor: the state machine to run for each item")
 	} else if proc, ok := procV.(map[string]any); !ok {
-		c.problem(sc.field(procField), "%s must be an object with StartAt and States", procField)
+		c.shape(sc.field(procField), "%s must be an object with StartAt and States", procField)
 	} else {
 		pptr := sc.field(procField)
 		c.allowed(proc, pptr, fieldSet("StartAt", "States", "Comment", "ProcessorConfig", "QueryLanguage"))
@@ -73,7 +73,9 @@ func (sc *stateCompiler) mapState() bool {
 		if distributed {
 			kind = scopeDistributedMap
 		}
-		body = c.machine(proc, pptr, lang, kind)
+		var mm *MachineModel
+		body, mm = c.machine(proc, pptr, lang, kind)
+		sc.model().Branches = []*MachineModel{mm}
 	}
 	batcher := sc.itemBatcher(fl)
 	for _, f := range []string{"ItemReader", "ResultWriter"} {

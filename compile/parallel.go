@@ -21,17 +21,18 @@ func (sc *stateCompiler) parallel() bool {
 	blocking := false
 	arr, ok := sc.obj["Branches"].([]any)
 	if !ok || len(arr) == 0 {
-		c.problem(sc.ptr, "a Parallel state needs Branches: a non-empty array of state machines")
+		c.shape(sc.ptr, "a Parallel state needs Branches: a non-empty array of state machines")
 	}
 	for i, bv := range arr {
 		bptr := diag.Pointer(sc.ptr, "Branches", itoa(i))
 		obj, ok := bv.(map[string]any)
 		if !ok {
-			c.problem(bptr, "a branch must be an object with StartAt and States")
+			c.shape(bptr, "a branch must be an object with StartAt and States")
 			continue
 		}
 		c.allowed(obj, bptr, fieldSet("StartAt", "States", "Comment", "QueryLanguage"))
-		m := c.machine(obj, bptr, c.innerLang(obj, bptr, sc.lang), scopeParallel)
+		m, mm := c.machine(obj, bptr, c.innerLang(obj, bptr, sc.lang), scopeParallel)
+		sc.model().Branches = append(sc.model().Branches, mm)
 		blocking = blocking || m.Blocking
 		branches = append(branches, m)
 	}
