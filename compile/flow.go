@@ -17,9 +17,9 @@ import (
 // wait.go, end.go, parallel.go, map.go, catch.go) are written against this
 // interface only; a second query language is a new flow, nothing else.
 //
-// A flow is made empty by newFlow, compiled by compile, and then run: only
-// effective and finish are called during executions, always with the
-// compile-time methods finished.
+// A flow is made empty by newFlow, compiled by compile and the other
+// compile-time methods, and then run: executions call only effective and
+// finish (and the closures the flow compiled), never a compile-time method.
 type flow interface {
 	// fields lists the fields the language adds to a state type ("Pass",
 	// "Task"... and "Catch" for a catcher), besides those every language
