@@ -253,3 +253,26 @@ func TestRetryLabels(t *testing.T) {
 		}
 	}
 }
+
+// FuzzGraph draws mutated definitions: an error is fine, a panic is not.
+func FuzzGraph(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.asl.json")
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		def, err := compile.Parse(b)
+		if err != nil {
+			return
+		}
+		m, errM := Mermaid(def)
+		d, errD := DOT(def)
+		if (errM == nil) != (errD == nil) || (errM == nil && (m == "" || d == "")) {
+			t.Errorf("Mermaid %v, DOT %v", errM, errD)
+		}
+	})
+}
