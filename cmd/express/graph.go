@@ -52,7 +52,9 @@ func graphCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	out, err := render(def)
 	if err != nil {
-		fmt.Fprintf(stderr, "express graph: %s: %v\n", file, err)
+		// The compiler's problems that leave the shape unknown.
+		fmt.Fprint(stderr, "express graph: ")
+		printCompileError(stderr, file, err)
 		return 1
 	}
 	fmt.Fprint(stdout, out)
