@@ -272,12 +272,22 @@ func (f *jaFlow) env(s *express.Scope, in any) *jsonata.Env {
 
 func (f *jaFlow) effective(s *express.Scope, in any) (any, error) {
 	if f.args == nil {
+		if s.Inspecting() {
+			s.Inspect(express.StageAfterArguments, in)
+		}
 		return in, nil
 	}
-	return f.args.eval(s, f.env(s, in))
+	v, err := f.args.eval(s, f.env(s, in))
+	if err == nil && s.Inspecting() {
+		s.Inspect(express.StageAfterArguments, v)
+	}
+	return v, err
 }
 
 func (f *jaFlow) finish(s *express.Scope, in, result any) (any, error) {
+	if s.Inspecting() {
+		s.Inspect(express.StageResult, result)
+	}
 	if f.output == nil && f.assign == nil {
 		return result, nil
 	}

@@ -252,10 +252,19 @@ func (f *pathFlow) effective(s *express.Scope, in any) (any, error) {
 			return nil, err
 		}
 	}
+	if s.Inspecting() {
+		s.Inspect(express.StageAfterInputPath, v)
+	}
 	if f.params != nil {
 		v, n, err := f.params.evalSized(s, v)
 		s.SetOutputSize(n)
+		if err == nil && s.Inspecting() {
+			s.Inspect(express.StageAfterParameters, v)
+		}
 		return v, err
+	}
+	if s.Inspecting() {
+		s.Inspect(express.StageAfterParameters, v)
 	}
 	// Until finish reports the output's size, the scope holds the bound of
 	// the effective input.
@@ -274,6 +283,10 @@ func getPath(s *express.Scope, p *aslpath.Path, in any) (any, error) {
 }
 
 func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
+	inspecting := s.Inspecting()
+	if inspecting {
+		s.Inspect(express.StageResult, result)
+	}
 	resultSize := -1
 	switch {
 	case f.resultSel != nil:
@@ -288,6 +301,9 @@ func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
 		if resultSize > express.MaxPayloadBytes {
 			resultSize = -1
 		}
+	}
+	if inspecting {
+		s.Inspect(express.StageAfterResultSelector, result)
 	}
 	size := -1
 	var assigned map[string]any
@@ -333,6 +349,9 @@ func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
 		size = resultSize
 	}
 	s.SetOutputSize(size)
+	if inspecting {
+		s.Inspect(express.StageAfterResultPath, out)
+	}
 	switch {
 	case f.outputNull:
 		out = map[string]any{}

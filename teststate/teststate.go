@@ -173,7 +173,7 @@ func Run(ctx context.Context, req *Request, o Options) (*Response, error) {
 		}
 	}
 	var mu sync.Mutex
-	stages := map[string]any{}
+	stages := map[string]string{} // JSON at once: later stages may add to a value in place
 	topts := express.StateTestOptions{Invoker: inv, Vars: vars}
 	if req.StateConfiguration != nil && req.StateConfiguration.RetrierRetryCount != nil {
 		if *req.StateConfiguration.RetrierRetryCount < 0 {
@@ -184,7 +184,7 @@ func Run(ctx context.Context, req *Request, o Options) (*Response, error) {
 	if level != "INFO" {
 		topts.Inspect = func(stage string, v any) {
 			mu.Lock()
-			stages[stage] = jsonv.Plain(v)
+			stages[stage] = jsonv.Marshal(jsonv.Plain(v))
 			mu.Unlock()
 		}
 	}
@@ -200,11 +200,10 @@ func Run(ctx context.Context, req *Request, o Options) (*Response, error) {
 	if level != "INFO" {
 		id := &InspectionData{}
 		doc := func(stage string) *string {
-			v, ok := stages[stage]
+			s, ok := stages[stage]
 			if !ok {
 				return nil
 			}
-			s := jsonv.Marshal(v)
 			return &s
 		}
 		id.Input = doc(express.StageInput)
