@@ -65,6 +65,9 @@
 //	express_commits_total{workflow,result}                   counter    offset commits (ok, error)
 //	express_produce_errors_total{workflow}                   counter    failed output/DLQ produces (retried with backoff, redirected or truncated)
 //	express_rebalances_total{workflow}                       counter    partition assignments received
+//	express_transactions_total{workflow,result}              counter    exactly-once transactions ended (committed, aborted)
+//	express_transaction_duration_seconds{workflow}           histogram  exactly-once committed transactions, begin to committed
+//	express_transaction_records{workflow}                    histogram  records consumed per committed exactly-once transaction
 //	express_inflight_records{workflow}                       gauge      records admitted and not finished
 //	express_inflight_bytes{workflow}                         gauge      value bytes of those records (bounded by --max-in-flight-bytes)
 //	express_pool_running{workflow}                           gauge      pool worker goroutines alive
