@@ -32,6 +32,9 @@ func validateConfig(path string, stdout, stderr io.Writer) int {
 		for _, p := range w.Warnings.Sorted() {
 			fmt.Fprintf(stdout, "  %s: %s\n", w.Config.Definition, p)
 		}
+		for _, p := range w.ConfigWarnings.Sorted() {
+			fmt.Fprintf(stdout, "  warning: %s\n", p)
+		}
 	}
 	return 0
 }
