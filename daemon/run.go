@@ -58,7 +58,7 @@ type run struct {
 
 	reg      *prometheus.Registry
 	metrics  *kafka.Metrics
-	producer *lateProducer // Task (kafka:) targets and the demo generator
+	producer *lateProducer               // Task (kafka:) targets and the demo generator
 	txnProd  map[string]*lateTxnProducer // exactly-once workflows' kafka: targets, by workflow
 	hooks    map[string]express.Hooks
 	resolved []*config.Resolved
