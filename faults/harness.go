@@ -269,6 +269,11 @@ type BrokerConfig struct {
 	BrokerConfigs map[string]string            // kfake.BrokerConfigs
 	TopicConfigs  map[string]map[string]string // per topic, set with IncrementalAlterConfigs after start
 	MaxBatchBytes int32                        // the harness producer's batch limit (default 1 MB)
+	// ReadCommitted reads the results as a read_committed consumer
+	// (exactly-once daemons); Finish then also fails on a duplicate,
+	// unless AllowDuplicates (it is then noted).
+	ReadCommitted   bool
+	AllowDuplicates bool
 }
 
 // Broker is a one-node kfake cluster on 127.0.0.1 with the topics in, out
@@ -338,7 +343,7 @@ func (b *Broker) start(addr string) error {
 	b.inputs = map[string]string{}
 	b.produce, b.errs = 0, 0
 	b.gen++
-	b.res = newResults(a)
+	b.res = newResults(a, b.cfg.ReadCommitted)
 	b.mu.Unlock()
 	return nil
 }
@@ -562,7 +567,9 @@ func (b *Broker) Tally(ctx context.Context) (Tally, error) {
 // results reads the output and dead-letter topics from the start and
 // counts results per source partition/offset.
 type results struct {
-	cl *kgo.Client
+	cl        *kgo.Client
+	committed bool        // read_committed: read up to sentinels
+	sent      *kgo.Client // writes the sentinels
 
 	mu     sync.Mutex
 	counts map[string]int
@@ -571,19 +578,62 @@ type results struct {
 	pos    map[string]int64 // topic/partition -> next offset
 }
 
-func newResults(addr string) *results {
-	cl, _ := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(TopicOut, TopicDLQ),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxBytes(64<<20), kgo.FetchMaxWait(100*time.Millisecond))
-	return &results{cl: cl, counts: map[string]int{}, errs: map[string]int{}, pos: map[string]int64{}}
+func newResults(addr string, committed bool) *results {
+	opts := []kgo.Opt{kgo.SeedBrokers(addr), kgo.ConsumeTopics(TopicOut, TopicDLQ),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxBytes(64 << 20), kgo.FetchMaxWait(100 * time.Millisecond)}
+	r := &results{committed: committed, counts: map[string]int{}, errs: map[string]int{}, pos: map[string]int64{}}
+	if committed {
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+		r.sent, _ = kgo.NewClient(kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	}
+	r.cl, _ = kgo.NewClient(opts...)
+	return r
 }
 
-func (r *results) close() { r.cl.Close() }
+func (r *results) close() {
+	r.cl.Close()
+	if r.sent != nil {
+		r.sent.Close()
+	}
+}
+
+// hdrSentinel marks the records a read_committed reader writes to know how
+// far to read: a transaction's last offset is its commit marker, which no
+// consumer sees, so the end offset cannot tell when everything before it
+// was read.
+const hdrSentinel = "faults-sentinel"
+
+// sentinels writes one sentinel to every partition of topics and returns
+// the offset just past each.
+func (r *results) sentinels(ctx context.Context, topics ...string) (map[string]int64, error) {
+	var rs []*kgo.Record
+	for _, t := range topics {
+		for p := int32(0); p < Partitions; p++ {
+			rs = append(rs, &kgo.Record{Topic: t, Partition: p, Headers: []kgo.RecordHeader{{Key: hdrSentinel, Value: []byte("1")}}})
+		}
+	}
+	res := r.sent.ProduceSync(ctx, rs...)
+	if err := res.FirstErr(); err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, pr := range res {
+		out[pr.Record.Topic+"/"+strconv.Itoa(int(pr.Record.Partition))] = pr.Record.Offset + 1
+	}
+	return out, nil
+}
 
 // sync reads until every result that exists now is counted.
 func (r *results) sync(ctx context.Context) (map[string]int, int, map[string]int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ends, err := endOffsets(ctx, r.cl, TopicOut, TopicDLQ)
+	var ends map[string]int64
+	var err error
+	if r.committed {
+		ends, err = r.sentinels(ctx, TopicOut, TopicDLQ)
+	} else {
+		ends, err = endOffsets(ctx, r.cl, TopicOut, TopicDLQ)
+	}
 	if err != nil {
 		return nil, 0, nil, err
 	}
@@ -605,6 +655,8 @@ func (r *results) sync(ctx context.Context) (map[string]int, int, map[string]int
 			var p, o, e string
 			for _, h := range rec.Headers {
 				switch h.Key {
+				case hdrSentinel:
+					return
 				case hdrSourcePartition:
 					p = string(h.Value)
 				case hdrSourceOffset:
@@ -1141,6 +1193,11 @@ func (r *Run) Finish() {
 	}
 	if t.Unknown > 0 {
 		r.Failf("%d results name a source partition/offset that was never produced", t.Unknown)
+	}
+	if b.cfg.ReadCommitted && b.cfg.AllowDuplicates {
+		r.Notef("duplicates: %d inputs have more than one result (at least once)", t.Dups)
+	} else if b.cfg.ReadCommitted && t.Dups > 0 {
+		r.Failf("duplicates: %d inputs have more than one result under read_committed (exactly once)", t.Dups)
 	}
 	if t.DLQ > 0 {
 		r.Notef("dead letters: %d %v", t.DLQ, t.DLQErrors)

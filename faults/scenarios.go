@@ -42,6 +42,20 @@ var Scenarios = []Scenario{
 		Run:   runKill9,
 	},
 	{
+		Name:  "exactly-once",
+		About: "daemons in exactly-once mode (one stable, one killed with SIGKILL and restarted with the same instance id, fencing its previous incarnation); a read_committed reader must find exactly one result per reading",
+		Short: Size{Records: 20000, Rate: 2000, Rounds: 2, Settle: 40 * time.Second, Stall: 40 * time.Second, MaxRSS: gib},
+		Full:  Size{Records: 1000000, Rate: 5000, Rounds: 5, Settle: 120 * time.Second, Stall: 40 * time.Second, MaxRSS: gib},
+		Run:   func(r *Run) { runDelivery(r, true) },
+	},
+	{
+		Name:  "at-least-once-kill9",
+		About: "the exactly-once scenario with at-least-once daemons, for contrast: nothing lost, the duplicates are reported, not failed",
+		Short: Size{Records: 20000, Rate: 2000, Rounds: 2, Settle: 40 * time.Second, Stall: 40 * time.Second, MaxRSS: gib},
+		Full:  Size{Records: 1000000, Rate: 5000, Rounds: 5, Settle: 120 * time.Second, Stall: 40 * time.Second, MaxRSS: gib},
+		Run:   func(r *Run) { runDelivery(r, false) },
+	},
+	{
 		Name:  "broker-restart",
 		About: "the broker is closed mid-stream and a new one (empty) starts on the same address; the daemon must resume",
 		Short: Size{Records: 3000, Rate: 1500, Rounds: 1, Settle: 25 * time.Second, MaxRSS: gib},
@@ -235,6 +249,58 @@ func runKill9(r *Run) {
 		victim = r.StartDaemon(cfg("victim-" + strconv.Itoa(i+1)))
 	}
 	stop()
+	r.Finish()
+}
+
+// runDelivery kills a daemon of two with SIGKILL while they work through
+// readings, exactly once (the restarted daemon keeps its instance id, so
+// it fences its previous incarnation) or at least once (for contrast).
+func runDelivery(r *Run, exactly bool) {
+	b := r.StartBroker(BrokerConfig{ReadCommitted: true, AllowDuplicates: !exactly})
+	def, res := r.ReferenceWorkflow()
+	cfg := func(name, instance string) DaemonConfig {
+		c := DaemonConfig{Name: name, Definition: def, Resources: []string{res}}
+		if exactly {
+			c.Extra = []string{"--delivery", "exactly-once", "--instance-id", instance}
+		}
+		return c
+	}
+	r.StartDaemon(cfg("stable", "stable"))
+	wait := r.ProduceAsync(r.Size.Records, r.Size.Rate, Reading) // all of them: the kills are spread over the stream
+	victim := r.StartDaemon(cfg("victim-0", "victim"))
+	every := r.Size.Records / (r.Size.Rounds + 1)
+	for i := 0; i < r.Size.Rounds; i++ {
+		if !WaitFor(60*time.Second, func() bool { _, rd, _, err := victim.Health(); return err == nil && rd == 200 }) {
+			r.Failf("round %d: %s got no partitions within 60s of its start; last lines:\n%s", i, victim.Name, victim.LogTail(10))
+			break
+		}
+		// mid-stream: once the victim has committed something
+		if !WaitFor(30*time.Second, func() bool {
+			v, err := victim.Metric("express_commits_total")
+			return err == nil && v >= 3
+		}) {
+			r.Failf("round %d: %s committed no transaction within 30s; last lines:\n%s", i, victim.Name, victim.LogTail(10))
+			break
+		}
+		// spread the kills: the i-th once about (i+1)/(rounds+1) of the
+		// readings are committed
+		var committed int64
+		if !WaitFor(r.Size.Settle, func() bool {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			committed, _ = b.Committed(ctx, "faults")
+			return committed >= int64(every*(i+1))
+		}) {
+			r.Failf("round %d: %d offsets committed, not %d, within %v; %s last lines:\n%s", i, committed, every*(i+1), r.Size.Settle, victim.Name, victim.LogTail(10))
+			break
+		}
+		r.Logf("round %d: kill -9 %s (%d offsets committed)", i, victim.Name, committed)
+		victim.Kill()
+		// the same instance id: the new incarnation fences the old one
+		// and aborts its open transaction at once
+		victim = r.StartDaemon(cfg("victim-"+strconv.Itoa(i+1), "victim"))
+	}
+	wait()
 	r.Finish()
 }
 
