@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +15,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
+
+	"github.com/stepstream/express/compile"
+	"github.com/stepstream/express/resources"
 )
 
 func startTxnCluster(t testing.TB, brokers int, partitions int32, topics ...string) *kfake.Cluster {
@@ -70,7 +74,13 @@ func committedTotal(t testing.TB, addrs []string, group string) int64 {
 // many results each source record (partition/offset of "in") has.
 func readCommitted(t testing.TB, addrs []string, parts int32, topics ...string) map[string]int {
 	t.Helper()
-	cl := newClient(t, addrs)
+	return readCommittedBy(t, addrs, parts, "", topics...)
+}
+
+// readCommittedBy is readCommitted counting by the value of a header
+// (by the source coordinates when header is "").
+func readCommittedBy(t testing.TB, addrs []string, parts int32, by string, topics ...string) map[string]int {
+	t.Helper()
 	var sentinels []*kgo.Record
 	for _, tp := range topics {
 		for p := range parts {
@@ -82,7 +92,6 @@ func readCommitted(t testing.TB, addrs []string, parts int32, topics ...string) 
 	produceAll(t, pcl, sentinels)
 	ccl := newClient(t, addrs, kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	_ = cl
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out := map[string]int{}
@@ -95,6 +104,10 @@ func readCommitted(t testing.TB, addrs []string, parts int32, topics ...string) 
 		fs.EachRecord(func(r *kgo.Record) {
 			if header(r, "sentinel") != "" {
 				seen++
+				return
+			}
+			if by != "" {
+				out[header(r, by)]++
 				return
 			}
 			out[header(r, HeaderSourcePartition)+"/"+header(r, HeaderSourceOffset)]++
@@ -252,4 +265,68 @@ func gathered(t testing.TB, reg *prometheus.Registry, name, result string) float
 		}
 	}
 	return 0
+}
+
+// lateTxnProducer hands Task records to a processor made after the
+// workflow.
+type lateTxnProducer struct{ p atomic.Pointer[TxnProducer] }
+
+func (l *lateTxnProducer) ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults {
+	return l.p.Load().ProduceSync(ctx, rs...)
+}
+
+// TestExactlyOnceTaskRecords runs a workflow whose Task publishes to a
+// kafka: target before the execution succeeds or fails, while produces
+// of the output fail now and then (aborted transactions): under
+// read_committed every input has exactly one Task record and one result.
+func TestExactlyOnceTaskRecords(t *testing.T) {
+	const parts, n = 3, 1200
+	c := startTxnCluster(t, 1, parts, "in", "out", "dlq", "side")
+	addrs := c.ListenAddrs()
+	late := &lateTxnProducer{}
+	res, err := resources.New(resources.Config{Routes: map[string][]resources.Target{"side": {mustTarget(t, "kafka:side")}}, Producer: late})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const def = `{"StartAt":"Pub","States":{
+		"Pub":{"Type":"Task","Resource":"side","ResultPath":null,"Next":"Check"},
+		"Check":{"Type":"Choice","Choices":[{"Variable":"$.fail","IsPresent":true,"Next":"Boom"}],"Default":"Done"},
+		"Boom":{"Type":"Fail","Error":"Test.Fail"},
+		"Done":{"Type":"Succeed"}}}`
+	wf, err := compile.Compile([]byte(def), compile.Options{Name: "eos", Invoker: res, CheckResource: res.CheckResource})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newEOS(t, addrs, nil, func(o *Options) { o.Workflow = wf })
+	late.p.Store(p.Producer())
+	cl := newClient(t, addrs)
+	produceInputs(t, cl, 0, n/3)
+	stop := runProcessor(t, p)
+	waitFor(t, 30*time.Second, "a first commit", func() bool { return committedTotal(t, addrs, "eos") > 0 })
+	h := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "out", Err: kerr.UnknownServerError, Count: 3})
+	produceInputs(t, cl, n/3, n)
+	waitFor(t, 60*time.Second, "every offset committed", func() bool { return committedTotal(t, addrs, "eos") == n })
+	h.Remove()
+	stop()
+	if h.Hits() == 0 {
+		t.Error("the fault was never hit")
+	}
+	if p.Stats().TxnAborts.Load() == 0 {
+		t.Error("no transaction aborted")
+	}
+	checkOnce(t, readCommitted(t, addrs, parts, "out", "dlq"), n)
+	side := map[string]int{}
+	for k, c := range readCommittedBy(t, addrs, parts, "Idempotency-Key", "side") {
+		side[k] = c
+	}
+	checkOnce(t, side, n)
+}
+
+func mustTarget(t testing.TB, s string) resources.Target {
+	t.Helper()
+	tg, err := resources.ParseTarget(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg
 }
