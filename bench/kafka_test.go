@@ -42,6 +42,8 @@ var kafkaBench struct {
 
 	// the latest passthrough pass of this process, for the fractions
 	ptRate, ptCPU atomic.Uint64 // math.Float64bits is overkill: whole records/s and ns
+	// the latest at-least-once daemon pass, for exactly once's fraction
+	alRate atomic.Uint64
 	groups        atomic.Int64
 }
 
@@ -150,16 +152,27 @@ func passthrough(b *testing.B, addrs []string, n int, group string, parse bool) 
 // Enrich resource, metrics and hooks, key ordering) until every record is
 // finished, then stops it, which commits the rest.
 func daemonPass(b *testing.B, addrs []string, n int, group string) {
+	daemonPassWith(b, addrs, n, group, "", 0)
+}
+
+// daemonPassWith is daemonPass with a delivery ("" or exactly-once) and,
+// exactly once, a transaction interval (0: the default); it returns the
+// p99 of the committed transactions' durations (0 at least once).
+func daemonPassWith(b *testing.B, addrs []string, n int, group, delivery string, txnInterval time.Duration) time.Duration {
 	w := config.Workflow{Name: "iot-reference", Definition: "demo", DefinitionBytes: daemon.DemoDefinition, Topics: []string{"readings"},
 		Group: group, OutputTopic: "out-" + group, DLQTopic: "dlq-" + group, Resources: map[string]config.Targets{}}
 	for k, v := range daemon.DemoResources {
 		w.Resources[k] = config.Targets{v}
 	}
-	metrics, err := kafka.NewMetrics(prometheus.NewRegistry())
+	if delivery != "" {
+		w.Delivery, w.TxnInterval = delivery, config.Duration(txnInterval)
+	}
+	reg := prometheus.NewRegistry()
+	metrics, err := kafka.NewMetrics(reg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	resolved, err := config.Check(&config.File{Workflows: []config.Workflow{w}}, config.CompileOptions{Hooks: metrics.Hooks})
+	resolved, err := config.Check(&config.File{Workflows: []config.Workflow{w}, InstanceID: "bench"}, config.CompileOptions{Hooks: metrics.Hooks})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -188,6 +201,33 @@ func daemonPass(b *testing.B, addrs []string, n int, group string) {
 	if got := p.Stats().Output.Load() + p.Stats().DLQ.Load(); got != int64(n) {
 		b.Fatalf("%d results for %d records", got, n)
 	}
+	return histQuantile(b, reg, "express_transaction_duration_seconds", 0.99)
+}
+
+// histQuantile is the q-quantile of a histogram on reg, interpolated in
+// its bucket as Prometheus's histogram_quantile does (0 when empty).
+func histQuantile(b *testing.B, reg *prometheus.Registry, name string, q float64) time.Duration {
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name || len(mf.GetMetric()) == 0 {
+			continue
+		}
+		h := mf.GetMetric()[0].GetHistogram()
+		rank := q * float64(h.GetSampleCount())
+		lo, below := 0.0, 0.0
+		for _, bk := range h.GetBucket() {
+			if c := float64(bk.GetCumulativeCount()); c >= rank && c > below {
+				v := lo + (bk.GetUpperBound()-lo)*(rank-below)/(c-below)
+				return time.Duration(v * float64(time.Second))
+			}
+			lo, below = bk.GetUpperBound(), float64(bk.GetCumulativeCount())
+		}
+		return time.Duration(lo * float64(time.Second))
+	}
+	return 0
 }
 
 // kafkaPasses times b.N passes of run over the pre-loaded records and
@@ -258,7 +298,10 @@ func deleteTopics(b *testing.B, addrs []string, topics ...string) {
 //     its fraction of the latest passthrough pass: of-passthrough
 //     (records/s over records/s) and cpu-of-passthrough (CPU per record of
 //     the passthrough over the daemon's, which the other processes of a
-//     shared machine disturb less).
+//     shared machine disturb less);
+//   - daemon-exactly-once/txn=D: the same exactly once, a transaction every
+//     D, with its fraction of the latest at-least-once daemon pass
+//     (of-at-least-once) and the p99 of its transactions' durations.
 //
 // Run it with -count to pair several passthrough and daemon passes.
 func BenchmarkKafka(b *testing.B) {
@@ -272,9 +315,22 @@ func BenchmarkKafka(b *testing.B) {
 	})
 	b.Run("daemon", func(b *testing.B) {
 		rate, cpu := kafkaPasses(b, func(addrs []string, n int, g string) { daemonPass(b, addrs, n, g) })
+		kafkaBench.alRate.Store(uint64(rate))
 		if pt := kafkaBench.ptRate.Load(); pt > 0 {
 			b.ReportMetric(rate/float64(pt), "of-passthrough")
 			b.ReportMetric(float64(kafkaBench.ptCPU.Load())/cpu, "cpu-of-passthrough")
 		}
 	})
+	for _, iv := range []time.Duration{kafka.DefaultTxnInterval, 20 * time.Millisecond, 500 * time.Millisecond} {
+		b.Run("daemon-exactly-once/txn="+iv.String(), func(b *testing.B) {
+			var p99 time.Duration
+			rate, _ := kafkaPasses(b, func(addrs []string, n int, g string) {
+				p99 = max(p99, daemonPassWith(b, addrs, n, g, "exactly-once", iv))
+			})
+			if al := kafkaBench.alRate.Load(); al > 0 {
+				b.ReportMetric(rate/float64(al), "of-at-least-once")
+			}
+			b.ReportMetric(float64(p99.Microseconds())/1000, "txn-p99-ms")
+		})
+	}
 }
