@@ -773,6 +773,9 @@ type Daemon struct {
 	done     chan struct{}
 	waitErr  error
 	signaled bool // stopped by the harness
+	// paused by Pause (SIGSTOP) until, and probes ignored for a moment
+	// after, Resume
+	pausedTill time.Time
 
 	mu   sync.Mutex
 	peak int64 // highest VmHWM seen, bytes
@@ -928,9 +931,15 @@ func (d *Daemon) probe(stop chan struct{}) {
 			return true
 		}
 		for _, path := range []string{"/healthz", "/readyz"} {
+			if d.isPaused() {
+				return true
+			}
 			_, _, err := d.get(path)
 			if d.Exited() || d.isSignaled() {
 				return false
+			}
+			if d.isPaused() {
+				return true
 			}
 			d.r.mu.Lock()
 			d.r.health.probes++
@@ -950,6 +959,30 @@ func (d *Daemon) isSignaled() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.signaled
+}
+
+// Pause stops the daemon with SIGSTOP (a zombie: alive, holding its
+// connections, doing nothing) until Resume; its health is not probed then.
+func (d *Daemon) Pause() {
+	d.mu.Lock()
+	d.pausedTill = time.Now().Add(24 * time.Hour)
+	d.mu.Unlock()
+	_ = d.cmd.Process.Signal(syscall.SIGSTOP)
+}
+
+// Resume continues a paused daemon (SIGCONT); its probes count again two
+// seconds later.
+func (d *Daemon) Resume() {
+	_ = d.cmd.Process.Signal(syscall.SIGCONT)
+	d.mu.Lock()
+	d.pausedTill = time.Now().Add(2 * time.Second)
+	d.mu.Unlock()
+}
+
+func (d *Daemon) isPaused() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return time.Now().Before(d.pausedTill)
 }
 
 // RSS reads VmHWM and VmRSS of the process (bytes) and remembers the peak.

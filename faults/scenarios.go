@@ -49,6 +49,13 @@ var Scenarios = []Scenario{
 		Run:   func(r *Run) { runDelivery(r, true) },
 	},
 	{
+		Name:  "exactly-once-zombie",
+		About: "exactly once: a daemon of two is paused with SIGSTOP mid-transaction until the other takes over its partitions, then resumed: fenced, it commits nothing; a read_committed reader finds one result per reading",
+		Short: Size{Records: 20000, Rate: 1000, Rounds: 1, Settle: 40 * time.Second, Stall: 40 * time.Second, MaxRSS: gib},
+		Full:  Size{Records: 200000, Rate: 4000, Rounds: 3, Settle: 90 * time.Second, Stall: 40 * time.Second, MaxRSS: gib},
+		Run:   runZombie,
+	},
+	{
 		Name:  "at-least-once-kill9",
 		About: "the exactly-once scenario with at-least-once daemons, for contrast: nothing lost, the duplicates are reported, not failed",
 		Short: Size{Records: 20000, Rate: 2000, Rounds: 2, Settle: 40 * time.Second, Stall: 40 * time.Second, MaxRSS: gib},
@@ -299,6 +306,54 @@ func runDelivery(r *Run, exactly bool) {
 		// the same instance id: the new incarnation fences the old one
 		// and aborts its open transaction at once
 		victim = r.StartDaemon(cfg("victim-"+strconv.Itoa(i+1), "victim"))
+	}
+	wait()
+	r.Finish()
+}
+
+// runZombie pauses an exactly-once daemon mid-transaction (SIGSTOP) until
+// the other member has taken over its partitions and committed past it,
+// then resumes it: its open transaction was aborted by the coordinator
+// (the transaction timeout) and its group generation is gone, so nothing
+// it held may be committed; it rejoins as a new member.
+func runZombie(r *Run) {
+	b := r.StartBroker(BrokerConfig{ReadCommitted: true})
+	def, res := r.ReferenceWorkflow()
+	cfg := func(name string) DaemonConfig {
+		return DaemonConfig{Name: name, Definition: def, Resources: []string{res},
+			Extra: []string{"--delivery", "exactly-once", "--instance-id", name}}
+	}
+	r.StartDaemon(cfg("stable"))
+	wait := r.ProduceAsync(r.Size.Records, r.Size.Rate, Reading)
+	zombie := r.StartDaemon(cfg("zombie"))
+	committed := func() int64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		n, _ := b.Committed(ctx, "faults")
+		return n
+	}
+	for i := 0; i < r.Size.Rounds; i++ {
+		if !WaitFor(60*time.Second, func() bool {
+			v, err := zombie.Metric("express_transactions_total")
+			_, rd, _, herr := zombie.Health()
+			return err == nil && v >= 3 && herr == nil && rd == 200
+		}) {
+			r.Failf("round %d: %s committed no transaction within 60s; last lines:\n%s", i, zombie.Name, zombie.LogTail(10))
+			break
+		}
+		at := committed()
+		r.Logf("round %d: SIGSTOP %s (%d offsets committed)", i, zombie.Name, at)
+		zombie.Pause()
+		// the other member takes the partitions once the session
+		// expires and reads their offsets once the coordinator aborted
+		// the zombie's transaction (the transaction timeout, 10 s)
+		if !WaitFor(r.Size.Settle, func() bool { return committed() >= at+int64(r.Size.Rate)*5 }) {
+			r.Failf("round %d: the stable member did not take over within %v (%d offsets committed)", i, r.Size.Settle, committed())
+			zombie.Resume()
+			break
+		}
+		r.Logf("round %d: SIGCONT %s (%d offsets committed)", i, zombie.Name, committed())
+		zombie.Resume()
 	}
 	wait()
 	r.Finish()

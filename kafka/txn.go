@@ -87,9 +87,13 @@ const (
 )
 
 // txnTimeout is the transaction timeout given to Kafka: a transaction lasts
-// the interval plus the drain (up to DrainTimeout) plus its end.
+// the interval plus the drain (up to DrainTimeout) plus its end. It is also
+// how long partitions taken from a process that stopped mid-transaction
+// without dying (paused, partitioned away) wait before their next owner
+// may read their committed offsets: the coordinator aborts the transaction
+// then, and the stopped process, fenced, can commit nothing afterwards.
 func txnTimeout(o *Options) time.Duration {
-	return max(time.Minute, o.TxnInterval+o.DrainTimeout+txnEndTimeout)
+	return max(10*time.Second, o.TxnInterval+o.DrainTimeout+5*time.Second)
 }
 
 // txnClientOpts are the client options of an exactly-once processor.
