@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -333,4 +334,58 @@ func BenchmarkKafka(b *testing.B) {
 			b.ReportMetric(float64(p99.Microseconds())/1000, "txn-p99-ms")
 		})
 	}
+}
+
+// BenchmarkKafkaDelivery alternates at-least-once and exactly-once daemon
+// passes over the same pre-loaded records, so that both see the same
+// machine, at three transaction intervals (sub-benchmarks txn=D), and
+// reports the median of each one's records/s, the median of the pairs'
+// ratios (eos-of-alo) and the highest p99 of the transactions' durations.
+// Each b.N is one pair.
+func BenchmarkKafkaDelivery(b *testing.B) {
+	for _, iv := range []time.Duration{kafka.DefaultTxnInterval, 20 * time.Millisecond, 500 * time.Millisecond} {
+		b.Run("txn="+iv.String(), func(b *testing.B) { deliveryPairs(b, iv) })
+	}
+}
+
+func deliveryPairs(b *testing.B, interval time.Duration) {
+	addrs, n := kafkaSetup(b)
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(200))
+	}
+	var alo, eos, ratio []float64
+	var p99 time.Duration
+	pass := func(delivery string) float64 {
+		g := fmt.Sprintf("bench-%d", kafkaBench.groups.Add(1))
+		runtime.GC()
+		t0 := time.Now()
+		p99 = max(p99, daemonPassWith(b, addrs, n, g, delivery, interval))
+		rate := float64(n) / time.Since(t0).Seconds()
+		deleteTopics(b, addrs, "out-"+g, "dlq-"+g)
+		return rate
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		a := pass("")
+		e := pass("exactly-once")
+		alo, eos, ratio = append(alo, a), append(eos, e), append(ratio, e/a)
+	}
+	b.StopTimer()
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(median(alo), "alo-records/s")
+	b.ReportMetric(median(eos), "eos-records/s")
+	b.ReportMetric(median(ratio), "eos-of-alo")
+	b.ReportMetric(float64(p99.Microseconds())/1000, "txn-p99-ms")
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
