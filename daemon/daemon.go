@@ -280,11 +280,7 @@ func (l *lateProducer) get() *kgo.Client { l.mu.RLock(); defer l.mu.RUnlock(); r
 func (l *lateProducer) ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults {
 	cl := l.get()
 	if cl == nil {
-		out := make(kgo.ProduceResults, len(rs))
-		for i, r := range rs {
-			out[i] = kgo.ProduceResult{Record: r, Err: errors.New("no Kafka producer is running")}
-		}
-		return out
+		return noProducer(rs)
 	}
 	return cl.ProduceSync(ctx, rs...)
 }
@@ -306,13 +302,18 @@ func (l *lateTxnProducer) ProduceSync(ctx context.Context, rs ...*kgo.Record) kg
 	p := l.p
 	l.mu.RUnlock()
 	if p == nil {
-		out := make(kgo.ProduceResults, len(rs))
-		for i, r := range rs {
-			out[i] = kgo.ProduceResult{Record: r, Err: errors.New("no Kafka producer is running")}
-		}
-		return out
+		return noProducer(rs)
 	}
 	return p.ProduceSync(ctx, rs...)
+}
+
+// noProducer fails every record: no producer is bound yet.
+func noProducer(rs []*kgo.Record) kgo.ProduceResults {
+	out := make(kgo.ProduceResults, len(rs))
+	for i, r := range rs {
+		out[i] = kgo.ProduceResult{Record: r, Err: errors.New("no Kafka producer is running")}
+	}
+	return out
 }
 
 type kgoLogger struct{ l *slog.Logger }

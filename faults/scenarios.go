@@ -44,8 +44,8 @@ var Scenarios = []Scenario{
 	{
 		Name:  "exactly-once",
 		About: "daemons in exactly-once mode (one stable, one killed with SIGKILL and restarted with the same instance id, fencing its previous incarnation); a read_committed reader must find exactly one result per reading",
-		Short: Size{Records: 20000, Rate: 2000, Rounds: 2, Settle: 40 * time.Second, Stall: 40 * time.Second, MaxRSS: gib},
-		Full:  Size{Records: 1000000, Rate: 5000, Rounds: 5, Settle: 120 * time.Second, Stall: 40 * time.Second, MaxRSS: gib},
+		Short: deliveryShort,
+		Full:  deliveryFull,
 		Run:   func(r *Run) { runDelivery(r, true) },
 	},
 	{
@@ -58,8 +58,8 @@ var Scenarios = []Scenario{
 	{
 		Name:  "at-least-once-kill9",
 		About: "the exactly-once scenario with at-least-once daemons, for contrast: nothing lost, the duplicates are reported, not failed",
-		Short: Size{Records: 20000, Rate: 2000, Rounds: 2, Settle: 40 * time.Second, Stall: 40 * time.Second, MaxRSS: gib},
-		Full:  Size{Records: 1000000, Rate: 5000, Rounds: 5, Settle: 120 * time.Second, Stall: 40 * time.Second, MaxRSS: gib},
+		Short: deliveryShort,
+		Full:  deliveryFull,
 		Run:   func(r *Run) { runDelivery(r, false) },
 	},
 	{
@@ -105,6 +105,13 @@ var Scenarios = []Scenario{
 		Run:   runAdversarial,
 	},
 }
+
+// The sizes of the exactly-once crash test and its at-least-once contrast:
+// 20,000 readings and 2 kills in CI, 1,000,000 and 5 in the full size.
+var (
+	deliveryShort = Size{Records: 20000, Rate: 2000, Rounds: 2, Settle: 40 * time.Second, Stall: 40 * time.Second, MaxRSS: gib}
+	deliveryFull  = Size{Records: 1000000, Rate: 5000, Rounds: 5, Settle: 120 * time.Second, Stall: 40 * time.Second, MaxRSS: gib}
+)
 
 // Lookup returns the scenario named name.
 func Lookup(name string) (Scenario, bool) {

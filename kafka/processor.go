@@ -673,11 +673,7 @@ func (p *Processor) produceFailed(s *slot, err error) {
 		p.discard(s)
 		return
 	}
-	if p.tx != nil {
-		p.txnProduceFailed(s, err)
-		return
-	}
-	if err.Error() == errPurgedText {
+	if p.tx == nil && err.Error() == errPurgedText {
 		// the processor purged the topic (recreated, or its limit went
 		// down): the record is sent again at once, no failure of its own
 		go p.resend(s, 10*time.Millisecond)
@@ -690,14 +686,24 @@ func (p *Processor) produceFailed(s *slot, err error) {
 	if errors.Is(err, kerr.UnknownTopicID) {
 		p.topicIDUnknown(s.out.Topic, false)
 	}
+	// exactly once, only a record too large is redirected (in the same
+	// transaction); anything else aborts the transaction (txnProduceFailed)
+	refused := !kerr.IsRetriable(err)
+	if p.tx != nil {
+		refused = tooLarge(err)
+	}
 	switch {
 	case s.phase == phaseDLQ && tooLarge(err):
 		go p.truncateDLQ(s, err)
 		return
-	case s.phase == phaseOutput && !kerr.IsRetriable(err):
+	case s.phase == phaseOutput && refused:
 		p.log.Warn("output refused, sending the record to the dead-letter topic", "topic", s.out.Topic,
 			"source_partition", s.rec.Partition, "source_offset", s.rec.Offset, "err", err)
 		p.produceDLQ(s, ErrOutputRejected, "the output topic rejected the result: "+err.Error())
+		return
+	}
+	if p.tx != nil {
+		p.txnProduceFailed(s, err)
 		return
 	}
 	delay := retryDelay(s.attempts)

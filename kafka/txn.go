@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -137,28 +136,11 @@ func (p *Processor) produce(s *slot) {
 	p.tx.gate.RUnlock()
 }
 
-// txnProduceFailed handles a failed produce of an exactly-once processor:
-// a record too large goes the at-least-once way (the output to the
-// dead-letter topic, a dead letter truncated), in the same transaction;
-// any other failure aborts the transaction and the record runs again.
+// txnProduceFailed handles a failed produce of an exactly-once processor
+// that produceFailed did not redirect (a record too large goes the
+// at-least-once way, in the same transaction): the transaction aborts and
+// the record runs again.
 func (p *Processor) txnProduceFailed(s *slot, err error) {
-	s.attempts++
-	if p.m != nil {
-		p.m.produceErrors.Inc()
-	}
-	if errors.Is(err, kerr.UnknownTopicID) {
-		p.topicIDUnknown(s.out.Topic, false)
-	}
-	switch {
-	case s.phase == phaseDLQ && tooLarge(err):
-		go p.truncateDLQ(s, err)
-		return
-	case s.phase == phaseOutput && tooLarge(err):
-		p.log.Warn("output refused, sending the record to the dead-letter topic", "topic", s.out.Topic,
-			"source_partition", s.rec.Partition, "source_offset", s.rec.Offset, "err", err)
-		p.produceDLQ(s, ErrOutputRejected, "the output topic rejected the result: "+err.Error())
-		return
-	}
 	if !errors.Is(err, kgo.ErrAborting) {
 		p.log.Warn("produce failed: aborting the transaction, the record runs again", "topic", s.out.Topic,
 			"source_partition", s.rec.Partition, "source_offset", s.rec.Offset, "err", err)

@@ -150,10 +150,10 @@ func TestExactlyOnce(t *testing.T) {
 	waitFor(t, 30*time.Second, "every offset committed", func() bool { return committedTotal(t, addrs, "eos") == n })
 	stop()
 	checkOnce(t, readCommitted(t, addrs, parts, "out", "dlq"), n)
-	if got := gathered(t, reg, "express_transactions_total", "committed"); got < 1 {
+	if got := counterValue(t, reg, "express_transactions_total", "committed"); got < 1 {
 		t.Errorf("express_transactions_total{result=committed} = %v", got)
 	}
-	if got := gathered(t, reg, "express_transaction_records", ""); got != n {
+	if got := histogramSum(t, reg, "express_transaction_records"); got != n {
 		t.Errorf("express_transaction_records sums to %v, want %d", got, n)
 	}
 	if p.Stats().Commits.Load() < 1 {
@@ -241,27 +241,16 @@ func TestExactlyOnceFaults(t *testing.T) {
 	}
 }
 
-// gathered is the value of a counter family's series whose result label
-// is result, or the sum of a histogram family.
-func gathered(t testing.TB, reg *prometheus.Registry, name, result string) float64 {
+// histogramSum is the sum of the observations of a histogram on reg.
+func histogramSum(t testing.TB, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if h := m.GetHistogram(); h != nil {
-				return h.GetSampleSum()
-			}
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "result" && l.GetValue() == result {
-					return m.GetCounter().GetValue()
-				}
-			}
+		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
+			return mf.GetMetric()[0].GetHistogram().GetSampleSum()
 		}
 	}
 	return 0
