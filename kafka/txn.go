@@ -114,6 +114,7 @@ func (p *Processor) txnConnect(opts []kgo.Opt) (*kgo.Client, error) {
 	}
 	p.tx.gate.Lock()
 	p.tx.sess, p.cl = sess, sess.Client()
+	p.tx.doomed.Store(nil) // the previous session's dooms
 	p.tx.gate.Unlock()
 	return sess.Client(), nil
 }
@@ -233,9 +234,10 @@ func (p *Processor) txnLoop(ctx context.Context) (restart bool) {
 }
 
 // beginTxn begins a transaction. Called with the gate held for writing.
+// A doom that came after the previous transaction's end was decided (a
+// revoke just after its End) is kept: this one aborts.
 func (p *Processor) beginTxn() error {
 	err := p.tx.sess.Begin()
-	p.tx.doomed.Store(nil)
 	p.tx.began = time.Now()
 	p.tx.consumedAt = p.stats.Consumed.Load()
 	return err
@@ -249,7 +251,7 @@ func (p *Processor) endTxn(drain, timeout time.Duration, again bool) bool {
 	began := p.tx.began
 	n := p.stats.Consumed.Load() - p.tx.consumedAt
 	drained := p.waitDrained(drain)
-	why := p.tx.doomed.Load()
+	why := p.tx.doomed.Swap(nil)
 	commit := drained && why == nil
 	p.tx.gate.Lock()
 	defer p.tx.gate.Unlock()

@@ -319,3 +319,47 @@ func mustTarget(t testing.TB, s string) resources.Target {
 	}
 	return tg
 }
+
+// TestExactlyOnceRebalance runs one, then two, then three exactly-once
+// processors in one group (each its own transactional id), then stops the
+// first, while inputs keep coming: every revoke aborts or commits cleanly,
+// and under read_committed every input has exactly one result.
+func TestExactlyOnceRebalance(t *testing.T) {
+	const parts, n = 6, 6000
+	c := startTxnCluster(t, 1, parts, "in", "out", "dlq")
+	addrs := c.ListenAddrs()
+	cl := newClient(t, addrs)
+	var procs []*Processor
+	var stops []func()
+	start := func(id string) {
+		p := newEOS(t, addrs, nil, func(o *Options) { o.TransactionalID = id })
+		procs = append(procs, p)
+		stops = append(stops, runProcessor(t, p))
+	}
+	finished := func() int64 {
+		var f int64
+		for _, p := range procs {
+			f += p.Stats().Finished.Load()
+		}
+		return f
+	}
+	step := n / 5
+	for i, id := range []string{"a", "b", "c"} {
+		produceInputs(t, cl, i*step, (i+1)*step)
+		start(id)
+		waitFor(t, 30*time.Second, "the new member to work", func() bool { return procs[i].Stats().Commits.Load() > 0 || finished() >= int64((i+1)*step) })
+	}
+	produceInputs(t, cl, 3*step, 4*step)
+	stops[0]() // leaves mid-stream
+	produceInputs(t, cl, 4*step, n)
+	waitFor(t, 60*time.Second, "every offset committed", func() bool { return committedTotal(t, addrs, "eos") == n })
+	for _, stop := range stops {
+		stop()
+	}
+	var aborts int64
+	for _, p := range procs {
+		aborts += p.Stats().TxnAborts.Load()
+	}
+	t.Logf("aborted transactions: %d", aborts)
+	checkOnce(t, readCommitted(t, addrs, parts, "out", "dlq"), n)
+}
