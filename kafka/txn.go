@@ -62,6 +62,12 @@ type txnState struct {
 	// owned by the poll loop
 	began      time.Time
 	consumedAt int64 // Stats.Consumed when the transaction began
+	// budget is how many records a transaction admits: TxnMaxRecords,
+	// halved below the records of a transaction that did not finish
+	// within the drain timeout and doubled back after each commit, so
+	// that a backlog of slow records (Tasks retrying) shrinks the
+	// transactions until they finish instead of aborting for ever
+	budget int
 }
 
 func newTxnState() *txnState { return &txnState{drained: make(chan struct{}, 1)} }
@@ -207,10 +213,13 @@ func (p *Processor) txnLoop(ctx context.Context) (restart bool) {
 		p.log.Error("cannot begin a transaction: starting a new session", "err", err)
 		return true
 	}
+	if p.tx.budget == 0 {
+		p.tx.budget = p.o.TxnMaxRecords
+	}
 	for ctx.Err() == nil {
 		due := p.tx.began.Add(p.o.TxnInterval)
 		n := p.stats.Consumed.Load() - p.tx.consumedAt
-		if n >= int64(p.o.TxnMaxRecords) || !time.Now().Before(due) {
+		if n >= int64(p.tx.budget) || !time.Now().Before(due) {
 			if n == 0 && p.tx.doomed.Load() == nil {
 				p.tx.began = time.Now() // nothing to commit
 				continue
@@ -223,7 +232,7 @@ func (p *Processor) txnLoop(ctx context.Context) (restart bool) {
 		dctx, cancel := context.WithDeadline(ctx, due)
 		var closed bool
 		if p.waitRoom(ctx, dctx, timer) && dctx.Err() == nil {
-			pause, closed = p.pollOnce(dctx, min(p.o.MaxPollRecords, p.o.TxnMaxRecords-int(n)), logged, pause)
+			pause, closed = p.pollOnce(dctx, min(p.o.MaxPollRecords, p.tx.budget-int(n)), logged, pause)
 		}
 		cancel()
 		if closed {
@@ -265,6 +274,7 @@ func (p *Processor) endTxn(drain, timeout time.Duration, again bool) bool {
 			part.mu.Unlock()
 		})
 		p.stats.Commits.Add(1)
+		p.tx.budget = min(p.o.TxnMaxRecords, 2*p.tx.budget)
 		if p.m != nil {
 			p.m.commitsOK.Inc()
 			p.m.txnCommitted.Inc()
@@ -278,6 +288,7 @@ func (p *Processor) endTxn(drain, timeout time.Duration, again bool) bool {
 			reason = *why
 		case !drained:
 			reason = "records did not finish within the drain timeout"
+			p.tx.budget = max(1, min(p.tx.budget, int(n))/2)
 		case err != nil:
 			reason = err.Error()
 		}
@@ -285,7 +296,11 @@ func (p *Processor) endTxn(drain, timeout time.Duration, again bool) bool {
 		if p.m != nil {
 			p.m.txnAborted.Inc()
 		}
-		p.log.Warn("transaction aborted: its records run again", "reason", reason, "records", n)
+		p.log.Warn("transaction aborted: its records run again", "reason", reason, "records", n, "next_max_records", p.tx.budget)
+		if !drained && n <= 1 {
+			p.log.Error("a record did not finish within the drain timeout in a transaction of its own: exactly once cannot commit it until it does; raise --drain-timeout above the workflow's longest execution",
+				"drain_timeout", p.o.DrainTimeout)
+		}
 		p.resetParts()
 	}
 	if err != nil {

@@ -363,3 +363,29 @@ func TestExactlyOnceRebalance(t *testing.T) {
 	t.Logf("aborted transactions: %d", aborts)
 	checkOnce(t, readCommitted(t, addrs, parts, "out", "dlq"), n)
 }
+
+// TestExactlyOnceSlowBacklog drains a backlog of slow records with a short
+// drain timeout: the first transactions cannot finish in time and abort,
+// the processor shrinks its transactions until they do, and every input
+// ends with exactly one result (no livelock).
+func TestExactlyOnceSlowBacklog(t *testing.T) {
+	const parts, n = 3, 600
+	c := startTxnCluster(t, 1, parts, "in", "out", "dlq")
+	addrs := c.ListenAddrs()
+	var rs []*kgo.Record
+	for i := range n {
+		rs = append(rs, &kgo.Record{Topic: "in", Key: []byte("k" + strconv.Itoa(i)), Value: []byte(fmt.Sprintf(`{"i":%d,"sleepMs":20}`, i))})
+	}
+	produceAll(t, newClient(t, addrs), rs)
+	p := newEOS(t, addrs, nil, func(o *Options) {
+		o.Concurrency, o.DrainTimeout, o.TxnMaxRecords, o.Ordering = 4, 500*time.Millisecond, 5000, OrderUnordered
+	})
+	stop := runProcessor(t, p)
+	waitFor(t, 60*time.Second, "every offset committed", func() bool { return committedTotal(t, addrs, "eos") == n })
+	stop()
+	if p.Stats().TxnAborts.Load() == 0 {
+		t.Error("no transaction aborted: the test does not exercise the shrinking")
+	}
+	t.Logf("transactions: %d committed, %d aborted", p.Stats().Commits.Load(), p.Stats().TxnAborts.Load())
+	checkOnce(t, readCommitted(t, addrs, parts, "out", "dlq"), n)
+}
