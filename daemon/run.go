@@ -58,7 +58,8 @@ type run struct {
 
 	reg      *prometheus.Registry
 	metrics  *kafka.Metrics
-	producer *lateProducer // Task (kafka:) targets and the demo generator
+	producer *lateProducer               // Task (kafka:) targets and the demo generator
+	txnProd  map[string]*lateTxnProducer // exactly-once workflows' kafka: targets, by workflow
 	hooks    map[string]express.Hooks
 	resolved []*config.Resolved
 	xlog     *kafka.ExecutionLog
@@ -99,6 +100,7 @@ func (r *run) compile(context.Context) error {
 	}
 	r.producer = &lateProducer{}
 	r.hooks = map[string]express.Hooks{}
+	r.txnProd = map[string]*lateTxnProducer{}
 	var mu sync.Mutex
 	r.resolved, err = config.Check(r.f, config.CompileOptions{Producer: r.producer, Hooks: func(name string) express.Hooks {
 		h := r.metrics.Hooks(name)
@@ -106,6 +108,12 @@ func (r *run) compile(context.Context) error {
 		r.hooks[name] = h
 		mu.Unlock()
 		return h
+	}, TxnProducer: func(name string) resources.Producer {
+		l := &lateTxnProducer{}
+		mu.Lock()
+		r.txnProd[name] = l
+		mu.Unlock()
+		return l
 	}})
 	if err != nil {
 		return err
@@ -113,6 +121,9 @@ func (r *run) compile(context.Context) error {
 	for _, w := range r.resolved {
 		for _, p := range w.Warnings {
 			r.o.Logger.Warn("definition warning", "workflow", w.Config.Name, "definition", w.Config.Definition, "warning", p.String())
+		}
+		for _, p := range w.ConfigWarnings {
+			r.o.Logger.Warn("config warning", "workflow", w.Config.Name, "warning", p.String())
 		}
 	}
 	return nil
@@ -242,6 +253,9 @@ func (r *run) processors(ctx context.Context) error {
 		p, err := kafka.New(opts)
 		if err != nil {
 			return fmt.Errorf("workflow %q: %w", w.Config.Name, err)
+		}
+		if l := r.txnProd[w.Config.Name]; l != nil && p.Producer() != nil {
+			l.set(p.Producer())
 		}
 		r.procs = append(r.procs, p)
 	}

@@ -20,7 +20,8 @@ import (
 
 const serveUsage = `Usage: express serve [flags]
 
-Runs workflows over Kafka: one Express execution per record, at least once.
+Runs workflows over Kafka: one Express execution per record, at least once
+(or exactly once with --delivery exactly-once: Kafka transactions).
 
   express serve --demo
       embedded broker, the reference IoT workflow and a generator of readings
@@ -84,6 +85,11 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		daemonLevel  = fs.String("daemon-log-level", "info", "the daemon's own logs (connection problems, produce failures): debug, info, warn or error")
 		allowUnmap   = fs.Bool("allow-unmapped", false, "let Tasks with no target fail when they run (States.TaskFailed) instead of refusing to start")
 		stuckAfter   = fs.Duration("stuck-after", daemon.DefaultStuckAfter, "/healthz fails when the consumer has work but admits and finishes nothing for this long")
+		delivery     = fs.String("delivery", "at-least-once", "at-least-once | exactly-once (outputs, dead letters, kafka: Task records and offsets in one Kafka transaction; HTTP Tasks stay at least once)")
+		txnID        = fs.String("transactional-id", "", "exactly-once: the Kafka transactional `ID`, the same across restarts of this process and distinct between processes (default GROUP.INSTANCE_ID)")
+		instanceID   = fs.String("instance-id", "", "this process's name among those running the same workflows (e.g. the pod name of a StatefulSet); exactly-once derives the transactional id GROUP.INSTANCE_ID from it")
+		txnInterval  = fs.Duration("txn-interval", kafka.DefaultTxnInterval, "exactly-once: a transaction is committed this often...")
+		txnMax       = fs.Int("txn-max-records", kafka.DefaultTxnMaxRecords, "... or after this many records, whichever comes first")
 	)
 	security := addSecurityFlags(fs)
 	fs.Var(&topic, "topic", "`TOPIC` to consume (repeatable, or comma-separated)")
@@ -116,7 +122,8 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 	if *cfgFile != "" {
 		for _, name := range []string{"definition", "name", "topic", "group", "output-topic", "dlq-topic", "ordering",
 			"idempotency-key", "concurrency", "max-in-flight", "max-in-flight-per-partition", "max-in-flight-bytes", "max-record-bytes",
-			"max-build-bytes", "resource", "allow-unmapped", "propagate-headers"} {
+			"max-build-bytes", "resource", "allow-unmapped", "propagate-headers",
+			"delivery", "transactional-id", "txn-interval", "txn-max-records"} {
 			if set[name] {
 				fmt.Fprintf(stderr, "express serve: --%s cannot be combined with --config: set it in the file\n", name)
 				return 2
@@ -142,6 +149,9 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		if set["max-build-bytes-total"] {
 			f.MaxBuildBytesTotal = *maxBuildAll
 		}
+		if set["instance-id"] {
+			f.InstanceID = *instanceID
+		}
 	} else {
 		f = &config.File{MetricsAddr: *metricsAddr, DrainTimeout: config.Duration(*drain), SessionTimeout: config.Duration(*session),
 			MaxBuildBytesTotal: *maxBuildAll}
@@ -149,7 +159,14 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 			DLQTopic: *dlqTopic, Ordering: *ordering, IdempotencyKey: *idemKey, Concurrency: *concurrency,
 			MaxInFlight: *maxInFlight, MaxInFlightPerPartition: *maxPerPart, MaxInFlightBytes: *maxInBytes, MaxRecordBytes: *maxBytes, MaxBuildBytes: *maxBuild,
 			Resources: map[string]config.Targets{}, AllowUnmapped: *allowUnmap,
-			PropagateHeaders: append([]string{}, splitList(*propagate)...)}
+			PropagateHeaders: append([]string{}, splitList(*propagate)...), Delivery: *delivery}
+		f.InstanceID = *instanceID
+		if *delivery == kafka.ExactlyOnce.String() {
+			w.TransactionalID, w.TxnInterval, w.TxnMaxRecords = *txnID, config.Duration(*txnInterval), *txnMax
+		} else if set["transactional-id"] || set["txn-interval"] || set["txn-max-records"] {
+			fmt.Fprintln(stderr, "express serve: --transactional-id, --txn-interval and --txn-max-records go with --delivery exactly-once")
+			return 2
+		}
 		for _, t := range topic {
 			w.Topics = append(w.Topics, splitList(t)...)
 		}
