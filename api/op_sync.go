@@ -124,7 +124,11 @@ func (startSyncExecution) Serve(ctx context.Context, s *Server, body []byte) ([]
 	}
 	arn := s.expressExecutionARN(m.Name, name, newUUID())
 	s.logStart(m.Name, arn, in.Input)
-	res := m.wf.Execute(ctx, input, express.ExecOptions{Name: name, RawOutput: true, InputSize: size})
+	xo := express.ExecOptions{Name: name, RawOutput: true, InputSize: size}
+	if s.o.clock != nil {
+		xo.Clock = s.o.clock()
+	}
+	res := m.wf.Execute(ctx, input, xo)
 	s.metrics.syncDone(m.Name, string(res.Status), res.Stop.Sub(res.Start))
 	b := make([]byte, 0, 512+len(in.Input))
 	var out []byte

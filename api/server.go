@@ -83,6 +83,9 @@ type Options struct {
 
 	// now is the clock of dates and signatures (tests).
 	now func() time.Time
+	// clock, when set, gives each execution its clock (tests: virtual
+	// time, so Retry and Wait do not sleep).
+	clock func() express.Clock
 }
 
 // Server answers the Step Functions API (AWS JSON 1.0: POST /,
