@@ -27,8 +27,8 @@ import (
 func Check(f *File, co CompileOptions) ([]*Resolved, error) {
 	c := &checker{f: f, co: co}
 	c.client()
-	if len(f.Workflows) == 0 {
-		c.add("/workflows", "at least one workflow is required")
+	if len(f.Workflows) == 0 && !f.API.Enabled() {
+		c.add("/workflows", "at least one workflow is required (or an api address)")
 	}
 	names := map[string]int{}
 	var out []*Resolved

@@ -67,6 +67,8 @@ type File struct {
 	// express.BuildPool); 0 means DefaultMaxBuildBytesTotal, negative none.
 	MaxBuildBytesTotal int64      `yaml:"max_build_bytes_total"`
 	Workflows          []Workflow `yaml:"workflows"`
+	// API serves the Step Functions API (see API); nil: not served.
+	API *API `yaml:"api"`
 
 	// Dir is the directory definition paths are relative to.
 	Dir string `yaml:"-"`
