@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/stepstream/express/express"
@@ -29,12 +30,49 @@ func decodeStart(body []byte) (*startInput, error) {
 	if len(body) == 0 {
 		return &in, requiredArn()
 	}
+	if !decodeFlat(body, in.set) {
+		if err := in.decodeGeneral(body); err != nil {
+			return nil, err
+		}
+	}
+	var val validation
+	val.required("stateMachineArn", in.hasArn)
+	val.length("stateMachineArn", opt(in.StateMachineArn, in.hasArn), 1, 256)
+	val.length("name", opt(in.Name, in.hasName), 1, 80)
+	val.length("traceHeader", opt(in.TraceHeader, in.hasTrace), 0, 256)
+	val.enum("includedData", opt(in.IncludedData, in.hasIncluded), "ALL_DATA", "METADATA_ONLY")
+	if err := val.err(); err != nil {
+		return nil, err
+	}
+	return &in, nil
+}
+
+// set records one string member of the request.
+func (in *startInput) set(name, val string) {
+	switch name {
+	case "stateMachineArn":
+		in.StateMachineArn, in.hasArn = val, true
+	case "name":
+		in.Name, in.hasName = val, true
+	case "input":
+		in.Input, in.hasInput = val, true
+	case "traceHeader":
+		in.TraceHeader, in.hasTrace = val, true
+	case "includedData":
+		in.IncludedData, in.hasIncluded = val, true
+	}
+}
+
+// decodeGeneral reads a request that is not a flat object of strings: a
+// member of another type is a SerializationException, other members are
+// ignored.
+func (in *startInput) decodeGeneral(body []byte) error {
 	doc, err := jsonv.Parse(body)
 	if err != nil {
-		return nil, errSerialization("the request body is not valid JSON: %v", err)
+		return errSerialization("the request body is not valid JSON: %v", err)
 	}
 	if !jsonv.IsObject(doc) {
-		return nil, errSerialization("the request body is not a JSON object")
+		return errSerialization("the request body is not a JSON object")
 	}
 	for _, f := range []struct {
 		name string
@@ -48,20 +86,11 @@ func decodeStart(body []byte) (*startInput, error) {
 		}
 		s, isStr := v.(string)
 		if !isStr {
-			return nil, errSerialization("Unexpected value type for member %q: want a string, got JSON %s", f.name, jsonv.TypeName(v))
+			return errSerialization("Unexpected value type for member %q: want a string, got JSON %s", f.name, jsonv.TypeName(v))
 		}
 		*f.s, *f.has = s, true
 	}
-	var val validation
-	val.required("stateMachineArn", in.hasArn)
-	val.length("stateMachineArn", opt(in.StateMachineArn, in.hasArn), 1, 256)
-	val.length("name", opt(in.Name, in.hasName), 1, 80)
-	val.length("traceHeader", opt(in.TraceHeader, in.hasTrace), 0, 256)
-	val.enum("includedData", opt(in.IncludedData, in.hasIncluded), "ALL_DATA", "METADATA_ONLY")
-	if err := val.err(); err != nil {
-		return nil, err
-	}
-	return &in, nil
+	return nil
 }
 
 func requiredArn() error {
@@ -86,7 +115,9 @@ func parseInput(in *startInput) (any, int, error) {
 	if len(in.Input) > MaxPayloadBytes {
 		return nil, 0, Errorf("InvalidExecutionInput", "Input exceeds the maximum size of %d bytes: %d bytes", MaxPayloadBytes, len(in.Input))
 	}
-	v, err := jsonv.Parse([]byte(in.Input))
+	p := parsers.Get().(*jsonv.Parser)
+	v, err := p.Parse([]byte(in.Input))
+	parsers.Put(p)
 	if err != nil {
 		return nil, 0, Errorf("InvalidExecutionInput", "Invalid State Machine Execution Input: '%v'", err)
 	}
@@ -132,14 +163,14 @@ func (startSyncExecution) Serve(ctx context.Context, s *Server, body []byte) ([]
 	s.metrics.syncDone(m.Name, string(res.Status), res.Stop.Sub(res.Start))
 	b := make([]byte, 0, 512+len(in.Input))
 	var out []byte
-	b, out = appendSyncResult(b, m, arn, name, &res, in)
+	b, out = appendSyncResult(b, m, arn, name, &res, in, s.o.ExecutionLog != nil && s.o.LogExecutionData)
 	s.logEnd(m.Name, arn, &res, out)
 	return b, nil
 }
 
 // appendSyncResult writes StartSyncExecutionOutput; it also returns the
 // output document's bytes (a slice of b) for the execution log.
-func appendSyncResult(b []byte, m *stateMachine, arn, name string, res *express.Result, in *startInput) ([]byte, []byte) {
+func appendSyncResult(b []byte, m *stateMachine, arn, name string, res *express.Result, in *startInput, keepOutput bool) ([]byte, []byte) {
 	status := res.Status
 	if status == express.Aborted {
 		// SyncExecutionStatus has no ABORTED: the caller went away or the
@@ -172,7 +203,9 @@ func appendSyncResult(b []byte, m *stateMachine, arn, name string, res *express.
 			b = b[:start]
 			b = append(b, `,"output":`...)
 			b = appendJSONString(b, doc)
-			output = []byte(doc)
+			if keepOutput {
+				output = []byte(doc)
+			}
 		}
 	} else {
 		b = append(b, `,"error":`...)
@@ -240,3 +273,6 @@ func appendBool(b []byte, v bool) []byte {
 func appendInt(b []byte, n int64) []byte {
 	return strconvAppendInt(b, n)
 }
+
+// parsers are execution input parsers (each reuses its scratch space).
+var parsers = sync.Pool{New: func() any { return new(jsonv.Parser) }}

@@ -30,7 +30,9 @@ type Operation interface {
 	// Name is the action's name as in the service model: requests name it
 	// in X-Amz-Target as "AWSStepFunctions." + Name.
 	Name() string
-	// Serve answers one request. body is the request's JSON document. It
+	// Serve answers one request. body is the request's JSON document,
+	// valid only during the call (the buffer is reused): copy what you keep
+	// (Decode does). It
 	// returns the response document, encoded (nil is {}), or an error:
 	// an *Error is answered as it says, any other error as an
 	// InternalFailure (HTTP 500). Serve is called concurrently.

@@ -149,7 +149,14 @@ const targetPrefix = "AWSStepFunctions."
 // ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	op, body, err := s.accept(w, r)
+	op, body, bp, err := s.accept(w, r)
+	if bp != nil {
+		defer func() {
+			if cap(*bp) <= maxPooledBody {
+				bodies.Put(bp)
+			}
+		}()
+	}
 	name := "unknown"
 	var out []byte
 	if err == nil {
@@ -187,34 +194,64 @@ var (
 )
 
 // accept checks the method, the target and the signature and reads the
-// body.
-func (s *Server) accept(w http.ResponseWriter, r *http.Request) (Operation, []byte, error) {
+// body; bp, when not nil, is the pooled buffer holding it.
+func (s *Server) accept(w http.ResponseWriter, r *http.Request) (Operation, []byte, *[]byte, error) {
 	if r.Method != http.MethodPost {
-		return nil, nil, &Error{Type: "UnknownOperationException", Message: "the Step Functions API answers POST / only", Namespace: nsCoral, Status: 404}
+		return nil, nil, nil, &Error{Type: "UnknownOperationException", Message: "the Step Functions API answers POST / only", Namespace: nsCoral, Status: 404}
+	}
+	if n := r.ContentLength; n >= 0 && n <= MaxRequestBytes {
+		// the usual case: the length is known, read into a pooled buffer
+		bp := bodies.Get().(*[]byte)
+		if int64(cap(*bp)) < n {
+			*bp = make([]byte, n)
+		}
+		body := (*bp)[:n]
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			bodies.Put(bp)
+			return nil, nil, nil, errSerialization("reading the request body: %v", err)
+		}
+		op, err := s.check(r, body)
+		return op, body, bp, err
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return nil, nil, &Error{Type: "SerializationException", Message: fmt.Sprintf("the request body is over %d bytes", MaxRequestBytes), Namespace: nsCoral, Status: 413}
+			return nil, nil, nil, &Error{Type: "SerializationException", Message: fmt.Sprintf("the request body is over %d bytes", MaxRequestBytes), Namespace: nsCoral, Status: 413}
 		}
-		return nil, nil, errSerialization("reading the request body: %v", err)
+		return nil, nil, nil, errSerialization("reading the request body: %v", err)
 	}
+	op, err := s.check(r, body)
+	return op, body, nil, err
+}
+
+// bodies are request buffers, reused once the response is written
+// (operations copy what they keep).
+var bodies = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxPooledBody bounds the buffers kept in the pool.
+const maxPooledBody = 64 << 10
+
+// check verifies the signature and finds the operation.
+func (s *Server) check(r *http.Request, body []byte) (Operation, error) {
 	if len(s.o.Credentials) > 0 {
 		if err := s.verify(r, body); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	target := r.Header.Get("X-Amz-Target")
-	opName, ok := strings.CutPrefix(target, targetPrefix)
+	target := r.Header["X-Amz-Target"]
+	if len(target) == 0 {
+		return nil, errUnknownOperation("")
+	}
+	opName, ok := strings.CutPrefix(target[0], targetPrefix)
 	if !ok {
-		return nil, nil, errUnknownOperation(target)
+		return nil, errUnknownOperation(target[0])
 	}
 	op := lookup(opName)
 	if op == nil {
-		return nil, nil, errUnknownOperation(target)
+		return nil, errUnknownOperation(target[0])
 	}
-	return op, body, nil
+	return op, nil
 }
 
 // serve runs one operation, turning a panic into an InternalFailure: no
