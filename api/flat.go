@@ -1,9 +1,9 @@
 package api
 
 import (
-	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/stepstream/express/internal/jsonv"
 )
 
 // decodeFlat reads a JSON object whose members are all strings (the
@@ -93,73 +93,20 @@ func flatString(b []byte, i int) (string, int, bool) {
 	return "", 0, false
 }
 
-// flatEscaped is flatString for a string with escapes.
+// flatEscaped is flatString for a string with escapes: the string token
+// is handed to the project's JSON parser, which unescapes it.
 func flatEscaped(b []byte, start int) (string, int, bool) {
-	out := make([]byte, 0, 64)
 	i := start
-	for i < len(b) {
-		c := b[i]
-		switch {
-		case c == '"':
-			if !utf8.Valid(out) {
-				return "", 0, false
-			}
-			return string(out), i + 1, true
-		case c < 0x20:
-			return "", 0, false
-		case c != '\\':
-			out = append(out, c)
+	for i < len(b) && b[i] != '"' {
+		if b[i] == '\\' {
 			i++
-			continue
 		}
-		if i+1 >= len(b) {
-			return "", 0, false
-		}
-		switch e := b[i+1]; e {
-		case '"', '\\', '/':
-			out = append(out, e)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, ok := hex4(b, i+2)
-			if !ok {
-				return "", 0, false
-			}
-			i += 6
-			if utf16.IsSurrogate(r) {
-				r2, ok := rune(0), false
-				if i+1 < len(b) && b[i] == '\\' && b[i+1] == 'u' {
-					r2, ok = hex4(b, i+2)
-				}
-				if d := utf16.DecodeRune(r, r2); ok && d != utf8.RuneError {
-					r = d
-					i += 6
-				} else {
-					r = utf8.RuneError
-				}
-			}
-			out = utf8.AppendRune(out, r)
-			continue
-		default:
-			return "", 0, false
-		}
-		i += 2
+		i++
 	}
-	return "", 0, false
-}
-
-func hex4(b []byte, i int) (rune, bool) {
-	if i+4 > len(b) {
-		return 0, false
+	if i >= len(b) {
+		return "", 0, false
 	}
-	n, err := strconv.ParseUint(string(b[i:i+4]), 16, 32)
-	return rune(n), err == nil
+	v, err := jsonv.Parse(b[start-1 : i+1])
+	s, ok := v.(string)
+	return s, i + 1, err == nil && ok && utf8.ValidString(s)
 }
