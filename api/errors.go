@@ -23,6 +23,7 @@ type Error struct {
 	Namespace string
 }
 
+// Error is "Type: Message".
 func (e *Error) Error() string { return e.Type + ": " + e.Message }
 
 // The namespaces AWS puts before '#' in __type.

@@ -40,6 +40,9 @@ func decodeStart(body []byte) (*startInput, error) {
 	val.length("stateMachineArn", opt(in.StateMachineArn, in.hasArn), 1, 256)
 	val.length("name", opt(in.Name, in.hasName), 1, 80)
 	val.length("traceHeader", opt(in.TraceHeader, in.hasTrace), 0, 256)
+	if in.hasTrace && !ascii(in.TraceHeader) {
+		val.add(in.TraceHeader, "traceHeader", `Member must satisfy regular expression pattern: \p{ASCII}*`)
+	}
 	val.enum("includedData", opt(in.IncludedData, in.hasIncluded), "ALL_DATA", "METADATA_ONLY")
 	if err := val.err(); err != nil {
 		return nil, err
@@ -276,3 +279,12 @@ func appendInt(b []byte, n int64) []byte {
 
 // parsers are execution input parsers (each reuses its scratch space).
 var parsers = sync.Pool{New: func() any { return new(jsonv.Parser) }}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

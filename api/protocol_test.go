@@ -36,6 +36,7 @@ func TestProtocol(t *testing.T) {
 		{"sync: wrong member type", "POST", "AWSStepFunctions.StartSyncExecution", `{"stateMachineArn":1}`, 400, "com.amazon.coral.service#SerializationException"},
 		{"missing member", "POST", "AWSStepFunctions.DescribeStateMachine", `{}`, 400, "com.amazon.coral.validate#ValidationException"},
 		{"sync: missing member", "POST", "AWSStepFunctions.StartSyncExecution", `{}`, 400, "com.amazon.coral.validate#ValidationException"},
+		{"trace header not ASCII", "POST", "AWSStepFunctions.StartSyncExecution", `{"stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:x","traceHeader":"é"}`, 400, "com.amazon.coral.validate#ValidationException"},
 		{"out of range", "POST", "AWSStepFunctions.ListStateMachines", `{"maxResults":1001}`, 400, "com.amazon.coral.validate#ValidationException"},
 		{"no such state machine", "POST", "AWSStepFunctions.DescribeStateMachine", `{"stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:x"}`, 400,
 			"com.amazonaws.swf.service.v2.model#StateMachineDoesNotExist"},
