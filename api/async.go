@@ -92,9 +92,10 @@ func newAsyncRunner(s *Server, workers, queue int) *asyncRunner {
 func (a *asyncRunner) work() {
 	defer a.wg.Done()
 	for j := range a.queue {
-		a.s.logStart(j.m.Name, j.arn, j.text)
-		res := j.m.wf.Execute(a.ctx, j.input, express.ExecOptions{Name: j.name, InputSize: j.size})
-		a.s.logEnd(j.m.Name, j.arn, &res, nil)
+		res := j.m.wf.Execute(a.ctx, j.input, express.ExecOptions{Name: j.name, RawOutput: true, InputSize: j.size})
+		if a.s.o.ExecutionLog != nil {
+			a.s.o.ExecutionLog.LogExecution(j.m.Name, []byte(orEmpty(j.text)), &res)
+		}
 	}
 }
 

@@ -157,23 +157,20 @@ func (startSyncExecution) Serve(ctx context.Context, s *Server, body []byte) ([]
 		return nil, err
 	}
 	arn := s.expressExecutionARN(m.Name, name, newUUID())
-	s.logStart(m.Name, arn, in.Input)
 	xo := express.ExecOptions{Name: name, RawOutput: true, InputSize: size}
 	if s.o.clock != nil {
 		xo.Clock = s.o.clock()
 	}
 	res := m.wf.Execute(ctx, input, xo)
 	s.metrics.syncDone(m.Name, string(res.Status), res.Stop.Sub(res.Start))
-	b := make([]byte, 0, 512+len(in.Input))
-	var out []byte
-	b, out = appendSyncResult(b, m, arn, name, &res, in, s.o.ExecutionLog != nil && s.o.LogExecutionData)
-	s.logEnd(m.Name, arn, &res, out)
-	return b, nil
+	if s.o.ExecutionLog != nil {
+		s.o.ExecutionLog.LogExecution(m.Name, []byte(orEmpty(in.Input)), &res)
+	}
+	return appendSyncResult(make([]byte, 0, 512+len(in.Input)), m, arn, name, &res, in), nil
 }
 
-// appendSyncResult writes StartSyncExecutionOutput; it also returns the
-// output document's bytes (a slice of b) for the execution log.
-func appendSyncResult(b []byte, m *stateMachine, arn, name string, res *express.Result, in *startInput, keepOutput bool) ([]byte, []byte) {
+// appendSyncResult writes StartSyncExecutionOutput.
+func appendSyncResult(b []byte, m *stateMachine, arn, name string, res *express.Result, in *startInput) []byte {
 	status := res.Status
 	if status == express.Aborted {
 		// SyncExecutionStatus has no ABORTED: the caller went away or the
@@ -194,7 +191,6 @@ func appendSyncResult(b []byte, m *stateMachine, arn, name string, res *express.
 	b = append(b, status...)
 	b = append(b, '"')
 	metadataOnly := in.hasIncluded && in.IncludedData == "METADATA_ONLY"
-	var output []byte
 	outLen := 0
 	if res.Status == express.Succeeded {
 		if !metadataOnly {
@@ -206,9 +202,6 @@ func appendSyncResult(b []byte, m *stateMachine, arn, name string, res *express.
 			b = b[:start]
 			b = append(b, `,"output":`...)
 			b = appendJSONString(b, doc)
-			if keepOutput {
-				output = []byte(doc)
-			}
 		}
 	} else {
 		b = append(b, `,"error":`...)
@@ -238,7 +231,14 @@ func appendSyncResult(b []byte, m *stateMachine, arn, name string, res *express.
 	b = append(b, `,"billedDurationInMilliseconds":`...)
 	b = appendInt(b, billedDurationMS(res.Stop.Sub(res.Start)))
 	b = append(b, "}}"...)
-	return b, output
+	return b
+}
+
+func orEmpty(s string) string {
+	if s == "" {
+		return "{}"
+	}
+	return s
 }
 
 // billedDurationMS rounds a duration up to the next 100 ms, as Express

@@ -75,11 +75,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Logger receives the server's own problems; nil: slog.Default().
 	Logger *slog.Logger
-	// ExecutionLog, when set, receives one JSON line per execution as the
-	// daemon's execution logs, at LogLevel (kafka.LogOff: none).
-	ExecutionLog     *slog.Logger
-	LogLevel         kafka.LogLevel
-	LogExecutionData bool
+	// ExecutionLog, when set, logs the executions run here as the daemon
+	// logs its own (level, data and rate bounds are the log's; see
+	// kafka.ExecutionLog.LogExecution).
+	ExecutionLog *kafka.ExecutionLog
 
 	// now is the clock of dates and signatures (tests).
 	now func() time.Time

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -41,14 +40,7 @@ func (r *run) apiServer(context.Context) error {
 	}
 	o := api.Options{Region: a.Region, Account: a.Account, Invoker: res, CheckResource: res.CheckResource,
 		Hooks: r.metrics.Hooks, BuildPool: r.pool, StateDir: a.StateDir, Registerer: r.reg, Logger: r.o.Logger,
-		LogLevel: r.o.LogLevel, LogExecutionData: r.o.LogExecutionData}
-	if r.o.LogLevel != 0 {
-		out := r.o.LogOut
-		if out == nil {
-			out = os.Stderr
-		}
-		o.ExecutionLog = slog.New(slog.NewJSONHandler(out, nil))
-	}
+		ExecutionLog: r.xlog}
 	if a.Credentials != "" {
 		if o.Credentials, err = api.ReadCredentials(a.Credentials); err != nil {
 			return fmt.Errorf("api credentials: %w", err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/internal/testutil"
+	"github.com/stepstream/express/kafka"
 )
 
 func sfnClient(addr string) *sfn.Client {
@@ -78,8 +79,8 @@ func TestAPIWithWorkflow(t *testing.T) {
 // TestAPIAlone: an api address and no workflow serve the API without Kafka.
 func TestAPIAlone(t *testing.T) {
 	f := &config.File{API: &config.API{Addr: "127.0.0.1:0", Resources: map[string]config.Targets{"arn:aws:lambda:us-east-1:123456789012:function:f": {`static:{"x":1}`}}}}
-	var out testutil.SyncBuffer
-	d := startForTest(t, f, Options{Out: &out})
+	var out, logs testutil.SyncBuffer
+	d := startForTest(t, f, Options{Out: &out, LogLevel: kafka.LogAll, LogOut: &logs})
 	if strings.Contains(out.String(), "Kafka") || len(d.Brokers) != 0 {
 		t.Fatalf("a broker for the API alone:\n%s", out.String())
 	}
@@ -93,6 +94,26 @@ func TestAPIAlone(t *testing.T) {
 	res, err := c.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{StateMachineArn: cr.StateMachineArn})
 	if err != nil || aws.ToString(res.Output) != `{"x":1}` {
 		t.Fatalf("sync: %v %+v", err, res)
+	}
+	// executions are logged as the daemon logs its own
+	fail, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("fails"), Type: types.StateMachineTypeExpress, RoleArn: aws.String("arn:aws:iam::123456789012:role/r"),
+		Definition: aws.String(`{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"Oops","Cause":"secret data"}}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := c.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{StateMachineArn: fail.StateMachineArn, Name: aws.String("bad-1")}); err != nil || res.Status != types.SyncExecutionStatusFailed {
+		t.Fatalf("failing: %v %+v", err, res)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), `"type":"ExecutionFailed","workflow":"fails","execution":"bad-1"`) ||
+		!strings.Contains(logs.String(), `"type":"ExecutionSucceeded","workflow":"t"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("execution logs:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if strings.Contains(logs.String(), "secret data") || !strings.Contains(logs.String(), `"cause_length":11`) {
+		t.Errorf("a cause logged without --log-execution-data:\n%s", logs.String())
 	}
 	// a Task resource with no target is refused when the state machine is created
 	_, err = c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("u"), Type: types.StateMachineTypeExpress, RoleArn: aws.String("arn:aws:iam::123456789012:role/r"),
