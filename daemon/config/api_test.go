@@ -29,6 +29,11 @@ api:
 	if _, err := Check(f, CompileOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Check (and so validate --config) reports the api section's problems
+	bad, _ := Parse([]byte("api: {addr: 0.0.0.0:80}"))
+	if _, err := Check(bad, CompileOptions{}); err == nil || !strings.Contains(err.Error(), "/api/addr") {
+		t.Fatalf("Check: %v", err)
+	}
 	if _, err := Parse([]byte("api: {adr: x}")); err == nil || !strings.Contains(err.Error(), "adr") {
 		t.Fatalf("unknown field: %v", err)
 	}

@@ -54,6 +54,11 @@ func Check(f *File, co CompileOptions) ([]*Resolved, error) {
 		o.Workflow = wf
 		out = append(out, &Resolved{Config: w, Workflow: wf, Resources: res, Options: o, Routes: routes, Warnings: warnings})
 	}
+	if f.API.Enabled() {
+		if _, err := APIRoutes(f); err != nil {
+			c.ps = append(c.ps, err.(Problems)...)
+		}
+	}
 	if len(c.ps) > 0 {
 		return nil, c.ps
 	}
