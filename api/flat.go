@@ -8,11 +8,12 @@ import (
 
 // decodeFlat reads a JSON object whose members are all strings (the
 // common StartSyncExecution request) without building a document: set is
-// called with each member's name and unescaped value. It reports false for
+// called with each member's name, its unescaped value and its raw token
+// (the quoted, escaped text in b: valid JSON). It reports false for
 // anything else, valid or not (null, a nested value, a number, bad
 // syntax), and the caller then reads the body with the general parser,
 // which gives the right error.
-func decodeFlat(b []byte, set func(name string, val string)) bool {
+func decodeFlat(b []byte, set func(name, val string, raw []byte)) bool {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return false
@@ -40,7 +41,7 @@ func decodeFlat(b []byte, set func(name string, val string)) bool {
 			if !ok {
 				return false
 			}
-			set(name, val)
+			set(name, val, b[i:j])
 			i = j
 		default:
 			return false

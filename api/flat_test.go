@@ -14,7 +14,13 @@ func FuzzDecodeFlat(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got := map[string]string{}
-		if !decodeFlat(b, func(k, v string) { got[k] = v }) {
+		if !decodeFlat(b, func(k, v string, raw []byte) {
+			got[k] = v
+			var r string
+			if err := json.Unmarshal(raw, &r); err != nil || r != v {
+				t.Fatalf("%q: raw token %q of %q is %q (%v)", b, raw, k, r, err)
+			}
+		}) {
 			return
 		}
 		var want map[string]*string

@@ -22,6 +22,9 @@ func (startSyncExecution) Name() string { return "StartSyncExecution" }
 type startInput struct {
 	StateMachineArn, Name, Input, TraceHeader, IncludedData string
 	hasArn, hasName, hasInput, hasTrace, hasIncluded        bool
+	// rawInput is the input member's JSON token in the request body (valid
+	// while the request is served), echoed as is in the response.
+	rawInput []byte
 }
 
 // decodeStart reads a StartSyncExecution or StartExecution request.
@@ -51,14 +54,14 @@ func decodeStart(body []byte) (*startInput, error) {
 }
 
 // set records one string member of the request.
-func (in *startInput) set(name, val string) {
+func (in *startInput) set(name, val string, raw []byte) {
 	switch name {
 	case "stateMachineArn":
 		in.StateMachineArn, in.hasArn = val, true
 	case "name":
 		in.Name, in.hasName = val, true
 	case "input":
-		in.Input, in.hasInput = val, true
+		in.Input, in.hasInput, in.rawInput = val, true, raw
 	case "traceHeader":
 		in.TraceHeader, in.hasTrace = val, true
 	case "includedData":
@@ -211,9 +214,12 @@ func appendSyncResult(b []byte, m *stateMachine, arn, name string, res *express.
 	}
 	if !metadataOnly {
 		b = append(b, `,"input":`...)
-		if in.hasInput {
+		switch {
+		case in.rawInput != nil:
+			b = append(b, in.rawInput...)
+		case in.hasInput:
 			b = appendJSONString(b, in.Input)
-		} else {
+		default:
 			b = append(b, `"{}"`...)
 		}
 	}

@@ -91,10 +91,11 @@ type Options struct {
 // X-Amz-Target: AWSStepFunctions.<Operation>). It is an http.Handler, safe
 // for concurrent use. Close it to stop its asynchronous executions.
 type Server struct {
-	o       Options
-	metrics *metrics
-	store   *store
-	async   *asyncRunner
+	o        Options
+	smPrefix string // arn:aws:states:REGION:ACCOUNT:stateMachine:
+	metrics  *metrics
+	store    *store
+	async    *asyncRunner
 
 	bindMu sync.RWMutex
 }
@@ -124,6 +125,7 @@ func New(o Options) (*Server, error) {
 		o.DedupWindow = DefaultDedupWindow
 	}
 	s := &Server{o: o}
+	s.smPrefix = s.stateMachineARN("")
 	var err error
 	if s.metrics, err = newMetrics(o.Registerer); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -183,6 +184,13 @@ func (s *Server) save(ms []*stateMachine) error {
 // machine returns the state machine an ARN names, or the error AWS
 // answers (InvalidArn, StateMachineDoesNotExist).
 func (s *Server) machine(arn string) (*stateMachine, error) {
+	if name, ok := strings.CutPrefix(arn, s.smPrefix); ok && name != "" && !strings.Contains(name, ":") {
+		// the usual case, without splitting the ARN
+		if m := s.store.get(name); m != nil {
+			return m, nil
+		}
+		return nil, errNoStateMachine(arn)
+	}
 	name, here, err := s.stateMachineName(arn)
 	if err != nil {
 		return nil, err
