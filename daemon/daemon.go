@@ -76,6 +76,12 @@ type Options struct {
 	// Ready, when set, is called with the broker addresses and metrics
 	// address once everything is running.
 	Ready func(brokers []string, metricsAddr string)
+	// APIFallback makes the Step Functions API listen on a free port of
+	// the same host when its address is busy (serve --demo's default).
+	APIFallback bool
+	// APIReady, when set, is called with the Step Functions API's address
+	// once it listens.
+	APIReady func(addr string)
 }
 
 // DefaultMaxBuildBytesTotal is the default of the config's

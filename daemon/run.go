@@ -31,7 +31,9 @@ import (
 // workflows with their resources and hooks), executionLog, broker (the
 // given brokers, or an embedded one with its janitor), clients (options
 // and the Task/demo producer), processors, httpServer (/metrics, /healthz,
-// /readyz), serve (run, demo generator, progress) and drain.
+// /readyz), apiServer (the Step Functions API, when configured), serve
+// (run, demo generator, progress) and drain. With no workflow (the API
+// alone) no broker is used.
 func Run(ctx context.Context, f *config.File, o Options) error {
 	if o.Out == nil {
 		o.Out = io.Discard
@@ -41,7 +43,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	}
 	r := &run{f: f, o: o}
 	defer r.close()
-	for _, step := range []func(context.Context) error{r.compile, r.executionLog, r.broker, r.clients, r.processors, r.httpServer} {
+	for _, step := range []func(context.Context) error{r.compile, r.executionLog, r.broker, r.clients, r.processors, r.httpServer, r.apiServer} {
 		if err := step(ctx); err != nil {
 			return err
 		}
@@ -70,6 +72,9 @@ type run struct {
 
 	srv         *http.Server
 	metricsAddr string
+	pool        *express.BuildPool
+	apiSrv      *http.Server
+	apiAddr     string
 
 	wg      sync.WaitGroup // background loops
 	closers []func()       // run in reverse order by close
@@ -166,7 +171,7 @@ func (r *run) kafkaTargets(f func(topic string)) {
 // input.
 func (r *run) broker(ctx context.Context) error {
 	r.brokers = r.f.Brokers
-	if len(r.brokers) > 0 {
+	if len(r.brokers) > 0 || len(r.resolved) == 0 {
 		return nil
 	}
 	var topics []string
@@ -208,7 +213,7 @@ func (r *run) clients(context.Context) error {
 	}
 	copts[0] = kgo.SeedBrokers(r.brokers...)
 	r.copts = append(copts, kgo.WithLogger(kgoLogger{r.o.Logger}))
-	need := r.o.Demo
+	need := r.o.Demo || (r.f.API.Enabled() && len(r.resolved) > 0)
 	r.kafkaTargets(func(string) { need = true })
 	if !need {
 		return nil
@@ -239,6 +244,7 @@ func (r *run) processors(ctx context.Context) error {
 	case n > 0:
 		pool = express.NewBuildPool(n)
 	}
+	r.pool = pool
 	for _, w := range r.resolved {
 		opts := w.Options
 		opts.Workflow = opts.Workflow.WithBuildPool(pool)
@@ -337,6 +343,13 @@ func (r *run) serve(ctx context.Context) {
 // the HTTP server and the background loops, and prints the totals.
 func (r *run) drain() error {
 	r.stopGen()
+	if r.apiSrv != nil {
+		// no new API requests; the running ones finish (sync executions
+		// are bounded by their time limit, at most 5 minutes: cut at 10 s)
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = r.apiSrv.Shutdown(sctx)
+		cancel()
+	}
 	fmt.Fprintln(r.o.Out, "express: shutting down: draining in-flight executions")
 	r.stopRun()
 	r.pwg.Wait()

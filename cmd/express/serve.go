@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stepstream/express/api"
 	"github.com/stepstream/express/daemon"
 	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/kafka"
@@ -28,6 +29,8 @@ Runs workflows over Kafka: one Express execution per record, at least once
   express serve --brokers host:9092 --definition wf.asl.json --topic in \
       --output-topic out --dlq-topic in-dlq --resource ARN=https://host/path
   express serve --config express.yaml
+  express serve --api-addr 127.0.0.1:8083 --resource ARN=https://host/path
+      the Step Functions API alone (no Kafka): aws stepfunctions --endpoint-url
 
 Flags:
 `
@@ -91,6 +94,14 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		txnInterval  = fs.Duration("txn-interval", kafka.DefaultTxnInterval, "exactly-once: a transaction is committed this often...")
 		txnMax       = fs.Int("txn-max-records", kafka.DefaultTxnMaxRecords, "... or after this many records, whichever comes first")
 	)
+	var (
+		apiAddr     = fs.String("api-addr", "", "serve the Step Functions API (AWS CLI and SDKs with --endpoint-url) on `host:port`; with no --definition and --topic the API alone runs, without Kafka (--demo: "+daemon.DefaultAPIAddr+" unless set)")
+		apiRegion   = fs.String("api-region", "", "region of the API's ARNs (default "+api.DefaultRegion+")")
+		apiAccount  = fs.String("api-account", "", "account id of the API's ARNs (default "+api.DefaultAccount+")")
+		apiCreds    = fs.String("api-credentials", "", "AWS credentials `FILE` (aws_access_key_id, aws_secret_access_key): every API request's SigV4 signature is verified; without it any signature is accepted")
+		apiStateDir = fs.String("api-state-dir", "", "`DIR` keeping the state machines created through the API across restarts")
+		apiInsecure = fs.Bool("api-insecure", false, "allow --api-addr on a non-loopback address without --api-credentials")
+	)
 	security := addSecurityFlags(fs)
 	fs.Var(&topic, "topic", "`TOPIC` to consume (repeatable, or comma-separated)")
 	fs.Var(&resourcesF, "resource", "`RESOURCE=TARGET`: TARGET is an http(s):// URL, kafka:TOPIC or static:JSON (repeatable)")
@@ -152,6 +163,9 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		if set["instance-id"] {
 			f.InstanceID = *instanceID
 		}
+		if f.API == nil {
+			f.API = &config.API{}
+		}
 	} else {
 		f = &config.File{MetricsAddr: *metricsAddr, DrainTimeout: config.Duration(*drain), SessionTimeout: config.Duration(*session),
 			MaxBuildBytesTotal: *maxBuildAll}
@@ -189,8 +203,31 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 			w.Resources[k] = append(w.Resources[k], v)
 		}
 		// name, group and dlq topic defaults: config.Workflow.SetDefaults
-		f.Workflows = []config.Workflow{w}
 		f.Brokers = splitList(*brokers)
+		f.API = &config.API{}
+		if *apiAddr != "" && *definition == "" && len(w.Topics) == 0 && !*demo {
+			// the API alone: --resource are its Task targets
+			f.API.Resources = w.Resources
+		} else {
+			f.Workflows = []config.Workflow{w}
+		}
+	}
+	// the --api-* flags set, or override the file's api section
+	for _, fl := range []struct {
+		name     string
+		to, from *string
+	}{{"api-addr", &f.API.Addr, apiAddr}, {"api-region", &f.API.Region, apiRegion}, {"api-account", &f.API.Account, apiAccount},
+		{"api-credentials", &f.API.Credentials, apiCreds}, {"api-state-dir", &f.API.StateDir, apiStateDir}} {
+		if set[fl.name] {
+			*fl.to = *fl.from
+		}
+	}
+	if set["api-insecure"] {
+		f.API.Insecure = *apiInsecure
+	}
+	apiFallback := false
+	if *demo && f.API.Addr == "" {
+		f.API.Addr, apiFallback = daemon.DefaultAPIAddr, true
 	}
 	security.apply(f)
 	if *demo && len(f.Brokers) > 0 {
@@ -205,7 +242,8 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 	}
 	err = daemon.Run(ctx, f, daemon.Options{Out: stdout, Progress: *progressF, Demo: *demo, DemoRate: *demoRate,
 		EmbeddedPartitions: int32(*partitions), EmbeddedPort: *embeddedPort, EmbeddedRetentionBytes: *embeddedRet, Logger: logger,
-		LogLevel: xlevel, LogOut: stderr, LogExecutionData: *logData, LogMaxPerSecond: *logRate, StuckAfter: *stuckAfter, Pprof: *pprofOn})
+		LogLevel: xlevel, LogOut: stderr, LogExecutionData: *logData, LogMaxPerSecond: *logRate, StuckAfter: *stuckAfter, Pprof: *pprofOn,
+		APIFallback: apiFallback})
 	if err != nil {
 		printProblems(stderr, "express serve", err)
 		return 1

@@ -27,8 +27,8 @@ import (
 func Check(f *File, co CompileOptions) ([]*Resolved, error) {
 	c := &checker{f: f, co: co}
 	c.client()
-	if len(f.Workflows) == 0 {
-		c.add("/workflows", "at least one workflow is required")
+	if len(f.Workflows) == 0 && !f.API.Enabled() {
+		c.add("/workflows", "at least one workflow is required (or an api address)")
 	}
 	names := map[string]int{}
 	txnIDs := map[string]int{}
@@ -56,6 +56,11 @@ func Check(f *File, co CompileOptions) ([]*Resolved, error) {
 			r.Options = o
 			r.ConfigWarnings = deliveryWarnings(i, o.Delivery, r.Routes)
 			out = append(out, r)
+		}
+	}
+	if f.API.Enabled() {
+		if _, err := APIRoutes(f); err != nil {
+			c.ps = append(c.ps, err.(Problems)...)
 		}
 	}
 	if len(c.ps) > 0 {

@@ -80,6 +80,8 @@ type File struct {
 	// and distinct between processes.
 	InstanceID string     `yaml:"instance_id"`
 	Workflows  []Workflow `yaml:"workflows"`
+	// API serves the Step Functions API (see API); nil: not served.
+	API *API `yaml:"api"`
 
 	// Dir is the directory definition paths are relative to.
 	Dir string `yaml:"-"`
