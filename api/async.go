@@ -66,6 +66,7 @@ type asyncJob struct {
 	input any
 	size  int
 	text  string
+	inv   express.Invoker // a mock configuration's test case, or nil
 }
 
 type seenExec struct {
@@ -92,7 +93,7 @@ func newAsyncRunner(s *Server, workers, queue int) *asyncRunner {
 func (a *asyncRunner) work() {
 	defer a.wg.Done()
 	for j := range a.queue {
-		res := j.m.wf.Execute(a.ctx, j.input, express.ExecOptions{Name: j.name, RawOutput: true, InputSize: j.size})
+		res := j.m.wf.Execute(a.ctx, j.input, express.ExecOptions{Name: j.name, RawOutput: true, InputSize: j.size, Invoker: j.inv})
 		if a.s.o.ExecutionLog != nil {
 			a.s.o.ExecutionLog.LogExecution(j.m.Name, []byte(orEmpty(j.text)), &res)
 		}

@@ -132,6 +132,13 @@ func TestAWSCLI(t *testing.T) {
 		t.Fatalf("validate the reference: %v", ok)
 	}
 
+	ts := c.ok("test-state", "--definition", `{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"f","Payload.$":"$"},"ResultSelector":{"v.$":"$.Payload"},"Next":"After"}`,
+		"--input", `{"n":1}`, "--inspection-level", "DEBUG", "--mock", `{"result":"{\"Payload\":{\"ok\":true}}"}`)
+	tsData, _ := ts["inspectionData"].(map[string]any)
+	if ts["status"] != "SUCCEEDED" || ts["nextState"] != "After" || ts["output"] != `{"v":{"ok":true}}` || tsData["afterParameters"] != `{"FunctionName":"f","Payload":{"n":1}}` {
+		t.Fatalf("test-state: %v", ts)
+	}
+
 	// the CLI pages through list-state-machines by itself
 	list := c.ok("list-state-machines", "--page-size", "1")
 	if sms, _ := list["stateMachines"].([]any); len(sms) != 2 {

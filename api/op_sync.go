@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,23 +132,50 @@ func parseInput(in *startInput) (any, int, error) {
 }
 
 // prepare checks what StartSyncExecution and StartExecution share: the
-// state machine, the name (a new UUID when absent) and the input.
-func (s *Server) prepare(in *startInput) (*stateMachine, string, any, int, error) {
-	m, err := s.machine(in.StateMachineArn)
-	if err != nil {
-		return nil, "", nil, 0, err
+// state machine, the name (a new UUID when absent) and the input. inv is
+// nil, or the invoker of a mock configuration's test case when the ARN
+// ends in "#TestCaseName".
+func (s *Server) prepare(in *startInput) (m *stateMachine, name string, input any, size int, inv express.Invoker, err error) {
+	arn, testCase, mocked := strings.Cut(in.StateMachineArn, "#")
+	if m, err = s.machine(arn); err != nil {
+		return nil, "", nil, 0, nil, err
 	}
+	if mocked {
+		if inv, err = s.mocked(m, testCase); err != nil {
+			return nil, "", nil, 0, nil, err
+		}
+	}
+	name, input, size, err = s.prepareInput(in)
+	return m, name, input, size, inv, err
+}
+
+// mocked returns the invoker of a test case of the mock configuration:
+// its mocked states answer from it, the others call the state machine's
+// resources, as in Step Functions Local.
+func (s *Server) mocked(m *stateMachine, testCase string) (express.Invoker, error) {
+	if s.o.MockConfig == nil {
+		return nil, errValidation("stateMachineArn names the test case %q, but the server has no mock configuration: start it with --api-mock-config MockConfigFile.json", testCase)
+	}
+	mocks, err := s.o.MockConfig.TestCase(m.Name, testCase)
+	if err != nil {
+		return nil, errValidation("%v", err)
+	}
+	return mocks.Invoker(m.wf.Invoker()), nil
+}
+
+// prepareInput checks the name (a new UUID when absent) and the input.
+func (s *Server) prepareInput(in *startInput) (string, any, int, error) {
 	name := in.Name
 	if !in.hasName {
 		name = newUUID()
 	} else if !validName(name) {
-		return nil, "", nil, 0, errInvalidName(name)
+		return "", nil, 0, errInvalidName(name)
 	}
 	input, size, err := parseInput(in)
 	if err != nil {
-		return nil, "", nil, 0, err
+		return "", nil, 0, err
 	}
-	return m, name, input, size, nil
+	return name, input, size, nil
 }
 
 func (startSyncExecution) Serve(ctx context.Context, s *Server, body []byte) ([]byte, error) {
@@ -155,12 +183,12 @@ func (startSyncExecution) Serve(ctx context.Context, s *Server, body []byte) ([]
 	if err != nil {
 		return nil, err
 	}
-	m, name, input, size, err := s.prepare(in)
+	m, name, input, size, inv, err := s.prepare(in)
 	if err != nil {
 		return nil, err
 	}
 	arn := s.expressExecutionARN(m.Name, name, newUUID())
-	xo := express.ExecOptions{Name: name, RawOutput: true, InputSize: size}
+	xo := express.ExecOptions{Name: name, RawOutput: true, InputSize: size, Invoker: inv}
 	if s.o.clock != nil {
 		xo.Clock = s.o.clock()
 	}

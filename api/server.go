@@ -16,6 +16,7 @@ import (
 
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/kafka"
+	"github.com/stepstream/express/mockconfig"
 )
 
 // Defaults of Options.
@@ -57,6 +58,11 @@ type Options struct {
 	// BuildPool bounds what all running executions have built (see
 	// express.BuildPool); nil: none beyond each execution's own limit.
 	BuildPool *express.BuildPool
+	// MockConfig, when set, is Step Functions Local's mock configuration:
+	// a stateMachineArn ending in "#TestCaseName" runs with that test
+	// case's mocked responses (the state machine's name picks its
+	// StateMachines entry), as Step Functions Local does.
+	MockConfig *mockconfig.File
 	// Credentials, when not empty, are the access keys whose SigV4
 	// signature every request must carry; empty: any signature (or none) is
 	// accepted, as Step Functions Local does. See ReadCredentials.

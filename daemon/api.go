@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/stepstream/express/api"
 	"github.com/stepstream/express/daemon/config"
+	"github.com/stepstream/express/mockconfig"
 	"github.com/stepstream/express/resources"
 )
 
@@ -44,6 +46,12 @@ func (r *run) apiServer(context.Context) error {
 	if a.Credentials != "" {
 		if o.Credentials, err = api.ReadCredentials(a.Credentials); err != nil {
 			return fmt.Errorf("api credentials: %w", err)
+		}
+	}
+	if mc := cmp.Or(a.MockConfig, os.Getenv("SFN_MOCK_CONFIG")); mc != "" {
+		// SFN_MOCK_CONFIG is where Step Functions Local takes it from
+		if o.MockConfig, err = mockconfig.Load(mc); err != nil {
+			return fmt.Errorf("api mock configuration: %w", err)
 		}
 	}
 	s, err := api.New(o)

@@ -130,6 +130,10 @@ func (w *Workflow) Name() string { return w.opts.Name }
 // Timeout is the execution time limit.
 func (w *Workflow) Timeout() time.Duration { return w.opts.Timeout }
 
+// Invoker is what the workflow's Tasks run on unless an execution brings
+// its own.
+func (w *Workflow) Invoker() Invoker { return w.opts.Invoker }
+
 // WithInvoker returns a copy of w that runs Tasks on inv.
 func (w *Workflow) WithInvoker(inv Invoker) *Workflow {
 	c := *w

@@ -100,6 +100,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		apiAccount  = fs.String("api-account", "", "account id of the API's ARNs (default "+api.DefaultAccount+")")
 		apiCreds    = fs.String("api-credentials", "", "AWS credentials `FILE` (aws_access_key_id, aws_secret_access_key): every API request's SigV4 signature is verified; without it any signature is accepted")
 		apiStateDir = fs.String("api-state-dir", "", "`DIR` keeping the state machines created through the API across restarts")
+		apiMocks    = fs.String("api-mock-config", "", "Step Functions Local's mock configuration `FILE` (MockConfigFile.json; default $SFN_MOCK_CONFIG): a stateMachineArn ending in #TestCase runs with its mocks")
 		apiInsecure = fs.Bool("api-insecure", false, "allow --api-addr on a non-loopback address without --api-credentials")
 	)
 	security := addSecurityFlags(fs)
@@ -217,7 +218,8 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		name     string
 		to, from *string
 	}{{"api-addr", &f.API.Addr, apiAddr}, {"api-region", &f.API.Region, apiRegion}, {"api-account", &f.API.Account, apiAccount},
-		{"api-credentials", &f.API.Credentials, apiCreds}, {"api-state-dir", &f.API.StateDir, apiStateDir}} {
+		{"api-credentials", &f.API.Credentials, apiCreds}, {"api-state-dir", &f.API.StateDir, apiStateDir},
+		{"api-mock-config", &f.API.MockConfig, apiMocks}} {
 		if set[fl.name] {
 			*fl.to = *fl.from
 		}

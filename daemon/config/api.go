@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stepstream/express/compile/diag"
+	"github.com/stepstream/express/mockconfig"
 	"github.com/stepstream/express/resources"
 )
 
@@ -23,6 +24,7 @@ import (
 //	  credentials: api-keys.ini    # AWS credentials file; every request's SigV4 signature is verified
 //	  state_dir: /var/lib/express  # keeps state machines created through the API
 //	  insecure: false              # allow a non-loopback addr without credentials
+//	  mock_config: MockConfigFile.json  # Step Functions Local's mocks: stateMachineArn#TestCase
 //	  resources:                   # Task targets of state machines created through the API
 //	    arn:aws:lambda:us-east-1:123456789012:function:f: http://127.0.0.1:8080/f
 type API struct {
@@ -32,6 +34,7 @@ type API struct {
 	Credentials string             `yaml:"credentials"`
 	StateDir    string             `yaml:"state_dir"`
 	Insecure    bool               `yaml:"insecure"`
+	MockConfig  string             `yaml:"mock_config"`
 	Resources   map[string]Targets `yaml:"resources"`
 	HTTPTimeout Duration           `yaml:"http_timeout"`
 }
@@ -57,6 +60,11 @@ func APIRoutes(f *File) (map[string][]resources.Target, error) {
 	if a.Credentials != "" {
 		if _, err := os.Stat(a.Credentials); err != nil {
 			ps.Add("/api/credentials", err.Error())
+		}
+	}
+	if a.MockConfig != "" {
+		if _, err := mockconfig.Load(a.MockConfig); err != nil {
+			ps.Add("/api/mock_config", err.Error())
 		}
 	}
 	if a.Account != "" && (len(a.Account) != 12 || !digits(a.Account)) {

@@ -34,6 +34,15 @@ api:
 	if _, err := Check(bad, CompileOptions{}); err == nil || !strings.Contains(err.Error(), "/api/addr") {
 		t.Fatalf("Check: %v", err)
 	}
+	// the mock configuration is read and checked, each problem with its pointer
+	badMocks, _ := Parse([]byte("api: {addr: 127.0.0.1:8083, mock_config: ../../mockconfig/testdata/missing.json}"))
+	if _, err := APIRoutes(badMocks); err == nil || !strings.Contains(err.Error(), "/api/mock_config") {
+		t.Fatalf("missing mock configuration: %v", err)
+	}
+	goodMocks, _ := Parse([]byte("api: {addr: 127.0.0.1:8083, mock_config: ../../mockconfig/testdata/MockConfigFile.json}"))
+	if _, err := APIRoutes(goodMocks); err != nil {
+		t.Fatalf("mock configuration: %v", err)
+	}
 	if _, err := Parse([]byte("api: {adr: x}")); err == nil || !strings.Contains(err.Error(), "adr") {
 		t.Fatalf("unknown field: %v", err)
 	}
