@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kprom"
 
+	"github.com/stepstream/express/console"
 	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/kafka"
@@ -69,6 +70,7 @@ type run struct {
 
 	srv         *http.Server
 	metricsAddr string
+	console     *console.Console // nil when off
 
 	wg      sync.WaitGroup // background loops
 	closers []func()       // run in reverse order by close
@@ -99,9 +101,10 @@ func (r *run) compile(context.Context) error {
 	}
 	r.producer = &lateProducer{}
 	r.hooks = map[string]express.Hooks{}
+	r.newConsole()
 	var mu sync.Mutex
 	r.resolved, err = config.Check(r.f, config.CompileOptions{Producer: r.producer, Hooks: func(name string) express.Hooks {
-		h := r.metrics.Hooks(name)
+		h := r.consoleHooks(name, r.metrics.Hooks(name))
 		mu.Lock()
 		r.hooks[name] = h
 		mu.Unlock()
@@ -115,7 +118,7 @@ func (r *run) compile(context.Context) error {
 			r.o.Logger.Warn("definition warning", "workflow", w.Config.Name, "definition", w.Config.Definition, "warning", p.String())
 		}
 	}
-	return nil
+	return r.consoleDefinitions()
 }
 
 // executionLog opens the execution log when a level is set.
@@ -236,6 +239,7 @@ func (r *run) processors(ctx context.Context) error {
 		opts.Logger = r.o.Logger
 		opts.ExecutionLog = r.xlog
 		opts.Hooks = r.hooks[w.Config.Name]
+		opts.Observer = r.consoleObserver(w.Config.Name)
 		if opts.DrainTimeout == 0 {
 			opts.DrainTimeout = kafka.DefaultDrainTimeout
 		}
@@ -257,7 +261,7 @@ func (r *run) processors(ctx context.Context) error {
 
 // httpServer serves /metrics, /healthz and /readyz (and the profiles) on
 // the metrics address, when there is one.
-func (r *run) httpServer(context.Context) error {
+func (r *run) httpServer(ctx context.Context) error {
 	if r.f.MetricsAddr == "" {
 		return nil
 	}
@@ -266,10 +270,13 @@ func (r *run) httpServer(context.Context) error {
 		return fmt.Errorf("metrics_addr: %w", err)
 	}
 	r.metricsAddr = ln.Addr().String()
-	r.srv = &http.Server{Handler: handler(r.reg, r.procs, r.watch, r.o.Pprof), ReadHeaderTimeout: 5 * time.Second}
+	r.srv = &http.Server{Handler: r.withConsole(ctx, handler(r.reg, r.procs, r.watch, r.o.Pprof)), ReadHeaderTimeout: 5 * time.Second}
 	r.wg.Add(1)
 	go func() { defer r.wg.Done(); _ = r.srv.Serve(ln) }()
 	fmt.Fprintf(r.o.Out, "express: metrics on http://%s/metrics\n", r.metricsAddr)
+	if r.console != nil {
+		fmt.Fprintf(r.o.Out, "express: console on http://%s/ui/\n", r.metricsAddr)
+	}
 	return nil
 }
 

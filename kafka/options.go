@@ -127,6 +127,9 @@ type Options struct {
 	// Hooks must be the hooks Workflow was compiled with when ExecutionLog
 	// is set (the copy replaces them); otherwise they are unused.
 	Hooks express.Hooks
+	// Observer, when set, picks executions that record their history and
+	// sees failed executions and dead letters (the console; see Observer).
+	Observer Observer
 }
 
 func (o *Options) fill() error {

@@ -500,7 +500,9 @@ func (p *Processor) process(s *slot) *slot {
 	// RawOutput: the output is written with jsonv below, which takes the
 	// engine's objects as they are (an execution log that writes outputs
 	// wants plain values).
-	res := wf.Execute(part.ctx, s.val, express.ExecOptions{Name: s.name, InputSize: len(r.Value), RawOutput: !p.o.ExecutionLog.logsOutput()})
+	hist := p.sample()
+	res := wf.Execute(part.ctx, s.val, express.ExecOptions{Name: s.name, InputSize: len(r.Value), RawOutput: !p.o.ExecutionLog.logsOutput(), History: hist})
+	p.observe(r, &res, hist)
 	nxt := p.handoff(s)
 	if res.Status == express.Aborted && part.ctx.Err() != nil {
 		p.discard(s)
@@ -680,6 +682,7 @@ func (p *Processor) complete(s *slot) {
 			p.m.output.Inc()
 		}
 	case phaseDLQ:
+		p.observeDLQ(s)
 		p.stats.DLQ.Add(1)
 		if p.m != nil {
 			p.m.dlqReason(s.status).Inc()
