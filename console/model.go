@@ -117,6 +117,11 @@ func (m *Model) scope(doc map[string]any, g int, ptr string) (string, error) {
 			return "", fmt.Errorf("console: %s/States/%s: not an object", ptrOr(ptr), n)
 		}
 		typ, _ := o["Type"].(string)
+		for _, have := range m.Nodes {
+			if have.Name == n {
+				return "", fmt.Errorf("console: %s/States/%s: a state of that name already exists (names are unique in a state machine)", ptrOr(ptr), n)
+			}
+		}
 		m.Nodes = append(m.Nodes, Node{Name: n, Type: typ, Group: g})
 		m.Edges = append(m.Edges, successors(n, o)...)
 		here := ptr + "/States/" + n
