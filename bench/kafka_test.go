@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net"
 	"os"
 	"runtime"
@@ -21,8 +23,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/stepstream/express/console"
 	"github.com/stepstream/express/daemon"
 	"github.com/stepstream/express/daemon/config"
+	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/kafka"
 	"github.com/stepstream/express/load/readings"
 )
@@ -148,22 +152,55 @@ func passthrough(b *testing.B, addrs []string, n int, group string, parse bool) 
 // daemonPass runs the daemon's full path (kafka.Processor configured as
 // `express serve` configures it: the reference workflow with its static
 // Enrich resource, metrics and hooks, key ordering) until every record is
-// finished, then stops it, which commits the rest.
-func daemonPass(b *testing.B, addrs []string, n int, group string) {
+// finished, then stops it, which commits the rest. withConsole adds the
+// console as the daemon wires it (transition hook, sampled histories,
+// failures and dead letters, the registry read every second) and a page
+// open on it (its figures fetched every second).
+func daemonPass(b *testing.B, addrs []string, n int, group string, withConsole bool) {
 	w := config.Workflow{Name: "iot-reference", Definition: "demo", DefinitionBytes: daemon.DemoDefinition, Topics: []string{"readings"},
 		Group: group, OutputTopic: "out-" + group, DLQTopic: "dlq-" + group, Resources: map[string]config.Targets{}}
 	for k, v := range daemon.DemoResources {
 		w.Resources[k] = config.Targets{v}
 	}
-	metrics, err := kafka.NewMetrics(prometheus.NewRegistry())
+	reg := prometheus.NewRegistry()
+	metrics, err := kafka.NewMetrics(reg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	resolved, err := config.Check(&config.File{Workflows: []config.Workflow{w}}, config.CompileOptions{Hooks: metrics.Hooks})
+	hooks := metrics.Hooks
+	var cw *console.Workflow
+	var ui http.Handler
+	if withConsole {
+		c := console.New(console.Options{Gatherer: reg})
+		cw, ui = c.Workflow(w.Name), c.Handler()
+		if err := cw.SetDefinition(w.DefinitionBytes); err != nil {
+			b.Fatal(err)
+		}
+		hooks = func(name string) express.Hooks { return cw.Hooks(metrics.Hooks(name)) }
+		cctx, stop := context.WithCancel(context.Background())
+		defer stop()
+		go c.Run(cctx)
+		go func() { // the page
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-cctx.Done():
+					return
+				case <-t.C:
+					ui.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/ui/api/workflows/"+w.Name+"/stats", nil))
+				}
+			}
+		}()
+	}
+	resolved, err := config.Check(&config.File{Workflows: []config.Workflow{w}}, config.CompileOptions{Hooks: hooks})
 	if err != nil {
 		b.Fatal(err)
 	}
 	o := resolved[0].Options
+	if cw != nil {
+		o.Observer = cw
+	}
 	o.ClientOpts = []kgo.Opt{kgo.SeedBrokers(addrs...), kgo.AllowAutoTopicCreation()}
 	o.Metrics = metrics
 	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -254,6 +291,7 @@ func deleteTopics(b *testing.B, addrs []string, topics ...string) {
 //   - passthrough: the raw limit (consume, parse, add a field, serialise,
 //     produce, commit after ack; no workflow), as in ../shared/bench;
 //   - passthrough-bytes: the same forwarding the bytes unparsed;
+//   - daemon-console: the same with the console on and a page open on it;
 //   - daemon: the daemon's full path with the reference workflow, with
 //     its fraction of the latest passthrough pass: of-passthrough
 //     (records/s over records/s) and cpu-of-passthrough (CPU per record of
@@ -271,7 +309,14 @@ func BenchmarkKafka(b *testing.B) {
 		kafkaPasses(b, func(addrs []string, n int, g string) { passthrough(b, addrs, n, g, false) })
 	})
 	b.Run("daemon", func(b *testing.B) {
-		rate, cpu := kafkaPasses(b, func(addrs []string, n int, g string) { daemonPass(b, addrs, n, g) })
+		rate, cpu := kafkaPasses(b, func(addrs []string, n int, g string) { daemonPass(b, addrs, n, g, false) })
+		if pt := kafkaBench.ptRate.Load(); pt > 0 {
+			b.ReportMetric(rate/float64(pt), "of-passthrough")
+			b.ReportMetric(float64(kafkaBench.ptCPU.Load())/cpu, "cpu-of-passthrough")
+		}
+	})
+	b.Run("daemon-console", func(b *testing.B) {
+		rate, cpu := kafkaPasses(b, func(addrs []string, n int, g string) { daemonPass(b, addrs, n, g, true) })
 		if pt := kafkaBench.ptRate.Load(); pt > 0 {
 			b.ReportMetric(rate/float64(pt), "of-passthrough")
 			b.ReportMetric(float64(kafkaBench.ptCPU.Load())/cpu, "cpu-of-passthrough")

@@ -18,8 +18,10 @@
 //     transition;
 //   - state durations (p50/p99) and failed executions' histories: from a
 //     rate-limited sample of executions that record their history
-//     (Workflow implements kafka.Observer); every failure's error and cause
-//     is kept in a small ring.
+//     (Workflow implements kafka.Observer); failures' errors and causes
+//     and dead letters are kept in small rings (up to 200 failures and 50
+//     dead letters a second are copied there: under a storm the rings
+//     would only be overwritten).
 //
 // The console is read-only: it answers GET and HEAD only.
 package console
@@ -147,7 +149,7 @@ func (c *Console) Tick(now time.Time) {
 	c.last = now
 	c.mu.Unlock()
 	for _, w := range c.workflows() {
-		w.budget.Store(int64(c.o.SamplePerSecond))
+		w.refill()
 		w.refresh(now, fams)
 	}
 }

@@ -294,11 +294,11 @@ func (l *layouter) scope(g int, start string) *scoped {
 		maxX = math.Max(maxX, v.x+v.w/2)
 	}
 	s := &scoped{}
-	// room on the right for back edges
+	// room on the right for a state that is its own Next
 	backRoom := 0.0
 	for _, ln := range lines {
-		if ln.Back {
-			backRoom = 36
+		if ln.From == ln.To {
+			backRoom = 30
 		}
 	}
 	s.w = maxX - minX + backRoom
@@ -319,52 +319,71 @@ func (l *layouter) scope(g int, start string) *scoped {
 		rect[i] = Rect{b.X, b.Y, b.W, b.H}
 		s.boxes = append(s.boxes, b)
 	}
-	// Ports: edges leave a box's bottom and enter its top spread out in
-	// the order of their other end.
-	type port struct{ line, other int }
-	outs, ins := map[int][]port{}, map[int][]port{}
+	// Ports: edges attach to a box's bottom (forward edges leaving, loops
+	// arriving) and top (forward edges arriving, loops leaving), spread
+	// out in the order of the chain's next vnode.
+	type port struct {
+		line, other int
+		out         bool // the line's first point (else its last)
+	}
+	bottom, top := map[int][]port{}, map[int][]port{}
 	for i, ln := range lines {
-		if ln.Back || ln.From == ln.To {
+		c := chains[i]
+		if ln.From == ln.To {
 			continue
 		}
-		c := chains[i]
-		outs[c[0]] = append(outs[c[0]], port{i, c[1]})
-		ins[c[len(c)-1]] = append(ins[c[len(c)-1]], port{i, c[len(c)-2]})
+		first, last := port{i, c[1], true}, port{i, c[len(c)-2], false}
+		if ln.Back {
+			top[c[0]] = append(top[c[0]], first)
+			bottom[c[len(c)-1]] = append(bottom[c[len(c)-1]], last)
+		} else {
+			bottom[c[0]] = append(bottom[c[0]], first)
+			top[c[len(c)-1]] = append(top[c[len(c)-1]], last)
+		}
 	}
-	outX, inX := map[int]float64{}, map[int]float64{}
-	spread := func(m map[int][]port, res map[int]float64) {
+	firstX, lastX := map[int]float64{}, map[int]float64{}
+	spread := func(m map[int][]port) {
 		for v, ps := range m {
-			sort.Slice(ps, func(a, b int) bool { return vs[ps[a].other].x < vs[ps[b].other].x })
+			sort.SliceStable(ps, func(a, b int) bool { return vs[ps[a].other].x < vs[ps[b].other].x })
 			r := rect[v]
 			for k, p := range ps {
-				res[p.line] = r.X + r.W*float64(k+1)/float64(len(ps)+1)
+				x := r.X + r.W*float64(k+1)/float64(len(ps)+1)
+				if p.out {
+					firstX[p.line] = x
+				} else {
+					lastX[p.line] = x
+				}
 			}
 		}
 	}
-	spread(outs, outX)
-	spread(ins, inX)
+	spread(bottom)
+	spread(top)
 	for i := range lines {
 		ln := &lines[i]
 		c := chains[i]
 		a, b := rect[c[0]], rect[c[len(c)-1]]
-		if ln.Back || ln.From == ln.To {
-			// a loop: out of the right side, up past the boxes, into the
-			// right side of the target
-			right := math.Max(a.X+a.W, b.X+b.W)
-			for _, d := range c[1 : len(c)-1] {
-				right = math.Max(right, vs[d].x-minX)
-			}
-			right += 28
-			ln.Points = [][2]float64{{a.X + a.W, a.Y + nodeH/2}, {right, a.Y + nodeH/2}, {right, b.Y + nodeH/2}, {b.X + b.W, b.Y + nodeH/2}}
+		if ln.From == ln.To {
+			// a state that is its own Next: a loop on its right side
+			r := a.X + a.W + 24
+			ln.Points = [][2]float64{{a.X + a.W, a.Y + nodeH/3}, {r, a.Y + nodeH/3}, {r, a.Y + 2*nodeH/3}, {a.X + a.W, a.Y + 2*nodeH/3}}
 			continue
 		}
-		pts := [][2]float64{{outX[i], a.Y + a.H}}
+		if ln.Back {
+			// up: out of the top, through the dummies, into the bottom
+			pts := [][2]float64{{firstX[i], a.Y}}
+			for _, d := range c[1 : len(c)-1] {
+				x := vs[d].x - minX
+				pts = append(pts, [2]float64{x, ly[vs[d].layer+1] - vGap*3/4}, [2]float64{x, ly[vs[d].layer] - vGap/4})
+			}
+			ln.Points = append(pts, [2]float64{lastX[i], b.Y + b.H})
+			continue
+		}
+		pts := [][2]float64{{firstX[i], a.Y + a.H}}
 		for _, d := range c[1 : len(c)-1] {
 			x := vs[d].x - minX
 			pts = append(pts, [2]float64{x, ly[vs[d].layer] - vGap/4}, [2]float64{x, ly[vs[d].layer+1] - vGap*3/4})
 		}
-		pts = append(pts, [2]float64{inX[i], b.Y})
-		ln.Points = pts
+		ln.Points = append(pts, [2]float64{lastX[i], b.Y})
 	}
 	s.lines = lines
 	return s

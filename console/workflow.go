@@ -27,6 +27,10 @@ type Workflow struct {
 	edgeMu sync.Mutex
 
 	budget atomic.Int64 // sampled histories left this second
+	// failures and dead letters recorded this second: under a storm of
+	// them the rings would only be overwritten, so copying stops at a
+	// bound a second (failuresPerSecond, deadLettersPerSecond)
+	failBudget, dlqBudget atomic.Int64
 
 	mu          sync.Mutex
 	figs        *figures
@@ -50,9 +54,25 @@ type edgeKey struct{ from, to *express.State }
 func newWorkflow(c *Console, name string) *Workflow {
 	w := &Workflow{c: c, name: name, durations: map[string]*ring[float64]{},
 		failures: newRing[Failure](FailuresKept), failed: newRing[FailedExecution](FailedKept), deadLetters: newRing[DeadLetter](DeadLettersKept)}
-	w.budget.Store(int64(c.o.SamplePerSecond))
+	w.refill()
 	return w
 }
+
+// Bounds a second of the failures and dead letters copied into the rings.
+const (
+	failuresPerSecond    = 200
+	deadLettersPerSecond = 50
+)
+
+// refill resets the per-second budgets (Tick calls it).
+func (w *Workflow) refill() {
+	w.budget.Store(int64(w.c.o.SamplePerSecond))
+	w.failBudget.Store(failuresPerSecond)
+	w.dlqBudget.Store(deadLettersPerSecond)
+}
+
+// take spends one unit of a budget, if any is left.
+func take(b *atomic.Int64) bool { return b.Load() > 0 && b.Add(-1) >= 0 }
 
 // SetDefinition gives the workflow's definition, which the page draws.
 func (w *Workflow) SetDefinition(def []byte) error {
@@ -91,7 +111,7 @@ func (w *Workflow) transition(from, to *express.State) {
 // Sample implements kafka.Observer: at most SamplePerSecond executions a
 // second record their history.
 func (w *Workflow) Sample() *express.History {
-	if w.budget.Load() <= 0 || w.budget.Add(-1) < 0 {
+	if !take(&w.budget) {
 		return nil
 	}
 	return &express.History{NoData: !w.c.o.ExecutionData}
@@ -145,6 +165,10 @@ const (
 
 // Executed implements kafka.Observer.
 func (w *Workflow) Executed(rec *kgo.Record, res *express.Result, h *express.History) {
+	failed := res.Status != express.Succeeded && take(&w.failBudget)
+	if h == nil && !failed {
+		return
+	}
 	var durs map[string][]float64
 	var fe *FailedExecution
 	f := Failure{Time: res.Stop, Execution: res.Name, Status: string(res.Status), Error: res.Error, Cause: res.Cause, State: res.State}
@@ -185,7 +209,7 @@ func (w *Workflow) Executed(rec *kgo.Record, res *express.Result, h *express.His
 			r.add(d)
 		}
 	}
-	if res.Status != express.Succeeded {
+	if failed {
 		w.failures.add(f)
 	}
 	if fe != nil {
@@ -223,6 +247,9 @@ func durationsOf(evs []express.HistoryEvent) map[string][]float64 {
 
 // DeadLettered implements kafka.Observer.
 func (w *Workflow) DeadLettered(dl *kgo.Record) {
+	if !take(&w.dlqBudget) {
+		return
+	}
 	d := DeadLetter{Time: time.Now(), Topic: dl.Topic, Key: string(dl.Key)}
 	for _, h := range dl.Headers {
 		d.Headers = append(d.Headers, Header{Key: h.Key, Value: string(h.Value)})

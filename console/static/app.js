@@ -102,7 +102,8 @@
     const d = st.drawing;
     const sw = (host.clientWidth - 8) / d.width, sh = (host.clientHeight - 8) / d.height;
     // fit the width; fit the height too unless the text would get small
-    let s = Math.min(1.15, sw);
+    // a large graph scrolls rather than shrinks below 80%
+    let s = Math.max(0.8, Math.min(1.1, sw));
     if (sh < s && sh >= 0.8) s = sh;
     svg.setAttribute("width", d.width * s);
     svg.setAttribute("height", d.height * s);
@@ -343,7 +344,7 @@
       let det = "";
       for (const k in ev) if (/EventDetails$/.test(k)) det = JSON.stringify(ev[k]);
       tr.append(el("td", { class: "num" }, String(ev.id)), el("td", { class: "num" }, String(ev.previousEventId)),
-        el("td", { class: "type" }, ev.type), el("td", { class: "num" }, "+" + dur(ev.timestamp - t0)), el("td", {}, det));
+        el("td", { class: "type" }, ev.type), el("td", { class: "num" }, "+" + Math.round((ev.timestamp - t0) * 1000) + " ms"), el("td", {}, det));
       t.append(tr);
     }
     parts.push(t);
