@@ -109,3 +109,39 @@ func TestDeadLetters(t *testing.T) {
 		}
 	}
 }
+
+// TestTransitionKinds: Catch edges and the edges inside Map iterations
+// and Parallel branches are counted too; a state that ends its machine or
+// fails has no transition.
+func TestTransitionKinds(t *testing.T) {
+	def := `{"StartAt":"Each","States":{
+		"Each":{"Type":"Map","ItemsPath":"$.items","ItemProcessor":{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","End":true}}},"ResultPath":null,"Next":"Both"},
+		"Both":{"Type":"Parallel","Branches":[{"StartAt":"Boom","States":{"Boom":{"Type":"Fail","Error":"E"}}}],"Catch":[{"ErrorEquals":["States.ALL"],"Next":"Recover"}],"End":true},
+		"Recover":{"Type":"Succeed"}}}`
+	c := New(Options{})
+	w := c.Workflow("k")
+	if err := w.SetDefinition([]byte(def)); err != nil {
+		t.Fatal(err)
+	}
+	wf, err := compile.Compile([]byte(def), compile.Options{Name: "k", Hooks: w.Hooks(express.Hooks{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := run(t, wf, w, map[string]any{"items": []any{1, 2, 3}}); res.Status != express.Succeeded {
+		t.Fatalf("%+v", res)
+	}
+	c.Tick(time.Now())
+	got := map[string]int64{}
+	for _, e := range w.Stats().Edges {
+		got[e.From+">"+e.To] = e.Count
+	}
+	want := map[string]int64{"A>B": 3, "Each>Both": 1, "Both>Recover": 1}
+	if len(got) != len(want) {
+		t.Errorf("edges %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("edge %s: %d, want %d", k, got[k], v)
+		}
+	}
+}

@@ -112,7 +112,7 @@ func TestConsoleInChromium(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/ui/")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(base+"/ui/")); err != nil {
 		t.Fatal(err)
 	}
 	// The page redirects to the first workflow, draws it and refreshes its
@@ -192,11 +192,10 @@ func TestConsoleInChromium(t *testing.T) {
 	shot := os.Getenv("UPDATE_SCREENSHOT") == "1"
 	if shot {
 		// live traffic for the chart
-		gctx, stop := context.WithTimeout(context.Background(), 40*time.Second)
+		gctx, stop := context.WithCancel(context.Background())
+		defer stop()
 		go Generate(gctx, cl, "readings", 400, func() int64 { return 0 })
-		time.Sleep(40 * time.Second)
-		stop()
-		time.Sleep(1500 * time.Millisecond)
+		time.Sleep(75 * time.Second)
 	}
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {

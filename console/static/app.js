@@ -207,17 +207,20 @@
     const W = Math.max(host.clientWidth, 260), H = 110, L = 40, B = 16;
     const svg = sv("svg", { viewBox: `0 0 ${W} ${H}`, height: H });
     const now = series.length ? series[series.length - 1].t : Date.now();
+    // the span shown: what the series holds, from 1 to 5 minutes
+    const span = Math.min(300000, Math.max(60000, series.length ? now - series[0].t : 0));
     let max = 1;
     for (const p of series) max = Math.max(max, p.in, p.out, p.dlq);
     const nice = niceMax(max);
-    const x = (t) => L + (W - L - 6) * (1 - (now - t) / 300000);
+    const x = (t) => L + (W - L - 6) * (1 - (now - t) / span);
     const y = (v) => 6 + (H - B - 6) * (1 - v / nice);
     for (const f of [0, 0.5, 1]) {
       svg.append(sv("line", { class: "grid", x1: L, x2: W - 6, y1: y(nice * f), y2: y(nice * f) }));
       svg.append(sv("text", { class: "axis", x: L - 4, y: y(nice * f) + 3, "text-anchor": "end" }, fmt(nice * f)));
     }
-    for (const [m, lab] of [[300000, "-5 min"], [120000, "-2 min"], [0, "now"]]) {
-      svg.append(sv("text", { class: "axis", x: x(now - m), y: H - 3, "text-anchor": m === 0 ? "end" : "middle" }, lab));
+    for (const f of [1, 0.5, 0]) {
+      const m = span * f, lab = m === 0 ? "now" : m >= 60000 ? "-" + (m / 60000).toFixed(m % 60000 ? 1 : 0) + " min" : "-" + Math.round(m / 1000) + " s";
+      svg.append(sv("text", { class: "axis", x: x(now - m), y: H - 3, "text-anchor": f === 0 ? "end" : f === 1 ? "start" : "middle" }, lab));
     }
     for (const k of ["in", "out", "dlq"]) {
       if (!series.length) break;
