@@ -128,4 +128,3 @@ func writeJSON(w http.ResponseWriter, v any) {
 	enc.SetEscapeHTML(true)
 	_ = enc.Encode(v)
 }
-
