@@ -502,12 +502,12 @@ func (p *Processor) process(s *slot) *slot {
 	// wants plain values).
 	hist := p.sample()
 	res := wf.Execute(part.ctx, s.val, express.ExecOptions{Name: s.name, InputSize: len(r.Value), RawOutput: !p.o.ExecutionLog.logsOutput(), History: hist})
-	p.observe(r, &res, hist)
 	nxt := p.handoff(s)
 	if res.Status == express.Aborted && part.ctx.Err() != nil {
 		p.discard(s)
 		return nxt
 	}
+	p.observe(r, &res, hist)
 	s.val = nil
 	s.status = string(res.Status)
 	if p.o.ExecutionLog != nil {
