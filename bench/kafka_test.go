@@ -33,19 +33,32 @@ import (
 
 // The Kafka benchmarks share one in-process kfake broker on 127.0.0.1 with
 // EXPRESS_BENCH_RECORDS (default 1,000,000) readings pre-loaded into 12
-// partitions, keyed by device (1000 devices, 2% out of range, snappy).
-// Every pass reads all of them in a new consumer group and ends when every
-// record's result is acknowledged and its offset committed.
+// partitions, keyed by device (1000 devices, snappy): the all-valid stream
+// (temperature and humidity, 2% out of range) in topic "readings", and, for
+// the -mixed variants, issue 16's realistic mix (five sensor types, 5% out
+// of range: about 60% of the reference workflow's executions fail and are
+// dead-lettered) in topic "readings-mixed". Every pass reads all of them in
+// a new consumer group and ends when every record's result is acknowledged
+// and its offset committed.
 const benchPartitions = 12
+
+// The benchmarks' input topics.
+const (
+	topicValid = "readings"
+	topicMixed = "readings-mixed"
+)
 
 var kafkaBench struct {
 	once  sync.Once
 	err   error
 	addrs []string
 	n     int
+	// the input topics loaded so far (topicValid, topicMixed)
+	loaded map[string]error
 
-	// the latest passthrough pass of this process, for the fractions
-	ptRate, ptCPU atomic.Uint64 // math.Float64bits is overkill: whole records/s and ns
+	// the latest passthrough pass of this process per input topic, for
+	// the fractions: whole records/s and ns
+	ptRate, ptCPU sync.Map // topic -> float64
 	groups        atomic.Int64
 }
 
@@ -56,11 +69,13 @@ func benchRecords() int {
 	return 1_000_000
 }
 
-// kafkaSetup starts the broker and pre-loads the readings, once per process.
-func kafkaSetup(b *testing.B) ([]string, int) {
+// kafkaSetup starts the broker once per process and pre-loads topic with
+// the readings (once per topic); it returns the broker addresses and the
+// record count.
+func kafkaSetup(b *testing.B, topic string) ([]string, int) {
 	b.Helper()
 	kafkaBench.once.Do(func() {
-		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(benchPartitions, "readings"), kfake.AllowAutoTopicCreation(),
+		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(benchPartitions, topicValid, topicMixed), kfake.AllowAutoTopicCreation(),
 			kfake.DefaultNumPartitions(benchPartitions),
 			kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, "127.0.0.1:0") }))
 		if err != nil {
@@ -68,42 +83,60 @@ func kafkaSetup(b *testing.B) ([]string, int) {
 			return
 		}
 		kafkaBench.addrs, kafkaBench.n = c.ListenAddrs(), benchRecords()
-		cl, err := kgo.NewClient(kgo.SeedBrokers(kafkaBench.addrs...), kgo.ProducerBatchCompression(kgo.SnappyCompression()),
-			kgo.MaxBufferedRecords(100_000), kgo.ProducerLinger(5*time.Millisecond))
-		if err != nil {
-			kafkaBench.err = err
-			return
-		}
-		defer cl.Close()
-		g := readings.NewGenerator(1, 1000, 0, 2)
-		now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-		var failed atomic.Pointer[error]
-		for i := range kafkaBench.n {
-			k, v, _ := g.Next(nil, make([]byte, 0, 208), int64(i), now.Add(time.Duration(i)*time.Millisecond))
-			cl.Produce(context.Background(), &kgo.Record{Topic: "readings", Key: k, Value: v}, func(_ *kgo.Record, err error) {
-				if err != nil {
-					failed.Store(&err)
-				}
-			})
-		}
-		if err := cl.Flush(context.Background()); err != nil {
-			kafkaBench.err = err
-		} else if e := failed.Load(); e != nil {
-			kafkaBench.err = *e
-		}
+		kafkaBench.loaded = map[string]error{}
 	})
 	if kafkaBench.err != nil {
 		b.Fatal(kafkaBench.err)
 	}
+	err, ok := kafkaBench.loaded[topic] // sub-benchmarks run one at a time
+	if !ok {
+		err = preload(kafkaBench.addrs, topic, kafkaBench.n)
+		kafkaBench.loaded[topic] = err
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
 	return kafkaBench.addrs, kafkaBench.n
+}
+
+// preload produces n readings into topic: the all-valid stream into
+// topicValid, the realistic mix into topicMixed.
+func preload(addrs []string, topic string, n int) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ProducerBatchCompression(kgo.SnappyCompression()),
+		kgo.MaxBufferedRecords(100_000), kgo.ProducerLinger(5*time.Millisecond))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	g := readings.NewGenerator(1, 1000, 0, 2)
+	if topic == topicMixed {
+		g.Mix, g.OutOfRangePercent = readings.MixRealistic, readings.RealisticOutOfRangePercent
+	}
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	var failed atomic.Pointer[error]
+	for i := range n {
+		k, v, _ := g.Next(nil, make([]byte, 0, 208), int64(i), now.Add(time.Duration(i)*time.Millisecond))
+		cl.Produce(context.Background(), &kgo.Record{Topic: topic, Key: k, Value: v}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				failed.Store(&err)
+			}
+		})
+	}
+	if err := cl.Flush(context.Background()); err != nil {
+		return err
+	}
+	if e := failed.Load(); e != nil {
+		return *e
+	}
+	return nil
 }
 
 // passthrough is the raw limit: a plain franz-go consumer group that
 // consumes, parses each value (ojg), adds a field, serialises and produces
 // it, and commits each poll once its records are acknowledged; no
 // workflow. With parse false it forwards the bytes unchanged.
-func passthrough(b *testing.B, addrs []string, n int, group string, parse bool) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumerGroup(group), kgo.ConsumeTopics("readings"), kgo.DisableAutoCommit(),
+func passthrough(b *testing.B, addrs []string, topic string, n int, group string, parse bool) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic), kgo.DisableAutoCommit(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.AllowAutoTopicCreation(), kgo.ProducerLinger(5*time.Millisecond),
 		kgo.MaxBufferedRecords(20_000))
 	if err != nil {
@@ -152,12 +185,13 @@ func passthrough(b *testing.B, addrs []string, n int, group string, parse bool) 
 // daemonPass runs the daemon's full path (kafka.Processor configured as
 // `express serve` configures it: the reference workflow with its static
 // Enrich resource, metrics and hooks, key ordering) until every record is
-// finished, then stops it, which commits the rest. withConsole adds the
-// console as the daemon wires it (transition hook, sampled histories,
-// failures and dead letters, the registry read every second) and a page
-// open on it (its figures fetched every second).
-func daemonPass(b *testing.B, addrs []string, n int, group string, withConsole bool) {
-	w := config.Workflow{Name: "iot-reference", Definition: "demo", DefinitionBytes: daemon.DemoDefinition, Topics: []string{"readings"},
+// finished, then stops it, which commits the rest. It returns the number
+// of dead letters. withConsole adds the console as the daemon wires it
+// (transition hook, sampled histories, failures and dead letters, the
+// registry read every second) and a page open on it (its figures fetched
+// every second).
+func daemonPass(b *testing.B, addrs []string, topic string, n int, group string, withConsole bool) int64 {
+	w := config.Workflow{Name: "iot-reference", Definition: "demo", DefinitionBytes: daemon.DemoDefinition, Topics: []string{topic},
 		Group: group, OutputTopic: "out-" + group, DLQTopic: "dlq-" + group, Resources: map[string]config.Targets{}}
 	for k, v := range daemon.DemoResources {
 		w.Resources[k] = config.Targets{v}
@@ -169,10 +203,9 @@ func daemonPass(b *testing.B, addrs []string, n int, group string, withConsole b
 	}
 	hooks := metrics.Hooks
 	var cw *console.Workflow
-	var ui http.Handler
 	if withConsole {
 		c := console.New(console.Options{Gatherer: reg})
-		cw, ui = c.Workflow(w.Name), c.Handler()
+		cw = c.Workflow(w.Name)
 		if err := cw.SetDefinition(w.DefinitionBytes); err != nil {
 			b.Fatal(err)
 		}
@@ -180,18 +213,7 @@ func daemonPass(b *testing.B, addrs []string, n int, group string, withConsole b
 		cctx, stop := context.WithCancel(context.Background())
 		defer stop()
 		go c.Run(cctx)
-		go func() { // the page
-			t := time.NewTicker(time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-cctx.Done():
-					return
-				case <-t.C:
-					ui.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/ui/api/workflows/"+w.Name+"/stats", nil))
-				}
-			}
-		}()
+		go openPage(cctx, c.Handler(), "/ui/api/workflows/"+w.Name+"/stats")
 	}
 	resolved, err := config.Check(&config.File{Workflows: []config.Workflow{w}}, config.CompileOptions{Hooks: hooks})
 	if err != nil {
@@ -225,14 +247,15 @@ func daemonPass(b *testing.B, addrs []string, n int, group string, withConsole b
 	if got := p.Stats().Output.Load() + p.Stats().DLQ.Load(); got != int64(n) {
 		b.Fatalf("%d results for %d records", got, n)
 	}
+	return p.Stats().DLQ.Load()
 }
 
 // kafkaPasses times b.N passes of run over the pre-loaded records and
 // reports records/s, ns/record, cpu-ns/record and allocs/record (the
 // in-process broker's share included); it returns records/s and
 // cpu-ns/record.
-func kafkaPasses(b *testing.B, run func(addrs []string, n int, group string)) (float64, float64) {
-	addrs, n := kafkaSetup(b)
+func kafkaPasses(b *testing.B, topic string, run func(addrs []string, n int, group string)) (float64, float64) {
+	addrs, n := kafkaSetup(b, topic)
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(200)) // as express serve
 	}
@@ -286,40 +309,68 @@ func deleteTopics(b *testing.B, addrs []string, topics ...string) {
 	}
 }
 
+// openPage fetches a console page's figures every second, as its script
+// does, until ctx is done.
+func openPage(ctx context.Context, ui http.Handler, path string) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			ui.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
+		}
+	}
+}
+
 // BenchmarkKafka measures, in one process on the same pre-loaded records:
 //
 //   - passthrough: the raw limit (consume, parse, add a field, serialise,
 //     produce, commit after ack; no workflow), as in ../shared/bench;
 //   - passthrough-bytes: the same forwarding the bytes unparsed;
-//   - daemon-console: the same with the console on and a page open on it;
 //   - daemon: the daemon's full path with the reference workflow, with
 //     its fraction of the latest passthrough pass: of-passthrough
 //     (records/s over records/s) and cpu-of-passthrough (CPU per record of
 //     the passthrough over the daemon's, which the other processes of a
-//     shared machine disturb less).
+//     shared machine disturb less);
+//   - daemon-console: the same with the console on and a page open on it;
+//   - passthrough-mixed and daemon-mixed: the same two on issue 16's
+//     realistic mix, where about 60% of the executions fail and go to the
+//     dead-letter topic (daemon-mixed reports dlq-share).
 //
 // Run it with -count to pair several passthrough and daemon passes.
 func BenchmarkKafka(b *testing.B) {
-	b.Run("passthrough", func(b *testing.B) {
-		rate, cpu := kafkaPasses(b, func(addrs []string, n int, g string) { passthrough(b, addrs, n, g, true) })
-		kafkaBench.ptRate.Store(uint64(rate))
-		kafkaBench.ptCPU.Store(uint64(cpu))
-	})
-	b.Run("passthrough-bytes", func(b *testing.B) {
-		kafkaPasses(b, func(addrs []string, n int, g string) { passthrough(b, addrs, n, g, false) })
-	})
-	b.Run("daemon", func(b *testing.B) {
-		rate, cpu := kafkaPasses(b, func(addrs []string, n int, g string) { daemonPass(b, addrs, n, g, false) })
-		if pt := kafkaBench.ptRate.Load(); pt > 0 {
-			b.ReportMetric(rate/float64(pt), "of-passthrough")
-			b.ReportMetric(float64(kafkaBench.ptCPU.Load())/cpu, "cpu-of-passthrough")
+	pt := func(topic string, parse bool) func(b *testing.B) {
+		return func(b *testing.B) {
+			rate, cpu := kafkaPasses(b, topic, func(addrs []string, n int, g string) { passthrough(b, addrs, topic, n, g, parse) })
+			if parse {
+				kafkaBench.ptRate.Store(topic, rate)
+				kafkaBench.ptCPU.Store(topic, cpu)
+			}
 		}
-	})
-	b.Run("daemon-console", func(b *testing.B) {
-		rate, cpu := kafkaPasses(b, func(addrs []string, n int, g string) { daemonPass(b, addrs, n, g, true) })
-		if pt := kafkaBench.ptRate.Load(); pt > 0 {
-			b.ReportMetric(rate/float64(pt), "of-passthrough")
-			b.ReportMetric(float64(kafkaBench.ptCPU.Load())/cpu, "cpu-of-passthrough")
+	}
+	dm := func(topic string, withConsole bool) func(b *testing.B) {
+		return func(b *testing.B) {
+			var dlq, recs int64
+			rate, cpu := kafkaPasses(b, topic, func(addrs []string, n int, g string) {
+				dlq += daemonPass(b, addrs, topic, n, g, withConsole)
+				recs += int64(n)
+			})
+			if ptRate, ok := kafkaBench.ptRate.Load(topic); ok {
+				ptCPU, _ := kafkaBench.ptCPU.Load(topic)
+				b.ReportMetric(rate/ptRate.(float64), "of-passthrough")
+				b.ReportMetric(ptCPU.(float64)/cpu, "cpu-of-passthrough")
+			}
+			if topic == topicMixed {
+				b.ReportMetric(float64(dlq)/float64(recs), "dlq-share")
+			}
 		}
-	})
+	}
+	b.Run("passthrough", pt(topicValid, true))
+	b.Run("passthrough-bytes", pt(topicValid, false))
+	b.Run("daemon", dm(topicValid, false))
+	b.Run("daemon-console", dm(topicValid, true))
+	b.Run("passthrough-mixed", pt(topicMixed, true))
+	b.Run("daemon-mixed", dm(topicMixed, false))
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/stepstream/express/compile/diag"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
-	"github.com/stepstream/express/jsonata"
 )
 
 // Options configure compilation.
@@ -133,13 +132,10 @@ func CompileValue(doc any, opts Options) (*express.Workflow, error) {
 	if !ok {
 		return nil, diag.Problems{{Pointer: "", Message: "a definition must be a JSON object with StartAt and States"}}
 	}
-	lang := langJSONPath
-	if ql, ok := root["QueryLanguage"]; ok {
-		lang = c.queryLanguage(ql, "/QueryLanguage", langJSONPath)
-	}
+	lang := c.topLanguage(root)
 	c.allowed(root, "", topFields)
 	c.usesContext = mentionsContext(root)
-	m := c.machine(root, "", lang, scopeTop)
+	m, _ := c.machine(root, "", lang, scopeTop)
 	var timeout time.Duration
 	if v, ok := root["TimeoutSeconds"]; ok {
 		n, ok := c.posInt(v, "/TimeoutSeconds")
@@ -160,6 +156,14 @@ func CompileValue(doc any, opts Options) (*express.Workflow, error) {
 	}), nil
 }
 
+// topLanguage is the definition's QueryLanguage, JSONPath by default.
+func (c *compiler) topLanguage(root map[string]any) queryLang {
+	if ql, ok := root["QueryLanguage"]; ok {
+		return c.queryLanguage(ql, "/QueryLanguage", langJSONPath)
+	}
+	return langJSONPath
+}
+
 var topFields = fieldSet("StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage")
 
 type scopeKind int
@@ -176,10 +180,9 @@ type compiler struct {
 	problems diag.Problems
 	// usesContext is set when the definition reads the context object.
 	usesContext bool
-	// current is the state being compiled.
-	current *stateCompiler
-	// funcs are the JSONata functions Step Functions adds, made on first use.
-	funcs map[string]jsonata.Func
+	// shapeProblems are the problems that leave the shape unknown (see
+	// ModelOf).
+	shapeProblems diag.Problems
 }
 
 // mentionsContext reports whether any string of the definition refers to
@@ -304,4 +307,28 @@ func describe(v any) string {
 		return fmt.Sprint(t)
 	}
 	return typeName(v)
+}
+
+// itoa formats a JSON pointer's array index.
+func itoa(i int) string {
+	const digits = "0123456789"
+	if i >= 0 && i < 10 {
+		return digits[i : i+1]
+	}
+	var b [20]byte
+	n := len(b)
+	neg := i < 0
+	if neg {
+		i = -i
+	}
+	for i > 0 {
+		n--
+		b[n] = digits[i%10]
+		i /= 10
+	}
+	if neg {
+		n--
+		b[n] = '-'
+	}
+	return string(b[n:])
 }

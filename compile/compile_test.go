@@ -210,6 +210,10 @@ func TestExecutions(t *testing.T) {
 		{name: "item batcher", def: `{"StartAt":"M","States":{"M":{"Type":"Map","ItemBatcher":{"MaxItemsPerBatch":2,"BatchInput":{"k.$":"$.k"}},"ItemsPath":"$.xs",
 			"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED"},"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}}`,
 			input: `{"xs":[1,2,3],"k":"v"}`, status: express.Succeeded, output: `[{"Items":[1,2],"BatchInput":{"k":"v"}},{"Items":[3],"BatchInput":{"k":"v"}}]`},
+		{name: "item batcher jsonata", def: `{"QueryLanguage":"JSONata","StartAt":"M","States":{"M":{"Type":"Map","Items":"{% $states.input.xs %}",
+			"ItemBatcher":{"MaxItemsPerBatch":"{% 1 + 1 %}","BatchInput":{"k":"{% $states.input.k %}","lit":"x.$"}},
+			"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED"},"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}}`,
+			input: `{"xs":[1,2,3],"k":"v"}`, status: express.Succeeded, output: `[{"Items":[1,2],"BatchInput":{"k":"v","lit":"x.$"}},{"Items":[3],"BatchInput":{"k":"v","lit":"x.$"}}]`},
 		{name: "fail state", def: `{"StartAt":"F","States":{"F":{"Type":"Fail","ErrorPath":"$.e","CausePath":"States.Format('x={}', $.x)"}}}`,
 			input: `{"e":"E1","x":3}`, status: express.Failed, errN: "E1", cause: "x=3"},
 	}

@@ -2,11 +2,11 @@ package compile
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
 	"github.com/stepstream/express/compile/diag"
+	"github.com/stepstream/express/express"
 )
 
 // Check is Validate plus warnings: for a valid definition, the things AWS
@@ -25,21 +25,22 @@ func Check(def []byte) diag.Problems {
 }
 
 // Warnings lists the warnings of a decoded definition (which should be
-// valid: parts it cannot read are skipped). There is one kind: a loop of
-// states with no way out, in the state machine or in a Parallel branch or
-// Map item processor. An execution that enters such a loop can only end
-// when it reaches its time limit, after 5 minutes of work for nothing.
+// valid: a definition whose shape cannot be read has none). There is one
+// kind: a loop of states with no way out, in the state machine or in a
+// Parallel branch or Map item processor. An execution that enters such a
+// loop can only end when it reaches its time limit, after 5 minutes of
+// work for nothing.
 func Warnings(doc any) diag.Problems {
 	var ps diag.Problems
-	if m, ok := doc.(map[string]any); ok {
-		loopWarnings(m, "", &ps)
+	if m, err := ModelOf(doc); err == nil {
+		loopWarnings(m.Machine, &ps)
 	}
 	return ps
 }
 
-// loopWarnings warns about every loop of the machine def (a StartAt/States
-// object at ptr) from which no state can end it, and looks into its
-// Parallel branches and Map item processors.
+// loopWarnings warns about every loop of the machine m from which no state
+// can end it, and looks into its Parallel branches and Map item
+// processors.
 //
 // A state can end its machine when it has End, is a Succeed or Fail, is a
 // Choice without Default (no matching rule fails the execution), or is a
@@ -47,113 +48,77 @@ func Warnings(doc any) diag.Problems {
 // the execution, which is how a polling loop of Tasks (with Retry) stops.
 // A loop is warned about when it is reachable from StartAt and no path from
 // it leads to such a state through Next, Choice rules, Default or Catch.
-func loopWarnings(def map[string]any, ptr string, ps *diag.Problems) {
-	states, _ := def["States"].(map[string]any)
-	names := slices.Sorted(maps.Keys(states))
-	index := make(map[string]int, len(names))
-	for i, n := range names {
-		index[n] = i
-	}
-	succ := make([][]int, len(names))
-	pred := make([][]int, len(names))
-	ends := make([]bool, len(names))
-	for i, n := range names {
-		o, _ := states[n].(map[string]any)
-		ends[i] = canEnd(o)
-		for _, to := range transitions(o) {
-			if j, ok := index[to]; ok {
-				succ[i] = append(succ[i], j)
-				pred[j] = append(pred[j], i)
-			}
-		}
-		sptr := diag.Pointer(ptr, "States", n)
-		switch o["Type"] {
-		case "Parallel":
-			branches, _ := o["Branches"].([]any)
-			for bi, b := range branches {
-				if bm, ok := b.(map[string]any); ok {
-					loopWarnings(bm, diag.Pointer(sptr, "Branches", itoa(bi)), ps)
-				}
-			}
-		case "Map":
-			for _, f := range []string{"ItemProcessor", "Iterator"} {
-				if pm, ok := o[f].(map[string]any); ok {
-					loopWarnings(pm, diag.Pointer(sptr, f), ps)
-				}
-			}
-		}
-	}
-	start, ok := def["StartAt"].(string)
-	s, found := index[start]
-	if !ok || !found {
-		return
-	}
+func loopWarnings(m *MachineModel, ps *diag.Problems) {
+	n := len(m.States)
+	succ := make([][]int, n)
+	pred := make([][]int, n)
 	var exits []int
-	for i, e := range ends {
-		if e {
+	for i, st := range m.States {
+		if canEnd(st) {
 			exits = append(exits, i)
 		}
+		for _, j := range transitions(st) {
+			succ[i] = append(succ[i], j)
+			pred[j] = append(pred[j], i)
+		}
+		for _, b := range st.Branches {
+			loopWarnings(b, ps)
+		}
 	}
-	reach, out := walk(succ, s), walk(pred, exits...)
-	trapped := make([]bool, len(names))
-	for i := range names {
+	reach, out := walk(succ, m.Start), walk(pred, exits...)
+	trapped := make([]bool, n)
+	for i := range trapped {
 		trapped[i] = reach[i] && !out[i]
 	}
 	for _, loop := range loops(succ, trapped) {
 		quoted := make([]string, len(loop))
 		for k, i := range loop {
-			quoted[k] = fmt.Sprintf("%q", names[i])
+			quoted[k] = fmt.Sprintf("%q", m.States[i].Name)
 		}
 		what := "state " + quoted[0] + " loops to itself"
 		if len(loop) > 1 {
 			what = "states " + strings.Join(quoted, ", ") + " loop"
 		}
-		ps.Warn(diag.Pointer(ptr, "States", names[loop[0]]), what+" with no way out: no path from there leads to End, Succeed, Fail, "+
+		ps.Warn(m.States[loop[0]].Pointer, what+" with no way out: no path from there leads to End, Succeed, Fail, "+
 			"a Choice without Default or a Task, Parallel or Map whose errors are not all caught, so an execution that gets here "+
 			"runs until its time limit (5 minutes, or TimeoutSeconds) and times out")
 	}
 }
 
-// transitions lists the names a state may go to: Next, Default, its Choice
-// rules' and its catchers' Next.
-func transitions(o map[string]any) []string {
-	var out []string
-	add := func(v any) {
-		if s, ok := v.(string); ok {
-			out = append(out, s)
+// transitions lists the states a state may go to: Next, Default, its
+// Choice rules' and its catchers' Next.
+func transitions(st *StateModel) []int {
+	var out []int
+	add := func(i int) {
+		if i >= 0 {
+			out = append(out, i)
 		}
 	}
-	add(o["Next"])
-	add(o["Default"])
-	for _, list := range []string{"Choices", "Catch"} {
-		entries, _ := o[list].([]any)
-		for _, e := range entries {
-			if em, ok := e.(map[string]any); ok {
-				add(em["Next"])
-			}
-		}
+	add(st.Next)
+	add(st.Default)
+	for _, c := range st.Choices {
+		add(c.Next)
+	}
+	for _, c := range st.Catch {
+		add(c.Next)
 	}
 	return out
 }
 
 // canEnd reports whether a state may end its machine by itself (see
 // loopWarnings).
-func canEnd(o map[string]any) bool {
-	if end, _ := o["End"].(bool); end {
+func canEnd(st *StateModel) bool {
+	if st.End {
 		return true
 	}
-	switch o["Type"] {
+	switch st.Type {
 	case "Succeed", "Fail":
 		return true
 	case "Choice":
-		_, hasDefault := o["Default"]
-		return !hasDefault
+		return st.Default < 0
 	case "Task", "Parallel", "Map":
-		catchers, _ := o["Catch"].([]any)
-		for _, c := range catchers {
-			cm, _ := c.(map[string]any)
-			errs, _ := cm["ErrorEquals"].([]any)
-			if slices.Contains(errs, any("States.ALL")) {
+		for _, c := range st.Catch {
+			if slices.Contains(c.ErrorEquals, express.ErrALL) {
 				return false
 			}
 		}

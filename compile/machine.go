@@ -31,18 +31,19 @@ func (c *compiler) queryLanguage(v any, ptr string, outer queryLang) queryLang {
 }
 
 // machine compiles a StartAt/States object: the state machine or a branch.
-func (c *compiler) machine(def map[string]any, ptr string, lang queryLang, kind scopeKind) *express.Machine {
+func (c *compiler) machine(def map[string]any, ptr string, lang queryLang, kind scopeKind) (*express.Machine, *MachineModel) {
 	m := &express.Machine{UsesContext: c.usesContext}
+	mm := &MachineModel{Pointer: ptr, Start: -1}
 	statesV, ok := def["States"]
 	if !ok {
-		c.problem(ptr, "States is missing: a state machine needs an object of named states")
+		c.shape(ptr, "States is missing: a state machine needs an object of named states")
 	}
 	states, isObj := statesV.(map[string]any)
 	if ok && !isObj {
-		c.problem(diag.Pointer(ptr, "States"), "States must be an object of named states")
+		c.shape(diag.Pointer(ptr, "States"), "States must be an object of named states")
 	}
 	if ok && isObj && len(states) == 0 {
-		c.problem(diag.Pointer(ptr, "States"), "States must contain at least one state")
+		c.shape(diag.Pointer(ptr, "States"), "States must contain at least one state")
 	}
 	names := make([]string, 0, len(states))
 	for n := range states {
@@ -56,24 +57,27 @@ func (c *compiler) machine(def map[string]any, ptr string, lang queryLang, kind 
 	startV, ok := def["StartAt"]
 	m.Start = -1
 	if !ok {
-		c.problem(ptr, "StartAt is missing: name the first state to run")
-	} else if s, ok := c.str(startV, diag.Pointer(ptr, "StartAt")); ok {
+		c.shape(ptr, "StartAt is missing: name the first state to run")
+	} else if s, ok := c.shapeStr(startV, diag.Pointer(ptr, "StartAt")); ok {
 		if i, found := index[s]; found {
 			m.Start = i
 		} else if len(names) > 0 {
-			c.problem(diag.Pointer(ptr, "StartAt"), "no state named %q%s", s, suggest(s, nameSet(names)))
+			c.shape(diag.Pointer(ptr, "StartAt"), "no state named %q%s", s, suggest(s, nameSet(names)))
 		}
 	}
-	b := &machineBuilder{c: c, index: index, names: names, lang: lang, kind: kind, edges: make([][]int, len(names)), flows: make([]*pathFlow, len(names))}
+	mm.Start = m.Start
+	b := &machineBuilder{c: c, index: index, names: names, lang: lang, kind: kind, edges: make([][]int, len(names)), flows: make([]flow, len(names)), model: mm}
 	m.States = make([]*express.State, len(names))
+	mm.States = make([]*StateModel, len(names))
 	for i, n := range names {
 		sptr := diag.Pointer(ptr, "States", n)
+		mm.States[i] = &StateModel{Name: n, Pointer: sptr, Next: -1, Default: -1}
 		if len(n) > 80 {
 			c.problem(sptr, "state names must be at most 80 characters")
 		}
 		obj, ok := states[n].(map[string]any)
 		if !ok {
-			c.problem(sptr, "a state must be an object with a Type")
+			c.shape(sptr, "a state must be an object with a Type")
 			m.States[i] = &express.State{Name: n}
 			continue
 		}
@@ -81,7 +85,11 @@ func (c *compiler) machine(def map[string]any, ptr string, lang queryLang, kind 
 		m.States[i] = st
 		m.Blocking = m.Blocking || blocking
 	}
-	b.sizeObjects()
+	for i, f := range b.flows {
+		if f != nil {
+			f.plan(b, i)
+		}
+	}
 	// Every state must be reachable from StartAt.
 	if m.Start >= 0 {
 		seen := walk(b.edges, m.Start)
@@ -91,7 +99,7 @@ func (c *compiler) machine(def map[string]any, ptr string, lang queryLang, kind 
 			}
 		}
 	}
-	return m
+	return m, mm
 }
 
 func nameSet(names []string) map[string]bool {
@@ -109,54 +117,22 @@ type machineBuilder struct {
 	lang  queryLang
 	kind  scopeKind
 	edges [][]int
-	// flows holds each state's JSONPath data flow (nil for others), for
-	// the capacity analysis in sizeObjects.
-	flows []*pathFlow
-}
-
-// sizeObjects gives each Parameters template the room its object will
-// need: when the states after it add keys to that object in place
-// (single-key ResultPath), allocating the map with room for them at once
-// saves growing it.
-func (b *machineBuilder) sizeObjects() {
-	for i, f := range b.flows {
-		if f == nil || f.params == nil || f.params.isConst || f.params.isArr || f.resultPath != nil || f.outputPath != nil {
-			continue
-		}
-		seen := map[int]bool{i: true}
-		frontier := b.edges[i]
-		extra := 0
-		for depth := 0; depth < 6 && len(frontier) > 0; depth++ {
-			var next []int
-			for _, j := range frontier {
-				if seen[j] {
-					continue
-				}
-				seen[j] = true
-				g := b.flows[j]
-				if g == nil {
-					continue
-				}
-				if g.resultPath != nil && g.resultPath.Depth() == 1 {
-					extra++
-				}
-				next = append(next, b.edges[j]...)
-			}
-			frontier = next
-		}
-		f.params.extraCap = min(extra, 4)
-	}
+	// flows holds each state's flow (nil for states that failed to
+	// compile before making one).
+	flows []flow
+	// model is the machine's Model.
+	model *MachineModel
 }
 
 // target resolves a Next/Default name to a state index and records the edge.
 func (b *machineBuilder) target(from int, v any, ptr string) int {
-	s, ok := b.c.str(v, ptr)
+	s, ok := b.c.shapeStr(v, ptr)
 	if !ok {
 		return express.End
 	}
 	i, found := b.index[s]
 	if !found {
-		b.c.problem(ptr, "no state named %q%s", s, suggest(s, nameSet(b.names)))
+		b.c.shape(ptr, "no state named %q%s", s, suggest(s, nameSet(b.names)))
 		return express.End
 	}
 	b.edges[from] = append(b.edges[from], i)
@@ -171,10 +147,14 @@ func (b *machineBuilder) transition(from int, obj map[string]any, ptr string) in
 	case hasNext && hasEnd:
 		b.c.problem(ptr, "a state cannot have both Next and End: keep one")
 	case hasNext:
-		return b.target(from, next, diag.Pointer(ptr, "Next"))
+		i := b.target(from, next, diag.Pointer(ptr, "Next"))
+		b.model.States[from].Next = i
+		return i
 	case hasEnd:
 		if e, ok := end.(bool); !ok || !e {
 			b.c.problem(diag.Pointer(ptr, "End"), "End must be true (or use Next)")
+		} else {
+			b.model.States[from].End = true
 		}
 	default:
 		b.c.problem(ptr, "the state needs either \"Next\" (the state to go to) or \"End\": true")
@@ -188,21 +168,16 @@ func (b *machineBuilder) state(i int, name string, obj map[string]any, ptr strin
 	typ, ok := obj["Type"].(string)
 	if !ok {
 		if _, has := obj["Type"]; !has {
-			c.problem(ptr, "Type is missing: use one of Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map")
+			c.shape(ptr, "Type is missing: use one of Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map")
 		} else {
-			c.problem(diag.Pointer(ptr, "Type"), "Type must be a string")
+			c.shape(diag.Pointer(ptr, "Type"), "Type must be a string")
 		}
 		return st, false
 	}
 	st.Type = typ
-	lang := b.lang
-	if v, ok := obj["QueryLanguage"]; ok {
-		lang = c.queryLanguage(v, diag.Pointer(ptr, "QueryLanguage"), b.lang)
-	}
+	b.model.States[i].Type = typ
+	lang := b.c.innerLang(obj, ptr, b.lang)
 	sc := &stateCompiler{b: b, c: c, i: i, name: name, obj: obj, ptr: ptr, lang: lang, st: st}
-	outer := c.current
-	c.current = sc
-	defer func() { c.current = outer }()
 	blocking := false
 	switch typ {
 	case "Pass":
@@ -212,17 +187,13 @@ func (b *machineBuilder) state(i int, name string, obj map[string]any, ptr strin
 		blocking = true
 	case "Choice":
 		sc.choice()
-		st.SubValue = lang == langJSONPath
 	case "Wait":
 		sc.wait()
 		blocking = true
-		st.SubValue = lang == langJSONPath
 	case "Succeed":
 		sc.succeed()
-		st.SubValue = lang == langJSONPath
 	case "Fail":
 		sc.fail()
-		st.ExitEvents = 0
 	case "Parallel":
 		blocking = sc.parallel()
 	case "Map":
@@ -256,15 +227,19 @@ func (sc *stateCompiler) field(name string) string { return diag.Pointer(sc.ptr,
 // common fields every state may have.
 var commonFields = []string{"Type", "Comment", "QueryLanguage"}
 
-func (sc *stateCompiler) allow(fields ...string) {
-	all := fieldSet(append(fields, commonFields...)...)
+// allow reports the fields of the state that neither its query language
+// (langFields) nor its type (own) has.
+func (sc *stateCompiler) allow(langFields []string, own ...string) {
+	all := fieldSet(append(append(own, langFields...), commonFields...)...)
 	sc.c.allowed(sc.obj, sc.ptr, all)
 }
 
-// fields returned for a JSONPath or a JSONata state.
-func (sc *stateCompiler) langFields(jp []string, ja []string) []string {
-	if sc.lang == langJSONata {
-		return ja
+// innerLang is the query language of a state, a branch or an item
+// processor (obj at ptr) in a scope of language outer: its own
+// QueryLanguage, else outer's.
+func (c *compiler) innerLang(obj map[string]any, ptr string, outer queryLang) queryLang {
+	if v, ok := obj["QueryLanguage"]; ok {
+		return c.queryLanguage(v, diag.Pointer(ptr, "QueryLanguage"), outer)
 	}
-	return jp
+	return outer
 }

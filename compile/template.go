@@ -12,9 +12,6 @@ import (
 	"github.com/stepstream/express/internal/jsonv"
 )
 
-// valueFn computes a JSON value from a state's data ($) in a scope.
-type valueFn func(s *express.Scope, in any) (any, error)
-
 // tmplField is one field of a compiled payload template.
 type tmplField struct {
 	key     string // output key (without ".$")
@@ -214,27 +211,4 @@ func (t *template) assignEval(s *express.Scope, in any) (map[string]any, error) 
 		return o, nil
 	}
 	return nil, nil
-}
-
-func itoa(i int) string {
-	const digits = "0123456789"
-	if i >= 0 && i < 10 {
-		return digits[i : i+1]
-	}
-	var b [20]byte
-	n := len(b)
-	neg := i < 0
-	if neg {
-		i = -i
-	}
-	for i > 0 {
-		n--
-		b[n] = digits[i%10]
-		i /= 10
-	}
-	if neg {
-		n--
-		b[n] = '-'
-	}
-	return string(b[n:])
 }

@@ -198,7 +198,7 @@ func TestHTTPAndKafkaResources(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(keys) != n || !keys["e-0"] {
+	if len(keys) != n || !keys["e-0/Call"] {
 		t.Fatalf("HTTP idempotency keys: %v", keys)
 	}
 	if err := d.Stop(); err != nil {

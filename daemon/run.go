@@ -266,6 +266,14 @@ func (r *run) httpServer(ctx context.Context) error {
 		return nil
 	}
 	ln, err := net.Listen("tcp", r.f.MetricsAddr)
+	busy := ""
+	if err != nil && r.o.Demo {
+		// as the embedded broker's port: a second demo takes a free port
+		if host, _, splitErr := net.SplitHostPort(r.f.MetricsAddr); splitErr == nil {
+			busy = fmt.Sprintf(" (%s is busy: %v)", r.f.MetricsAddr, err)
+			ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("metrics_addr: %w", err)
 	}
@@ -273,7 +281,7 @@ func (r *run) httpServer(ctx context.Context) error {
 	r.srv = &http.Server{Handler: r.withConsole(ctx, handler(r.reg, r.procs, r.watch, r.o.Pprof)), ReadHeaderTimeout: 5 * time.Second}
 	r.wg.Add(1)
 	go func() { defer r.wg.Done(); _ = r.srv.Serve(ln) }()
-	fmt.Fprintf(r.o.Out, "express: metrics on http://%s/metrics\n", r.metricsAddr)
+	fmt.Fprintf(r.o.Out, "express: metrics on http://%s/metrics%s\n", r.metricsAddr, busy)
 	if r.console != nil {
 		fmt.Fprintf(r.o.Out, "express: console on http://%s/ui/\n", r.metricsAddr)
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/stepstream/express/testcase"
 )
 
-var update = flag.Bool("update", false, "rewrite the Mermaid blocks of README.md and the definitions inside the test cases from the examples' .asl.json files")
+var update = flag.Bool("update", false, "rewrite the Mermaid blocks of README.md from the examples' .asl.json files, and the cases that inline a definition to point at the example's file")
 
 // examples lists the example directories: those holding NAME/NAME.asl.json.
 func examples(t *testing.T) []string {
@@ -122,9 +122,9 @@ func camel(s string) string {
 }
 
 // TestEveryExampleIsTested checks that each example has cases, that every
-// case runs the example's current definition (a case holds its definition
-// inline), and that every definition compiles. With -update the
-// definitions inside the cases are rewritten from NAME.asl.json.
+// case runs the example's definition file (its "definitionFile" is
+// ../NAME.asl.json), and that every definition compiles. With -update the
+// cases that inline a definition are rewritten to point at the file.
 func TestEveryExampleIsTested(t *testing.T) {
 	for _, name := range examples(t) {
 		raw, err := os.ReadFile(filepath.Join(name, name+".asl.json"))
@@ -151,14 +151,14 @@ func TestEveryExampleIsTested(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if jsonv.Equal(c.Definition, def) {
+			if c.DefinitionFile == "../"+name+".asl.json" && jsonv.Equal(c.Definition, def) {
 				continue
 			}
 			if !*update {
-				t.Errorf("%s: the definition differs from %s/%s.asl.json (go test ./examples -update rewrites it)", f, name, name)
+				t.Errorf("%s: the case does not run %s/%s.asl.json: give it \"definitionFile\": \"../%s.asl.json\" (go test ./examples -update rewrites it)", f, name, name, name)
 				continue
 			}
-			if err := rewriteDefinition(f, raw); err != nil {
+			if err := rewriteDefinition(f, "../"+name+".asl.json"); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -166,11 +166,11 @@ func TestEveryExampleIsTested(t *testing.T) {
 }
 
 // caseKeys is the order of the fields of a case file.
-var caseKeys = []string{"name", "source", "definition", "input", "mocks", "expect"}
+var caseKeys = []string{"name", "source", "definitionFile", "input", "mocks", "expect"}
 
-// rewriteDefinition replaces the definition of a case file with def,
-// keeping the other fields as they are.
-func rewriteDefinition(file string, def []byte) error {
+// rewriteDefinition replaces the definition of a case file with a
+// definitionFile pointing at path, keeping the other fields as they are.
+func rewriteDefinition(file string, path string) error {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return err
@@ -179,7 +179,8 @@ func rewriteDefinition(file string, def []byte) error {
 	if err := json.Unmarshal(b, &fields); err != nil {
 		return fmt.Errorf("%s: %v", file, err)
 	}
-	fields["definition"] = def
+	delete(fields, "definition")
+	fields["definitionFile"], _ = json.Marshal(path)
 	var keys []string
 	keys = append(keys, caseKeys...)
 	var rest []string

@@ -33,6 +33,18 @@ type Scope struct {
 	mapIndex int
 	mapValue any
 
+	// up is the scope whose Map or Parallel state runs this one (also for
+	// an isolated child); iter is this scope's item or branch index when
+	// hasIter. visit counts the earlier entries of the running state in
+	// this scope (a loop): seen has a bit per state index below 64,
+	// revisits the counts. They make TaskRequest.CallKey.
+	up       *Scope
+	iter     int
+	hasIter  bool
+	visit    int
+	seen     uint64
+	revisits map[int]int
+
 	// inOwned/outOwned: see OwnsInput. An owned value is a map or an
 	// *jsonv.Object; ownedMap/ownedObj hold whichever it is.
 	inOwned, outOwned owned
@@ -72,7 +84,7 @@ func (s *Scope) AddEvents(n int) { atomic.AddInt64(&s.x.events, int64(n)) }
 
 // Child returns a scope for a Parallel branch or Map iteration.
 func (s *Scope) Child() *Scope {
-	c := &Scope{x: s.x, parent: s, stateName: s.stateName, enteredAt: s.enteredAt,
+	c := &Scope{x: s.x, parent: s, up: s, stateName: s.stateName, enteredAt: s.enteredAt,
 		enteredEvent: s.enteredEvent, retryCount: s.retryCount, lastEvent: s.lastEvent, inSize: -1}
 	if s.inMap {
 		c.inMap, c.mapIndex, c.mapValue = true, s.mapIndex, s.mapValue
@@ -80,9 +92,44 @@ func (s *Scope) Child() *Scope {
 	return c
 }
 
-// MapItem sets the $$.Map.Item fields of a Map iteration scope.
+// MapItem sets the $$.Map.Item fields of a Map iteration scope (and the
+// item's index in its calls' keys, see TaskRequest.CallKey).
 func (s *Scope) MapItem(index int, value any) {
 	s.inMap, s.mapIndex, s.mapValue = true, index, value
+	s.iter, s.hasIter = index, true
+}
+
+// Branch returns a scope for branch i of a Parallel state: a Child whose
+// calls' keys name the branch (see TaskRequest.CallKey).
+func (s *Scope) Branch(i int) *Scope {
+	c := s.Child()
+	c.iter, c.hasIter = i, true
+	return c
+}
+
+// entered records an entry of state i in the scope: visit is the number
+// of earlier entries (a loop).
+func (s *Scope) entered(i int) {
+	if i < 64 {
+		bit := uint64(1) << uint(i)
+		if s.seen&bit == 0 {
+			s.seen |= bit
+			s.visit = 0
+			return
+		}
+	}
+	if s.revisits == nil {
+		s.revisits = make(map[int]int, 2)
+	}
+	n, ok := s.revisits[i]
+	switch {
+	case i < 64:
+		n++ // the first entry is the bit
+	case ok:
+		n++
+	}
+	s.revisits[i] = n
+	s.visit = n
 }
 
 // Var looks a variable up in this scope and its parents.
@@ -253,6 +300,7 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 		}
 		s.stateName = st.Name
 		s.retryCount = 0
+		s.entered(i)
 		if x.hist != nil {
 			s.recordEntered(st, input)
 			s.enteredEvent = s.lastEvent
@@ -410,6 +458,9 @@ func (s *Scope) TaskRequest() *TaskRequest {
 func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 	x := s.x
 	req.Execution = x.Name
+	req.Attempt = s.retryCount
+	req.Headers = x.headers
+	req.scope, req.key = s, ""
 	if req.Workflow == "" {
 		req.Workflow = x.wf.opts.Name
 	}

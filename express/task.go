@@ -2,6 +2,8 @@ package express
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -15,8 +17,9 @@ type TaskRequest struct {
 	State    string
 	Workflow string
 	// Execution is the execution's name: its idempotency key. Resources that
-	// cause side effects should pass it on (an Idempotency-Key header, a
-	// record header) so that a re-delivered record does not act twice.
+	// cause side effects should pass on the call's key, CallKey (built from
+	// it), as an Idempotency-Key header or a record header, so that a
+	// re-delivered record does not act twice.
 	Execution string
 	// Input is the effective input: the state input after InputPath and
 	// Parameters (or Arguments). Resources must not modify it.
@@ -33,6 +36,96 @@ type TaskRequest struct {
 	// a fixed result's size): it spares the engine measuring the result
 	// against the payload limit. 0 means unknown.
 	ResultSize int
+	// Attempt is the call's retry attempt: 0 for the first call of the
+	// Task state, n after n Retries of it. CallKey is the same for every
+	// attempt.
+	Attempt int
+	// Headers are the headers of the execution's input record that the
+	// caller chose to pass on (ExecOptions.Headers, a trace context such
+	// as traceparent): resources send them with their calls. Read-only.
+	Headers []Header
+
+	scope *Scope // the scope calling, for CallKey
+	key   string // CallKey, once built
+}
+
+// Header is a header passed on to the calls of an execution (see
+// ExecOptions.Headers and TaskRequest.Headers).
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// CallKey returns the idempotency key of the call: the execution name,
+// then the path of Map and Parallel iterations that lead to the Task
+// state, then the state's name, separated by '/':
+//
+//	exec-1/Enrich              a Task at the top level
+//	exec-1/Process/3/Enrich    in item 3 of the Map state Process
+//	exec-1/Fan/1/Call          in branch 1 of the Parallel state Fan
+//
+// A state entered again in the same scope (a loop) has "#n" added to its
+// name for its n-th entry (n ≥ 2): "exec-1/Poll#2". '/', '#' and '%' in
+// state names are written %2F, %23 and %25. The key is the same for every
+// Retry attempt of the call (see Attempt) and for every run of the same
+// record with the same execution name, and differs between Tasks and
+// iterations. It is built on first use, so resources that do not need it
+// pay nothing.
+func (r *TaskRequest) CallKey() string {
+	if r.key != "" {
+		return r.key
+	}
+	if r.scope == nil {
+		r.key = r.Execution + "/" + escapeKeySegment(r.State)
+		return r.key
+	}
+	b := make([]byte, 0, len(r.Execution)+32)
+	b = append(b, r.Execution...)
+	b = r.scope.appendCallPath(b)
+	r.key = string(b)
+	return r.key
+}
+
+// appendCallPath appends "/seg" for each enclosing iteration and the
+// running state of s.
+func (s *Scope) appendCallPath(b []byte) []byte {
+	if s.up != nil {
+		b = s.up.appendCallPath(b)
+		if s.hasIter {
+			b = append(b, '/')
+			b = strconv.AppendInt(b, int64(s.iter), 10)
+		}
+	}
+	b = append(b, '/')
+	b = appendKeySegment(b, s.stateName)
+	if s.visit > 0 {
+		b = append(b, '#')
+		b = strconv.AppendInt(b, int64(s.visit+1), 10)
+	}
+	return b
+}
+
+func escapeKeySegment(name string) string {
+	if !strings.ContainsAny(name, "/#%") {
+		return name
+	}
+	return string(appendKeySegment(nil, name))
+}
+
+func appendKeySegment(b []byte, name string) []byte {
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; c {
+		case '/':
+			b = append(b, "%2F"...)
+		case '#':
+			b = append(b, "%23"...)
+		case '%':
+			b = append(b, "%25"...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
 }
 
 // Invoker runs Task resources. The result is the raw task result, before

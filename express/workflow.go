@@ -175,6 +175,10 @@ type ExecOptions struct {
 	InputSize int
 	// History, when not nil, records the execution's events (see History).
 	History *History
+	// Headers are passed on to every Task call of the execution
+	// (TaskRequest.Headers): the input record's trace context. The engine
+	// does not modify them; they must not change while it runs.
+	Headers []Header
 }
 
 var execSeq atomic.Uint64
@@ -191,7 +195,7 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 		*x = Execution{}
 		execPool.Put(x)
 	}()
-	*x = Execution{wf: w, parent: ctx, Input: input, Name: opts.Name, invoker: opts.Invoker, clock: opts.Clock, rnd: opts.Rand, inputSize: opts.InputSize, rawOutput: opts.RawOutput, hist: opts.History}
+	*x = Execution{wf: w, parent: ctx, Input: input, Name: opts.Name, invoker: opts.Invoker, clock: opts.Clock, rnd: opts.Rand, inputSize: opts.InputSize, rawOutput: opts.RawOutput, hist: opts.History, headers: opts.Headers}
 	if x.Name == "" {
 		x.Name = "exec-" + strconv.FormatUint(execSeq.Add(1), 10)
 	}
@@ -307,7 +311,9 @@ type Execution struct {
 	inputSize int
 	rawOutput bool
 	hist      *History
-	failState string // the top-level state whose error ended the execution
+	headers   []Header
+	inspect   func(stage string, v any) // TestState's inspection, see Scope.Inspect
+	failState string                    // the top-level state whose error ended the execution
 	// events and transitions are updated atomically: Map and Parallel
 	// branches run on several goroutines.
 	events      int64

@@ -7,9 +7,13 @@
 // transitions (Next; Choice rules labelled with a short rendering of the
 // rule such as `$.value > 30`; Default labelled "default"), Catch edges
 // dashed and labelled with their error names, each Retrier as a dotted
-// self-loop labelled "retry 3x: FirstError +N" (on the title for Map and
-// Parallel), and Map and Parallel states as subgraphs holding their
-// branches. Top-level states with End lead to an End marker.
+// self-loop labelled with what it does, e.g. "retry up to 3 times on
+// States.Timeout" (on the title for Map and Parallel), and Map and
+// Parallel states as subgraphs holding their branches. Top-level states
+// with End lead to an End marker.
+//
+// The states and transitions are the compiler's (compile.ModelOf): what
+// the engine would run, with its JSON pointers in errors.
 //
 // The output is deterministic: states are listed depth first from StartAt,
 // following transitions in the order they are written, then unreachable
@@ -24,8 +28,9 @@ import (
 )
 
 // Mermaid renders a decoded definition (as compile.Parse returns it) as a
-// Mermaid flowchart. The error says what is wrong with the definition's
-// shape: a missing StartAt or States, a transition to no state.
+// Mermaid flowchart. The error (a diag.Problems) says what leaves the
+// definition's shape unknown: a missing StartAt or States, a transition to
+// no state; other problems, which Validate reports, do not stop drawing.
 func Mermaid(def any) (string, error) {
 	m, err := build(def)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -161,22 +162,14 @@ func TestErrors(t *testing.T) {
 		def  string
 		want string
 	}{
-		{`[]`, "a state machine must be a JSON object"},
-		{`{"States":{"A":{"Type":"Succeed"}}}`, "/StartAt: StartAt is missing"},
-		{`{"StartAt":"A"}`, "/States: States is missing"},
-		{`{"StartAt":"A","States":{}}`, "/States: States is missing, empty"},
-		{`{"StartAt":"B","States":{"A":{"Type":"Succeed"}}}`, `StartAt names no state "B"`},
-		{`{"StartAt":"A","States":{"A":{"Next":"A"}}}`, "/States/A/Type: Type is missing"},
-		{`{"StartAt":"A","States":{"A":"Pass"}}`, "/States/A: a state must be a JSON object"},
-		{`{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"Nope"}}}`, `/States/A: Next names no state "Nope"`},
-		{`{"StartAt":"A","States":{"A":{"Type":"Choice","Choices":[{"Variable":"$.a","IsNull":true,"Next":"X"}]}}}`, `Choices[0].Next names no state "X"`},
-		{`{"StartAt":"A","States":{"A":{"Type":"Choice","Choices":[],"Default":"X"}}}`, `Default names no state "X"`},
-		{`{"StartAt":"A","States":{"A":{"Type":"Task","End":true,"Catch":[{"ErrorEquals":["States.ALL"],"Next":"X"}]}}}`, `Catch[0].Next names no state "X"`},
-		{`{"StartAt":"A","States":{"A":{"Type":"Parallel","End":true}}}`, "/States/A/Branches: Branches is missing"},
-		{`{"StartAt":"A","States":{"A":{"Type":"Parallel","End":true,"Branches":[{"StartAt":"B","States":{"B":{"Type":"Pass","Next":"A"}}}]}}}`, `/States/A/Branches/0/States/B: Next names no state "A" in its scope`},
-		{`{"StartAt":"A","States":{"A":{"Type":"Map","End":true}}}`, "a Map state needs an ItemProcessor"},
-		{`{"StartAt":"A","States":{"A":{"Type":"Map","End":true,"ItemProcessor":{"StartAt":"X","States":{"B":{"Type":"Succeed"}}}}}}`, `/States/A/ItemProcessor/StartAt: StartAt names no state "X"`},
-		{`{"StartAt":"a/b","States":{"a/b":{"Type":"Pass","Next":"c"}}}`, `/States/a~1b: Next names no state "c"`},
+		// The compiler's problems that leave the shape unknown (see
+		// compile.TestModelOfShapeProblems for all of them).
+		{`[]`, "/: a definition must be a JSON object"},
+		{`{"StartAt":"A"}`, "/: States is missing"},
+		{`{"StartAt":"A","States":{"A":{"Type":"Choice","Choices":[{"Variable":"$.a","IsNull":true,"Next":"X"}]}}}`, `/States/A/Choices/0/Next: no state named "X"`},
+		{`{"StartAt":"A","States":{"A":{"Type":"Map","End":true,"Iterator":{"StartAt":"B","States":{"B":{"Type":"Pass","Next":"C"}}}}}}`, `/States/A/Iterator/States/B/Next: no state named "C"`},
+		{`{"StartAt":"a/b","States":{"a/b":{"Type":"Pass","Next":"c"}}}`, `/States/a~1b/Next: no state named "c"`},
+		{`{"StartAt":"A","States":{"A":{"Type":"Parallel","End":true,"Branches":[{"StartAt":"B","States":{"B":{"Type":"Pass","Next":"A"}}}]}}}`, `/States/A/Branches/0/States/B/Next: no state named "A"`},
 	}
 	for _, tc := range cases {
 		def, err := compile.Parse([]byte(tc.def))
@@ -211,7 +204,7 @@ func TestShapes(t *testing.T) {
 	}
 	for _, want := range []string{
 		`s_T["T"]`, `s_C{"C"}`, `s_W[/"W"/]`, `s_P("P")`, `s_S(["S"])`, `s_F{{"F"}}`,
-		`START --> s_T`, `s_T --> s_C`, `s_T -.->|"X, Y"| s_F`, `s_T -.->|"retry 2x: E"| s_T`,
+		`START --> s_T`, `s_T --> s_C`, `s_T -.->|"X, Y"| s_F`, `s_T -.->|"retry ×2 on E"| s_T`,
 		`s_C -->|"$.a #lt; 1"| s_W`, `s_C -->|"default"| s_S`, `s_P --> END`,
 	} {
 		if !strings.Contains(m, want) {
@@ -225,11 +218,61 @@ func TestShapes(t *testing.T) {
 	for _, want := range []string{
 		`s_T [label="T", shape=box`, `s_C [label="C", shape=diamond`, `s_W [label="W", shape=parallelogram`,
 		`s_S [label="S", shape=oval`, `s_F [label="F", shape=hexagon`, `s_P [label="P", shape=box, style="rounded,filled"`,
-		`s_T -> s_F [label="X, Y", style=dashed];`, `s_T -> s_T [label="retry 2x: E", style=dotted];`,
+		`s_T -> s_F [label="X, Y", style=dashed];`, `s_T -> s_T [label="retry ×2 on E", style=dotted];`,
 		`s_C -> s_W [label="$.a < 1"];`, `s_P -> END;`,
 	} {
 		if !strings.Contains(d, want) {
 			t.Errorf("DOT lacks %q:\n%s", want, d)
 		}
 	}
+}
+
+func TestRetryLabels(t *testing.T) {
+	def, err := compile.Parse([]byte(`{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","End":true,"Retry":[
+		{"ErrorEquals":["States.Timeout"]},
+		{"ErrorEquals":["A","B"],"MaxAttempts":1},
+		{"ErrorEquals":["C"],"MaxAttempts":0},
+		{"ErrorEquals":["DynamoDB.ProvisionedThroughputExceededException","DynamoDB.RequestLimitExceeded","Lambda.TooManyRequestsException"],"MaxAttempts":4},
+		{"ErrorEquals":["States.ALL"],"MaxAttempts":5}]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := build(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"retry ×3 on States.Timeout", "retry ×1 on A, B", "no retry on C",
+		"retry ×4 on DynamoDB.ProvisionedThroughputExceededE… +2 more", "retry ×5 on any error"}
+	got := m.top.start.retries
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	for _, l := range got {
+		if shorten(l) != l {
+			t.Errorf("%q is longer than a label may be", l)
+		}
+	}
+}
+
+// FuzzGraph draws mutated definitions: an error is fine, a panic is not.
+func FuzzGraph(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.asl.json")
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		def, err := compile.Parse(b)
+		if err != nil {
+			return
+		}
+		m, errM := Mermaid(def)
+		d, errD := DOT(def)
+		if (errM == nil) != (errD == nil) || (errM == nil && (m == "" || d == "")) {
+			t.Errorf("Mermaid %v, DOT %v", errM, errD)
+		}
+	})
 }

@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/stepstream/express/compile"
+	"github.com/stepstream/express/express"
 )
 
 // maxLabel is the longest edge label, in runes, before it is shortened
@@ -16,9 +19,11 @@ const maxLabel = 60
 // machine is one scope of states: the top level, a Parallel branch or a
 // Map's item processor.
 type machine struct {
-	start  *node
-	nodes  []*node // StartAt order (depth first), then unreachable ones by name
-	byName map[string]*node
+	start *node
+	nodes []*node // StartAt order (depth first), then unreachable ones by name
+	// all are the nodes in the compiler's order (by name), as its
+	// transitions index them.
+	all []*node
 }
 
 // node is one state.
@@ -26,7 +31,7 @@ type node struct {
 	name string
 	typ  string
 	id   string
-	obj  map[string]any
+	st   *compile.StateModel
 	// title is the subgraph title of a Map or Parallel state.
 	title    string
 	branches []*machine // Parallel: its branches; Map: its item processor
@@ -60,185 +65,95 @@ type model struct {
 	ids   map[string]bool
 }
 
-// build checks the shape of a decoded definition and builds its model.
+// build reads a decoded definition through the compiler's model
+// (compile.ModelOf); its error lists what leaves the shape unknown.
 func build(def any) (*model, error) {
-	m := &model{ids: map[string]bool{}}
-	top, err := m.machine(def, "")
+	cm, err := compile.ModelOf(def)
 	if err != nil {
 		return nil, err
 	}
-	m.top = top
-	m.edges = append(m.edges, edge{to: top.start})
-	if err := m.link(top, true, ""); err != nil {
-		return nil, err
-	}
+	m := &model{ids: map[string]bool{}}
+	m.top = m.machine(cm.Machine)
+	m.edges = append(m.edges, edge{to: m.top.start})
+	m.link(m.top, true)
 	return m, nil
 }
 
-// machine reads a {StartAt, States} object; ptr locates it in errors.
-func (m *model) machine(v any, ptr string) (*machine, error) {
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%s: a state machine must be a JSON object with StartAt and States", where(ptr))
+// machine makes the nodes of a compiled machine, ordered and with ids.
+func (m *model) machine(cm *compile.MachineModel) *machine {
+	mc := &machine{all: make([]*node, len(cm.States))}
+	for i, st := range cm.States {
+		mc.all[i] = &node{name: st.Name, typ: st.Type, st: st}
 	}
-	start, ok := obj["StartAt"].(string)
-	if !ok {
-		return nil, fmt.Errorf("%s: StartAt is missing or not a string", where(ptr+"/StartAt"))
-	}
-	states, ok := obj["States"].(map[string]any)
-	if !ok || len(states) == 0 {
-		return nil, fmt.Errorf("%s: States is missing, empty or not an object", where(ptr+"/States"))
-	}
-	mc := &machine{byName: make(map[string]*node, len(states))}
-	for _, name := range slices.Sorted(maps.Keys(states)) {
-		sptr := ptr + "/States/" + escapePointer(name)
-		so, ok := states[name].(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("%s: a state must be a JSON object", where(sptr))
-		}
-		typ, _ := so["Type"].(string)
-		if typ == "" {
-			return nil, fmt.Errorf("%s: Type is missing or not a string", where(sptr+"/Type"))
-		}
-		mc.byName[name] = &node{name: name, typ: typ, obj: so}
-	}
-	mc.start = mc.byName[start]
-	if mc.start == nil {
-		return nil, fmt.Errorf("%s: StartAt names no state %q", where(ptr+"/StartAt"), start)
-	}
+	mc.start = mc.all[cm.Start]
 	// Order: depth first from StartAt, following transitions in the order
 	// they are written; then whatever is unreachable, by name.
 	seen := map[*node]bool{}
 	var visit func(n *node)
 	visit = func(n *node) {
-		if n == nil || seen[n] {
+		if seen[n] {
 			return
 		}
 		seen[n] = true
 		mc.nodes = append(mc.nodes, n)
-		for _, next := range successors(n.obj) {
-			visit(mc.byName[next])
+		for _, next := range successors(n.st) {
+			visit(mc.all[next])
 		}
 	}
 	visit(mc.start)
-	for _, name := range slices.Sorted(maps.Keys(states)) {
-		visit(mc.byName[name])
+	for _, n := range mc.all {
+		visit(n)
 	}
 	// Ids in that order, so that they do not depend on map order.
 	for _, n := range mc.nodes {
 		n.id = m.newID(n.name)
-		sptr := ptr + "/States/" + escapePointer(n.name)
-		switch n.typ {
-		case "Parallel":
-			bs, ok := n.obj["Branches"].([]any)
-			if !ok || len(bs) == 0 {
-				return nil, fmt.Errorf("%s: Branches is missing, empty or not an array", where(sptr+"/Branches"))
-			}
-			for i, b := range bs {
-				bm, err := m.machine(b, sptr+"/Branches/"+strconv.Itoa(i))
-				if err != nil {
-					return nil, err
-				}
-				n.branches = append(n.branches, bm)
+		for i, b := range n.st.Branches {
+			n.branches = append(n.branches, m.machine(b))
+			if n.typ == "Parallel" {
 				n.branchIDs = append(n.branchIDs, m.newID(n.name+"_branch"+strconv.Itoa(i+1)))
 			}
-			n.title = n.name + " (Parallel)"
-		case "Map":
-			field := "ItemProcessor"
-			proc, ok := n.obj[field]
-			if !ok {
-				field = "Iterator"
-				proc, ok = n.obj[field]
-			}
-			if !ok {
-				return nil, fmt.Errorf("%s: a Map state needs an ItemProcessor", where(sptr))
-			}
-			bm, err := m.machine(proc, sptr+"/"+field)
-			if err != nil {
-				return nil, err
-			}
-			n.branches = []*machine{bm}
-			n.title = n.name + " (Map)"
 		}
-		n.retries = retryLabels(n.obj)
+		if len(n.branches) > 0 {
+			n.title = n.name + " (" + n.typ + ")"
+		}
+		n.retries = retryLabels(n.st.Retry)
 		if len(n.branches) > 0 && len(n.retries) > 0 {
 			n.title += " · " + strings.Join(n.retries, " · ")
 		}
 	}
-	return mc, nil
+	return mc
 }
 
 // link adds the edges of every state of mc, then of the scopes inside.
-func (m *model) link(mc *machine, top bool, ptr string) error {
-	target := func(n *node, name, field string) (*node, error) {
-		t := mc.byName[name]
-		if t == nil {
-			return nil, fmt.Errorf("%s: %s names no state %q in its scope", where(ptr+"/States/"+escapePointer(n.name)), field, name)
-		}
-		return t, nil
-	}
+func (m *model) link(mc *machine, top bool) {
 	for _, n := range mc.nodes {
-		o := n.obj
-		if n.typ == "Choice" {
-			rules, _ := o["Choices"].([]any)
-			for i, r := range rules {
-				rm, _ := r.(map[string]any)
-				next, _ := rm["Next"].(string)
-				t, err := target(n, next, fmt.Sprintf("Choices[%d].Next", i))
-				if err != nil {
-					return err
-				}
-				m.edges = append(m.edges, edge{from: n, to: t, label: shorten(ruleLabel(rm))})
-			}
-			if d, ok := o["Default"].(string); ok {
-				t, err := target(n, d, "Default")
-				if err != nil {
-					return err
-				}
-				m.edges = append(m.edges, edge{from: n, to: t, label: "default"})
-			}
+		st := n.st
+		for _, r := range st.Choices {
+			m.edges = append(m.edges, edge{from: n, to: mc.all[r.Next], label: shorten(ruleLabel(r.Rule))})
 		}
-		if next, ok := o["Next"].(string); ok && n.typ != "Choice" {
-			t, err := target(n, next, "Next")
-			if err != nil {
-				return err
-			}
-			m.edges = append(m.edges, edge{from: n, to: t})
+		if st.Default >= 0 {
+			m.edges = append(m.edges, edge{from: n, to: mc.all[st.Default], label: "default"})
 		}
-		if end, _ := o["End"].(bool); end && top {
+		if st.Next >= 0 {
+			m.edges = append(m.edges, edge{from: n, to: mc.all[st.Next]})
+		}
+		if st.End && top {
 			m.edges = append(m.edges, edge{from: n})
 		}
-		catches, _ := o["Catch"].([]any)
-		for i, c := range catches {
-			cm, _ := c.(map[string]any)
-			next, _ := cm["Next"].(string)
-			t, err := target(n, next, fmt.Sprintf("Catch[%d].Next", i))
-			if err != nil {
-				return err
-			}
-			m.edges = append(m.edges, edge{from: n, to: t, label: shorten(strings.Join(strs(cm["ErrorEquals"]), ", ")), kind: edgeCatch})
+		for _, c := range st.Catch {
+			m.edges = append(m.edges, edge{from: n, to: mc.all[c.Next], label: shorten(strings.Join(c.ErrorEquals, ", ")), kind: edgeCatch})
 		}
 		if len(n.branches) == 0 {
 			for _, r := range n.retries {
 				m.edges = append(m.edges, edge{from: n, to: n, label: shorten(r), kind: edgeRetry})
 			}
 		}
-		for i, b := range n.branches {
-			bptr := ptr + "/States/" + escapePointer(n.name) + "/Branches/" + strconv.Itoa(i)
-			if n.typ == "Map" {
-				bptr = ptr + "/States/" + escapePointer(n.name) + "/ItemProcessor"
-			}
-			if err := m.link(b, false, bptr); err != nil {
-				return err
-			}
+		for _, b := range n.branches {
+			m.link(b, false)
 		}
 	}
-	return nil
 }
 
-// newID returns a node id made of ASCII letters, digits and underscores,
-// unique in the model: "s_" and the state name with every other character
-// replaced by '_', with a numeric suffix when two names collide.
 // reachesEnd reports whether an edge leads to the end of the execution.
 func (m *model) reachesEnd() bool {
 	for _, e := range m.edges {
@@ -249,6 +164,9 @@ func (m *model) reachesEnd() bool {
 	return false
 }
 
+// newID returns a node id made of ASCII letters, digits and underscores,
+// unique in the model: "s_" and the state name with every other character
+// replaced by '_', with a numeric suffix when two names collide.
 func (m *model) newID(name string) string {
 	var b strings.Builder
 	b.WriteString("s_")
@@ -267,55 +185,61 @@ func (m *model) newID(name string) string {
 	return id
 }
 
-// successors lists the states a state can go to, in the order written.
-func successors(o map[string]any) []string {
-	var out []string
-	if rules, ok := o["Choices"].([]any); ok {
-		for _, r := range rules {
-			if rm, ok := r.(map[string]any); ok {
-				if s, ok := rm["Next"].(string); ok {
-					out = append(out, s)
-				}
-			}
-		}
+// successors lists the states a state can go to, in the order written:
+// Choice rules, Default, Next, catchers.
+func successors(st *compile.StateModel) []int {
+	var out []int
+	for _, r := range st.Choices {
+		out = append(out, r.Next)
 	}
-	for _, k := range []string{"Default", "Next"} {
-		if s, ok := o[k].(string); ok {
-			out = append(out, s)
-		}
+	if st.Default >= 0 {
+		out = append(out, st.Default)
 	}
-	if cs, ok := o["Catch"].([]any); ok {
-		for _, c := range cs {
-			if cm, ok := c.(map[string]any); ok {
-				if s, ok := cm["Next"].(string); ok {
-					out = append(out, s)
-				}
-			}
-		}
+	if st.Next >= 0 {
+		out = append(out, st.Next)
+	}
+	for _, c := range st.Catch {
+		out = append(out, c.Next)
 	}
 	return out
 }
 
-// retryLabels renders each Retrier as "retry 3x: FirstError +N" (N more
-// errors), 3x being MaxAttempts.
-func retryLabels(o map[string]any) []string {
-	rs, _ := o["Retry"].([]any)
-	var out []string
+// retryLabels renders each Retrier as what it does: "retry ×3 on
+// States.Timeout, States.TaskFailed", "retry ×2 on any error" (States.ALL),
+// "no retry on X" (MaxAttempts 0). Error names that do not fit in a label
+// (maxLabel) are counted: "retry ×3 on A, B +2 more".
+func retryLabels(rs []express.Retrier) []string {
+	out := make([]string, 0, len(rs))
 	for _, r := range rs {
-		rm, _ := r.(map[string]any)
-		attempts := "3"
-		if v, ok := rm["MaxAttempts"]; ok {
-			attempts = number(v)
+		prefix := "retry ×" + strconv.Itoa(r.MaxAttempts) + " on "
+		if r.MaxAttempts == 0 {
+			prefix = "no retry on "
 		}
-		errs := strs(rm["ErrorEquals"])
-		label := "retry " + attempts + "x"
-		if len(errs) > 0 {
-			label += ": " + errs[0]
+		if len(r.ErrorEquals) == 1 && r.ErrorEquals[0] == express.ErrALL {
+			out = append(out, prefix+"any error")
+			continue
 		}
-		if len(errs) > 1 {
-			label += " +" + strconv.Itoa(len(errs)-1)
+		names, more := "", ""
+		for i, e := range r.ErrorEquals {
+			rest := ""
+			if n := len(r.ErrorEquals) - i - 1; n > 0 {
+				rest = " +" + strconv.Itoa(n) + " more"
+			}
+			next := e
+			if i > 0 {
+				next = names + ", " + e
+			}
+			if i > 0 && utf8.RuneCountInString(prefix+next+rest) > maxLabel {
+				more = " +" + strconv.Itoa(len(r.ErrorEquals)-i) + " more"
+				break
+			}
+			names, more = next, rest
 		}
-		out = append(out, label)
+		// A name too long by itself is cut, keeping the count after it.
+		if room := maxLabel - utf8.RuneCountInString(prefix+more); utf8.RuneCountInString(names) > room {
+			names = string([]rune(names)[:room-1]) + "…"
+		}
+		out = append(out, prefix+names+more)
 	}
 	return out
 }
@@ -435,27 +359,4 @@ func number(v any) string {
 		return strconv.FormatBool(t)
 	}
 	return fmt.Sprint(v)
-}
-
-// strs returns the strings of a JSON array.
-func strs(v any) []string {
-	a, _ := v.([]any)
-	out := make([]string, 0, len(a))
-	for _, e := range a {
-		if s, ok := e.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func escapePointer(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
-}
-
-func where(ptr string) string {
-	if ptr == "" {
-		return "the definition"
-	}
-	return ptr
 }

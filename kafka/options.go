@@ -127,10 +127,22 @@ type Options struct {
 	// Hooks must be the hooks Workflow was compiled with when ExecutionLog
 	// is set (the copy replaces them); otherwise they are unused.
 	Hooks express.Hooks
+	// PropagateHeaders names the headers of an input record (compared
+	// without regard to case) that are copied to its output record and
+	// passed to its execution's Task calls (express.ExecOptions.Headers:
+	// URL and Kafka targets send them). nil means
+	// DefaultPropagateHeaders, the W3C trace context; an empty, non-nil
+	// slice propagates none. Dead letters carry all the record's headers
+	// whatever this says.
+	PropagateHeaders []string
 	// Observer, when set, picks executions that record their history and
 	// sees failed executions and dead letters (the console; see Observer).
 	Observer Observer
 }
+
+// DefaultPropagateHeaders are the headers Options.PropagateHeaders
+// propagates by default: the W3C trace context.
+var DefaultPropagateHeaders = []string{"traceparent", "tracestate"}
 
 func (o *Options) fill() error {
 	if o.Workflow == nil {
@@ -188,6 +200,9 @@ func (o *Options) fill() error {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.PropagateHeaders == nil {
+		o.PropagateHeaders = DefaultPropagateHeaders
 	}
 	return nil
 }

@@ -501,7 +501,8 @@ func (p *Processor) process(s *slot) *slot {
 	// engine's objects as they are (an execution log that writes outputs
 	// wants plain values).
 	hist := p.sample()
-	res := wf.Execute(part.ctx, s.val, express.ExecOptions{Name: s.name, InputSize: len(r.Value), RawOutput: !p.o.ExecutionLog.logsOutput(), History: hist})
+	res := wf.Execute(part.ctx, s.val, express.ExecOptions{Name: s.name, InputSize: len(r.Value), RawOutput: !p.o.ExecutionLog.logsOutput(),
+		Headers: s.propagated(p.o.PropagateHeaders), History: hist})
 	nxt := p.handoff(s)
 	if res.Status == express.Aborted && part.ctx.Err() != nil {
 		p.discard(s)
@@ -531,7 +532,12 @@ func (p *Processor) process(s *slot) *slot {
 	val := jsonv.AppendJSON(s.buf[:0], res.Output)
 	s.buf = val
 	s.phase = phaseOutput
-	s.out = kgo.Record{Topic: p.o.OutputTopic, Key: r.Key, Value: val, Headers: s.sourceHeaders(s.hdrs[:0])}
+	h := s.hdrs[:0]
+	for _, x := range s.prop {
+		h = append(h, kgo.RecordHeader{Key: x.Key, Value: x.Value})
+	}
+	s.hdrs = s.sourceHeaders(h)
+	s.out = kgo.Record{Topic: p.o.OutputTopic, Key: r.Key, Value: val, Headers: s.hdrs}
 	p.cl.Produce(p.base, &s.out, s.ack)
 	return nxt
 }

@@ -2,9 +2,12 @@ package kafka
 
 import (
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stepstream/express/express"
 )
 
 // Header names set on output and dead-letter records.
@@ -64,7 +67,8 @@ type slot struct {
 	out     kgo.Record
 	hdrs    []kgo.RecordHeader
 	scratch []byte
-	buf     []byte // the serialised output
+	buf     []byte           // the serialised output
+	prop    []express.Header // the record's headers to propagate (propagated)
 	ack     func(*kgo.Record, error)
 	xl      *slotLog // execution logging state, made on first use
 }
@@ -79,6 +83,8 @@ func (s *slot) reset() {
 	s.part, s.rec, s.hash, s.chained, s.next, s.done, s.size = nil, nil, 0, false, nil, false, 0
 	s.val, s.parsed, s.handedOff, s.name, s.owner, s.rerun = nil, false, false, "", false, false
 	s.phase, s.status, s.errName, s.cause, s.attempts, s.refusals = phaseNone, "", "", "", 0, 0
+	clear(s.prop)
+	s.prop = s.prop[:0]
 	hdrs, scratch := s.hdrs[:0], s.scratch[:0]
 	clear(s.hdrs[:cap(s.hdrs)])
 	s.out = kgo.Record{}
@@ -94,6 +100,22 @@ func (s *slot) onAck(_ *kgo.Record, err error) {
 		return
 	}
 	s.p.complete(s)
+}
+
+// propagated returns the headers of the record named in names (compared
+// without regard to case), in the record's order, for its execution and
+// its output record. They refer to the record's own bytes.
+func (s *slot) propagated(names []string) []express.Header {
+	s.prop = s.prop[:0]
+	for _, h := range s.rec.Headers {
+		for _, n := range names {
+			if strings.EqualFold(h.Key, n) {
+				s.prop = append(s.prop, express.Header{Key: h.Key, Value: h.Value})
+				break
+			}
+		}
+	}
+	return s.prop
 }
 
 // sourceHeaders appends the headers naming the workflow, execution and

@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -51,11 +52,12 @@ type Options struct {
 	// long. With neither, Run produces for 30 seconds.
 	Records  int64
 	Duration time.Duration
-	// Devices, PayloadBytes and OutOfRangePercent shape the readings (see
-	// Generator). Seed makes the readings reproducible.
+	// Devices, PayloadBytes, OutOfRangePercent and Mix shape the readings
+	// (see readings.Generator). Seed makes the readings reproducible.
 	Devices           int
 	PayloadBytes      int
 	OutOfRangePercent float64
+	Mix               readings.Mix
 	Seed              uint64
 	// Drain is how long Run waits for the remaining results once everything
 	// is produced (default 30s).
@@ -87,9 +89,15 @@ type Report struct {
 	ProduceErrors int64 // records the producer gave up on
 	Output        int64 // records whose first result is on the output topic
 	DLQ           int64 // records whose first result is on the dead-letter topic
-	Missing       int64 // produced records that never came back
-	Duplicates    int64 // extra results for records that already came back
-	Foreign       int64 // results for records this run did not produce
+	// Missing is the produced records that did not come back: lost, when
+	// Options.Group is set (the daemon's group committed past them).
+	Missing int64
+	// Late is, with Options.Group, the produced records that had not come
+	// back when the drain ended and that the daemon had not processed yet
+	// (its group's committed offset is before them): late, not lost.
+	Late       int64
+	Duplicates int64 // extra results for records that already came back
+	Foreign    int64 // results for records this run did not produce
 	// ProduceTime is the time from the first produce to the last
 	// acknowledgement; Elapsed until the last result (or the drain timeout).
 	ProduceTime, Elapsed time.Duration
@@ -104,7 +112,7 @@ type Report struct {
 }
 
 // AllBack reports whether every produced record came back at least once.
-func (r *Report) AllBack() bool { return r.Missing == 0 && r.ProduceErrors == 0 }
+func (r *Report) AllBack() bool { return r.Missing == 0 && r.Late == 0 && r.ProduceErrors == 0 }
 
 func (o *Options) fill() error {
 	if o.Topic == "" {
@@ -150,13 +158,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	mctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	inParts, err := partitions(mctx, prod, o.Topic)
 	start := map[string]map[int32]kgo.Offset{}
+	consumed := map[string]map[int32]int64{} // next offset per result partition, guarded by mu below
 	for _, t := range resTopics {
 		if err != nil {
 			break
 		}
 		var ends map[int32]int64
 		if ends, err = endOffsets(mctx, prod, t, nil); err == nil {
-			start[t] = map[int32]kgo.Offset{}
+			start[t], consumed[t] = map[int32]kgo.Offset{}, ends
 			for p, off := range ends {
 				start[t][p] = kgo.NewOffset().At(off)
 			}
@@ -192,6 +201,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			}
 			mu.Lock()
 			fs.EachRecord(func(r *kgo.Record) {
+				if m := consumed[r.Topic]; m != nil {
+					m[r.Partition] = max(m[r.Partition], r.Offset+1)
+				}
 				var topic, part, off []byte
 				for _, h := range r.Headers {
 					switch h.Key {
@@ -259,6 +271,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	// producer
 	gen := readings.NewGenerator(o.Seed, o.Devices, o.PayloadBytes, o.OutOfRangePercent)
+	gen.Mix = o.Mix
 	ack := func(r *kgo.Record, err error) {
 		if err != nil {
 			produceErrs.Add(1)
@@ -324,6 +337,13 @@ wait:
 		}
 	}
 	elapsed := time.Since(t0)
+	mu.Lock()
+	allBack := tr.output+tr.dlq >= tr.produced
+	mu.Unlock()
+	var committed map[int32]int64
+	if !allBack {
+		committed = lateOrLost(o, prod, resTopics, &mu, consumed)
+	}
 	stopSampler()
 	<-samplerDone
 	stopCons()
@@ -335,6 +355,9 @@ wait:
 	rep.Produced, rep.Output, rep.DLQ, rep.Duplicates = tr.produced, tr.output, tr.dlq, tr.duplicates
 	rep.ProduceErrors = produceErrs.Load()
 	rep.Missing = tr.produced - tr.output - tr.dlq
+	if committed != nil && rep.Missing > 0 {
+		rep.Late, rep.Missing = tr.notBack(committed)
+	}
 	rep.Foreign = tr.foreign()
 	rep.ProduceTime, rep.Elapsed = produceTime, elapsed
 	if produceTime > 0 {
@@ -344,6 +367,58 @@ wait:
 	rep.P50, rep.P90, rep.P99, rep.P999 = tr.total.quantile(0.5), tr.total.quantile(0.9), tr.total.quantile(0.99), tr.total.quantile(0.999)
 	rep.Max = time.Duration(tr.total.maxMs) * time.Millisecond
 	return rep, nil
+}
+
+// lateGrace bounds how long Run waits, after the drain, for the results
+// of the records the daemon committed meanwhile.
+const lateGrace = 5 * time.Second
+
+// lateOrLost returns the daemon group's committed offsets of the input
+// topic (nil without Options.Group or when they cannot be read), after
+// the consumer caught up with the result topics as they were then: the
+// result of every committed record is produced before its commit, so a
+// record behind them without a result is lost, one ahead of them late.
+func lateOrLost(o Options, cl *kgo.Client, resTopics []string, mu *sync.Mutex, consumed map[string]map[int32]int64) map[int32]int64 {
+	if o.Group == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lateGrace)
+	defer cancel()
+	committed, err := kafka.CommittedOffsets(ctx, cl, o.Group, o.Topic)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		committed, err = map[int32]int64{}, nil // the daemon committed nothing yet
+	}
+	if err != nil {
+		return nil
+	}
+	ends := map[string]map[int32]int64{}
+	for _, t := range resTopics {
+		if ends[t], err = endOffsets(ctx, cl, t, nil); err != nil {
+			return nil
+		}
+	}
+	caughtUp := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for t, m := range ends {
+			for p, end := range m {
+				if consumed[t][p] < end {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !caughtUp() {
+		select {
+		case <-ctx.Done():
+			return committed // some results may be unseen: counted as lost
+		case <-tick.C:
+		}
+	}
+	return committed
 }
 
 // partitions returns the partition ids of topic.
@@ -433,6 +508,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	fmt.Fprintf(w, "%-28s %s (output %s, dead letters %s)\n", "came back", group(r.Output+r.DLQ), group(r.Output), group(r.DLQ))
 	fmt.Fprintf(w, "%-28s %s\n", "missing", group(r.Missing))
+	if r.Late > 0 {
+		fmt.Fprintf(w, "%-28s %s (not processed by the daemon when --drain ended: not lost)\n", "late", group(r.Late))
+	}
 	fmt.Fprintf(w, "%-28s %s\n", "duplicates", group(r.Duplicates))
 	if r.Foreign > 0 {
 		fmt.Fprintf(w, "%-28s %s (not produced by this run)\n", "other results", group(r.Foreign))
@@ -446,6 +524,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	verdict := "yes: every produced record came back at least once"
 	if !r.AllBack() {
 		verdict = fmt.Sprintf("NO: %d missing, %d not produced", r.Missing, r.ProduceErrors)
+		if r.Late > 0 {
+			verdict += fmt.Sprintf(", %d late (a longer --drain waits for them)", r.Late)
+		}
 	}
 	fmt.Fprintf(w, "%-28s %s\n", "all back", verdict)
 }

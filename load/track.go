@@ -207,3 +207,29 @@ func (t *tracker) foreign() int64 {
 	}
 	return n
 }
+
+// notBack splits the records we produced that have no result yet:
+// behind is those before the group's committed offset of their partition
+// (the daemon committed them, so their result was produced and never
+// seen: lost), ahead the others (not processed yet: late).
+func (t *tracker) notBack(committed map[int32]int64) (ahead, behind int64) {
+	for p, pt := range t.parts {
+		c0, ok := committed[p]
+		for ci, c := range pt.chunks {
+			if c.matched == c.produced {
+				continue
+			}
+			for i, f := range c.flags {
+				if f&flagProduced == 0 || f&seenMask != 0 {
+					continue
+				}
+				if off := ci<<chunkBits | int64(i); ok && off < c0 {
+					behind++
+				} else {
+					ahead++
+				}
+			}
+		}
+	}
+	return ahead, behind
+}

@@ -2,6 +2,9 @@ package resources
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stepstream/express/express"
@@ -29,5 +32,29 @@ func BenchmarkInvokeStatic(b *testing.B) {
 
 func BenchmarkInvokeKafka(b *testing.B) {
 	r := build(&testing.T{}, &fakeProducer{}, map[string]string{"arn:aws:lambda:eu-west-1:1:function:enrich": "kafka:out"})
+	benchInvoke(b, r, "arn:aws:lambda:eu-west-1:1:function:enrich")
+}
+
+// benchServer answers every POST with a small JSON object, as a Lambda
+// function or an enrichment service does.
+func benchServer(b *testing.B) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"site":"plant-1","threshold":30}`))
+	}))
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+func BenchmarkInvokeHTTP(b *testing.B) {
+	srv := benchServer(b)
+	r := build(&testing.T{}, nil, map[string]string{"enrich": srv.URL + "/enrich"})
+	benchInvoke(b, r, "enrich")
+}
+
+func BenchmarkInvokeLambdaHTTP(b *testing.B) {
+	srv := benchServer(b)
+	r := build(&testing.T{}, nil, map[string]string{"arn:aws:lambda:eu-west-1:1:function:enrich": srv.URL + "/2015-03-31/functions/function/invocations"})
 	benchInvoke(b, r, "arn:aws:lambda:eu-west-1:1:function:enrich")
 }

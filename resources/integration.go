@@ -2,8 +2,6 @@ package resources
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
@@ -205,8 +203,6 @@ func attributes(m map[string]any) []kgo.RecordHeader {
 
 // messageID is a stable UUID-shaped id of a published message.
 func messageID(req *express.TaskRequest, rp Reply) string {
-	h := sha1.Sum([]byte(req.Execution + "\x00" + req.State + "\x00" + rp.Topic + "\x00" +
-		strconv.Itoa(int(rp.Partition)) + "\x00" + strconv.FormatInt(rp.Offset, 10)))
-	x := hex.EncodeToString(h[:16])
-	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
+	return callUUID(req.Execution + "\x00" + req.State + "\x00" + rp.Topic + "\x00" +
+		strconv.Itoa(int(rp.Partition)) + "\x00" + strconv.FormatInt(rp.Offset, 10))
 }

@@ -117,14 +117,12 @@ func invokeHTTP(ctx context.Context, r *Resources, req *express.TaskRequest, c h
 	if err != nil {
 		return nil, express.Errorf(express.ErrRuntime, "%v", err)
 	}
+	callHeaders(hr.Header, req)
 	if c.contentType != "" {
 		hr.Header.Set("Content-Type", c.contentType)
 	}
 	for k, v := range c.headers {
 		hr.Header.Set(k, scalar(v))
-	}
-	if hr.Header.Get("Idempotency-Key") == "" {
-		hr.Header.Set("Idempotency-Key", req.Execution)
 	}
 	resp, b, err := do(ctx, &r.cfg, hr, u, c.method+" "+u.Redacted())
 	if err != nil {

@@ -10,7 +10,9 @@ import (
 // LambdaInvoke is the optimised Lambda integration. Its Parameters
 // FunctionName (a name or an ARN, mapped as such or by the name of a
 // mapped function ARN) picks the target, which gets the Payload; the
-// result is {ExecutedVersion, Payload, StatusCode} as AWS returns it.
+// result is AWS's envelope {ExecutedVersion, Payload, SdkHttpMetadata,
+// SdkResponseMetadata, StatusCode} (lambdaEnvelope). A URL target is
+// called as Lambda is (lambda_http.go).
 const LambdaInvoke = "arn:aws:states:::lambda:invoke"
 
 func init() { registerIntegration(lambdaInvoke) }
@@ -29,14 +31,14 @@ var lambdaInvoke = integration[call]{
 			return call{}, express.Errorf(express.ErrTaskFailed, "no target is configured for Lambda function %q (state %q)", fn, req.State)
 		}
 		p := m["Payload"]
-		return call{t, Message{Body: p, Value: p, Key: []byte(lambdaName(fn))}}, nil
+		return call{t, Message{Body: p, Value: p, Key: []byte(lambdaName(fn)), Lambda: true}}, nil
 	},
 	invoke: func(ctx context.Context, r *Resources, req *express.TaskRequest, c call) (any, error) {
 		rp, err := r.send(ctx, req, c)
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"ExecutedVersion": "$LATEST", "Payload": rp.plain(), "StatusCode": int64(200)}, nil
+		return lambdaEnvelope(req, rp), nil
 	},
 }
 

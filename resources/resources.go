@@ -24,9 +24,19 @@
 // and port, path prefix) once its dot segments are resolved ("/v1/../x" and
 // "/v1/%2e%2e/x" are "/x"; an encoded slash or a backslash is refused), and
 // the request goes to that resolved URL, as do redirects; no other
-// outbound call can be made from record data. Every call has a timeout. Every call carries the execution name as
-// its idempotency key: the Idempotency-Key header of HTTP requests and of
-// produced records.
+// outbound call can be made from record data. Every call has a timeout.
+//
+// A Task whose Resource is a Lambda function ARN, or lambda:invoke, calls a
+// URL target as the Lambda Invoke API is called and reads its answer as
+// Step Functions reads Lambda's: function errors named by errorType,
+// Lambda.* service errors, lambda:invoke's envelope (lambda_http.go). Other
+// URL targets fail with States.Http.StatusCode.NNN.
+//
+// Every call carries its idempotency key (express.TaskRequest.CallKey:
+// execution/iteration path/state, the same for each Retry attempt), its
+// attempt and the headers the execution passes on (a trace context): the
+// Idempotency-Key, Express-Attempt and propagated headers of HTTP requests
+// and of produced records. docs/targets.md lists what a target receives.
 //
 // The code is a table: one file per kind of target (target_*.go, behind
 // the TargetKind and Endpoint interfaces) and one per integration
@@ -212,7 +222,9 @@ func (r *Resources) Invoke(ctx context.Context, req *express.TaskRequest) (any, 
 	if !ok {
 		return nil, express.Errorf(express.ErrTaskFailed, "no target is configured for resource %q (state %q)", req.Resource, req.State)
 	}
-	rp, err := t.Endpoint.Send(ctx, &r.cfg, req, Message{Body: req.Input, Value: req.Input})
+	// A function ARN is called as Lambda is (lambda_http.go).
+	lambda := strings.HasPrefix(req.Resource, "arn:aws:lambda:")
+	rp, err := t.Endpoint.Send(ctx, &r.cfg, req, Message{Body: req.Input, Value: req.Input, Lambda: lambda})
 	if err != nil {
 		return nil, err
 	}

@@ -135,7 +135,7 @@ func TestStaticAndLambdaHTTP(t *testing.T) {
 		t.Fatal(v, err)
 	}
 	v, err = invoke(r, "arn:aws:lambda:eu-west-1:1:function:enrich-device", `{"deviceId":"d1"}`)
-	if err != nil || oj.JSON(v, &oj.Options{Sort: true}) != `{"echo":{"deviceId":"d1"},"site":"plant-1"}` || gotKey != "exec-1" {
+	if err != nil || oj.JSON(v, &oj.Options{Sort: true}) != `{"echo":{"deviceId":"d1"},"site":"plant-1"}` || gotKey != "exec-1/S" {
 		t.Fatal(oj.JSON(v), err, gotKey)
 	}
 	// lambda:invoke by FunctionName (short name of the mapped ARN)
@@ -186,7 +186,7 @@ func TestHTTPInvokeAllowlist(t *testing.T) {
 		m["Headers"].(map[string]any)["x-test"].([]any)[0] != "yes" {
 		t.Fatal(oj.JSON(v))
 	}
-	if got.Method != "POST" || got.Header.Get("X-A") != "1" || got.Header.Get("Idempotency-Key") != "exec-1" ||
+	if got.Method != "POST" || got.Header.Get("X-A") != "1" || got.Header.Get("Idempotency-Key") != "exec-1/S" || got.Header.Get("Express-Attempt") != "0" ||
 		got.URL.Query().Get("q") != "a b" || len(got.URL.Query()["n"]) != 2 || body != `{"k":"v"}` {
 		t.Fatal(got, body)
 	}
@@ -237,7 +237,7 @@ func TestKafkaPublishing(t *testing.T) {
 				idem = string(h.Value)
 			}
 		}
-		if idem != "exec-1" {
+		if idem != "exec-1/S" {
 			t.Errorf("record %d: Idempotency-Key %q", i, idem)
 		}
 	}

@@ -3,6 +3,7 @@ package resources
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sort"
 	"strings"
@@ -100,6 +101,10 @@ type Message struct {
 	// headers; the idempotency headers are added to them).
 	Key     []byte
 	Headers []kgo.RecordHeader
+	// Lambda says the Task calls a Lambda function (a function ARN or
+	// lambda:invoke): a URL target is called as the Lambda Invoke API is
+	// and its answer read as Lambda's (see lambda_http.go).
+	Lambda bool
 }
 
 // Reply is a target's answer to a Message: a result (a target that
@@ -117,6 +122,11 @@ type Reply struct {
 	Topic     string
 	Partition int32
 	Offset    int64
+	// Status and Header are the HTTP status and response headers of a
+	// URL target's answer (0 and nil for other targets): lambda:invoke
+	// returns them in its SdkHttpMetadata.
+	Status int
+	Header http.Header
 }
 
 // plain is the result of a plain Task resource (and the Payload of

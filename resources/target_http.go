@@ -49,8 +49,13 @@ func (httpKind) Parse(s string, t *Target) error {
 
 type httpTarget struct{ url *url.URL }
 
-// Send posts msg.Body as JSON and returns the JSON response.
+// Send posts msg.Body as JSON and returns the JSON response; a Lambda
+// call (msg.Lambda) is made and read as Lambda's Invoke API (see
+// lambda_http.go).
 func (h *httpTarget) Send(ctx context.Context, cfg *Config, req *express.TaskRequest, msg Message) (Reply, error) {
+	if msg.Lambda {
+		return invokeLambda(ctx, cfg, req, h.url, msg.Body)
+	}
 	v, err := post(ctx, cfg, req, h.url, msg.Body)
 	return Reply{Result: v}, err
 }
@@ -67,8 +72,8 @@ func post(ctx context.Context, cfg *Config, req *express.TaskRequest, u *url.URL
 	if err != nil {
 		return nil, express.Errorf(express.ErrTaskFailed, "%v", err)
 	}
-	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("Idempotency-Key", req.Execution)
+	hr.Header["Content-Type"] = jsonContentType
+	callHeaders(hr.Header, req)
 	_, b, err := do(ctx, cfg, hr, u, u.Redacted())
 	if err != nil {
 		return nil, err

@@ -56,16 +56,23 @@ func (k kafkaTarget) Send(ctx context.Context, cfg *Config, req *express.TaskReq
 // AcceptsObjects reports true: values are written with jsonv.
 func (kafkaTarget) AcceptsObjects() bool { return true }
 
-// produce publishes rec synchronously with the idempotency headers.
+// produce publishes rec synchronously with the idempotency headers
+// (Idempotency-Key: the call's key, express.TaskRequest.CallKey;
+// express-attempt, express-workflow, express-state) and the headers
+// passed on from the input record (TaskRequest.Headers).
 func produce(ctx context.Context, cfg *Config, req *express.TaskRequest, rec *kgo.Record) error {
 	if cfg.Producer == nil {
 		return express.Errorf(express.ErrTaskFailed, "no Kafka producer is configured for topic %q", rec.Topic)
 	}
 	rec.Headers = append(rec.Headers,
-		kgo.RecordHeader{Key: "Idempotency-Key", Value: []byte(req.Execution)},
+		kgo.RecordHeader{Key: "Idempotency-Key", Value: []byte(req.CallKey())},
+		kgo.RecordHeader{Key: "express-attempt", Value: attemptValue(req.Attempt)},
 		kgo.RecordHeader{Key: "express-workflow", Value: []byte(req.Workflow)},
 		kgo.RecordHeader{Key: "express-state", Value: []byte(req.State)},
 	)
+	for _, h := range req.Headers {
+		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.KafkaTimeout)
 	defer cancel()
 	if err := cfg.Producer.ProduceSync(ctx, rec).FirstErr(); err != nil {

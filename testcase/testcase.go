@@ -11,26 +11,36 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/stepstream/express/compile"
+	"github.com/stepstream/express/compile/diag"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
 	"github.com/stepstream/express/mockconfig"
+	"github.com/stepstream/express/resources"
 )
 
 // Case is one test case file.
 type Case struct {
-	File       string
-	Name       string
-	Source     string
-	Definition any
-	Input      any
-	Mocks      map[string][]Mock
-	Expect     Expect
+	File   string
+	Name   string
+	Source string
+	// Definition is the state machine, inline or read from DefinitionFile
+	// (a path relative to the case file).
+	Definition     any
+	DefinitionFile string
+	Input          any
+	Mocks          map[string][]Mock
+	// Resources maps Task resources to targets as express serve's
+	// --resource does (RESOURCE → TARGET strings); Task states without a
+	// mock call them (see RunWith).
+	Resources map[string][]string
+	Expect    Expect
 	// StateMachine and MockTestCase name a test case of a Step Functions
 	// Local mock configuration (RunOptions.MockConfig) whose mocked
 	// responses answer the Task states; inline Mocks answer the states it
@@ -76,6 +86,19 @@ func Load(file string) (*Case, error) {
 	if c.Name == "" {
 		c.Name = strings.TrimSuffix(filepath.Base(file), ".json")
 	}
+	if c.DefinitionFile != "" {
+		path := c.DefinitionFile
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(filepath.Dir(file), path)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: definitionFile: %w", file, err)
+		}
+		if c.Definition, err = compile.Parse(b); err != nil {
+			return nil, fmt.Errorf("%s: definitionFile %s: %w", file, c.DefinitionFile, err)
+		}
+	}
 	return c, nil
 }
 
@@ -92,12 +115,24 @@ func Parse(b []byte) (*Case, error) {
 	c := &Case{Input: map[string]any{}}
 	c.Name, _ = m["name"].(string)
 	c.Source, _ = m["source"].(string)
-	def, ok := m["definition"]
-	if !ok {
+	def, hasDef := m["definition"]
+	df, hasFile := m["definitionFile"]
+	switch {
+	case hasDef && hasFile:
+		return nil, fmt.Errorf("give \"definition\" or \"definitionFile\", not both")
+	case hasFile:
+		s, ok := df.(string)
+		if !ok || s == "" {
+			return nil, fmt.Errorf("\"definitionFile\" must be a path, relative to the case file")
+		}
+		c.DefinitionFile = s
+	case hasDef:
+		c.Definition = def
+	default:
 		if _, mock := m["MockedResponses"]; mock {
 			return nil, ErrMockConfig
 		}
-		return nil, fmt.Errorf("\"definition\" is missing")
+		return nil, fmt.Errorf("\"definition\" (or \"definitionFile\") is missing")
 	}
 	for _, f := range []struct {
 		key string
@@ -114,7 +149,12 @@ func Parse(b []byte) (*Case, error) {
 	if c.StateMachine != "" && c.MockTestCase == "" {
 		return nil, fmt.Errorf("\"stateMachine\" names the state machine of a mock configuration; give \"mockTestCase\" too")
 	}
-	c.Definition = def
+	if rv, ok := m["resources"]; ok {
+		var err error
+		if c.Resources, err = parseResources(rv); err != nil {
+			return nil, err
+		}
+	}
 	if in, ok := m["input"]; ok {
 		c.Input = in
 	}
@@ -185,19 +225,24 @@ type Outcome struct {
 }
 
 // mockInvoker answers Task states from a case's mocks, counting calls per
-// state name. It is used by one execution (and its Map/Parallel goroutines).
+// state name, and the others from next (when set). It is used by one
+// execution (and its Map/Parallel goroutines).
 type mockInvoker struct {
 	mu    sync.Mutex
 	mocks map[string][]Mock
 	calls map[string]int
+	next  express.Invoker
 }
 
-func (m *mockInvoker) Invoke(_ context.Context, req *express.TaskRequest) (any, error) {
+func (m *mockInvoker) Invoke(ctx context.Context, req *express.TaskRequest) (any, error) {
 	m.mu.Lock()
 	list, ok := m.mocks[req.State]
 	n := m.calls[req.State]
 	m.calls[req.State] = n + 1
 	m.mu.Unlock()
+	if !ok && m.next != nil {
+		return m.next.Invoke(ctx, req)
+	}
 	if !ok {
 		return nil, errNoMock{req.State}
 	}
@@ -217,49 +262,69 @@ func (e errNoMock) Error() string {
 	return fmt.Sprintf("Task state %q has no mock: add one under \"mocks\"", e.state)
 }
 
-// RunOptions are what a run may add to a case.
+// RunOptions say what answers the Task states a case does not mock.
 type RunOptions struct {
+	// Invoker answers the Task states with no mock (nil: such a state
+	// fails the case when it runs, with a message asking for a mock).
+	Invoker express.Invoker
+	// Check, when set, is given the definition's Task states before the
+	// execution, with whether each is mocked; the problems it returns
+	// (JSON pointers into the definition) reject the case's definition as
+	// compile problems do: the case passes only if it expects INVALID.
+	Check func(tasks []compile.TaskRef, mocked func(state string) bool) diag.Problems
 	// MockConfig answers the cases that name a mock test case.
 	MockConfig *mockconfig.File
 	// History records the execution's events in Outcome.History.
 	History bool
 }
 
-// Run executes the case with virtual time and judges the result.
-func (c *Case) Run(ctx context.Context) Outcome { return c.RunWith(ctx, RunOptions{}) }
-
-// invoker returns the Task invoker of one execution of the case.
-func (c *Case) invoker(opts RunOptions) (express.Invoker, error) {
-	inline := &mockInvoker{mocks: c.Mocks, calls: map[string]int{}}
+// mockTestCase returns the mocks of the mock configuration's test case the
+// case names, nil when it names none.
+func (c *Case) mockTestCase(ro RunOptions) (*mockconfig.Mocks, error) {
 	if c.MockTestCase == "" {
-		return inline, nil
+		return nil, nil
 	}
-	if opts.MockConfig == nil {
+	if ro.MockConfig == nil {
 		return nil, fmt.Errorf("the case names mock test case %q: give the mock configuration with --mock-config", c.MockTestCase)
 	}
 	sm := c.StateMachine
 	if sm == "" {
-		if len(opts.MockConfig.StateMachines) != 1 {
-			return nil, fmt.Errorf("the mock configuration has %d state machines: say which with \"stateMachine\"", len(opts.MockConfig.StateMachines))
+		if len(ro.MockConfig.StateMachines) != 1 {
+			return nil, fmt.Errorf("the mock configuration has %d state machines: say which with \"stateMachine\"", len(ro.MockConfig.StateMachines))
 		}
-		for name := range opts.MockConfig.StateMachines {
+		for name := range ro.MockConfig.StateMachines {
 			sm = name
 		}
 	}
-	mocks, err := opts.MockConfig.TestCase(sm, c.MockTestCase)
-	if err != nil {
-		return nil, err
-	}
-	if len(c.Mocks) == 0 {
-		return mocks.Invoker(nil), nil
-	}
-	return mocks.Invoker(inline), nil
+	return ro.MockConfig.TestCase(sm, c.MockTestCase)
 }
 
-// RunWith executes the case with virtual time and judges the result.
-func (c *Case) RunWith(ctx context.Context, opts RunOptions) Outcome {
+// Run executes the case with virtual time and judges the result; a Task
+// state without a mock calls the case's Resources (when it has some) or
+// fails.
+func (c *Case) Run(ctx context.Context) Outcome {
+	return c.RunWith(ctx, RunOptions{})
+}
+
+// RunWith is Run with the Task states that have no mock answered by
+// ro.Invoker, or else by the case's own Resources.
+func (c *Case) RunWith(ctx context.Context, ro RunOptions) Outcome {
 	o := Outcome{Case: c}
+	mocks, err := c.mockTestCase(ro)
+	if err != nil {
+		o.Problem = err.Error()
+		return o
+	}
+	mocked := func(state string) bool {
+		_, ok := c.Mocks[state]
+		return ok || mocks != nil && slices.Contains(mocks.States(), state)
+	}
 	wf, err := compile.CompileValue(c.Definition, compile.Options{Name: "test"})
+	if err == nil && ro.Check != nil {
+		if ps := ro.Check(compile.Tasks(c.Definition), mocked); len(ps) > 0 {
+			err = ps.Sorted()
+		}
+	}
 	if err != nil {
 		if c.Expect.Status == "INVALID" {
 			o.Passed = true
@@ -272,12 +337,19 @@ func (c *Case) RunWith(ctx context.Context, opts RunOptions) Outcome {
 		o.Problem = "expected the definition to be rejected, but it compiled"
 		return o
 	}
-	inv, err := c.invoker(opts)
-	if err != nil {
-		o.Problem = err.Error()
-		return o
+	if ro.Invoker == nil && len(c.Resources) > 0 {
+		own, err := c.ownResources()
+		if err != nil {
+			o.Problem = "resources: " + err.Error()
+			return o
+		}
+		ro.Invoker = own
 	}
-	if opts.History {
+	var inv express.Invoker = &mockInvoker{mocks: c.Mocks, calls: map[string]int{}, next: ro.Invoker}
+	if mocks != nil {
+		inv = mocks.Invoker(inv)
+	}
+	if ro.History {
 		o.History = &express.History{}
 	}
 	res := wf.Execute(ctx, c.Input, express.ExecOptions{
@@ -409,4 +481,46 @@ func Collect(paths []string) ([]string, error) {
 	}
 	sort.Strings(files)
 	return files, nil
+}
+
+// ownResources builds the invoker of the case's Resources.
+func (c *Case) ownResources() (*resources.Resources, error) {
+	routes := map[string][]resources.Target{}
+	for k, ts := range c.Resources {
+		for _, s := range ts {
+			t, err := resources.ParseTarget(s)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v", k, err)
+			}
+			routes[k] = append(routes[k], t)
+		}
+	}
+	return resources.New(resources.Config{Routes: routes})
+}
+
+// parseResources reads a case's "resources": Task resource to a target
+// string or a list of them.
+func parseResources(v any) (map[string][]string, error) {
+	rm, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("\"resources\" must be an object of Task resource to target (a string, or a list of them)")
+	}
+	out := map[string][]string{}
+	for k, v := range rm {
+		switch t := v.(type) {
+		case string:
+			out[k] = []string{t}
+		case []any:
+			for _, e := range t {
+				s, ok := e.(string)
+				if !ok {
+					return nil, fmt.Errorf("resources.%s: a target is a string", k)
+				}
+				out[k] = append(out[k], s)
+			}
+		default:
+			return nil, fmt.Errorf("resources.%s: a target is a string, or a list of them", k)
+		}
+	}
+	return out, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,16 +12,15 @@ import (
 
 // graphCmd renders a state machine as Mermaid or DOT (see package graph).
 func graphCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("graph", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("graph", graphUsage, stderr)
 	format := fs.String("format", "mermaid", "output format: mermaid or dot")
 	// Allow the definition file before or after the flags.
 	var file string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		file, args = args[0], args[1:]
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	if file == "" && fs.NArg() == 1 {
 		file = fs.Arg(0)
@@ -30,7 +28,7 @@ func graphCmd(args []string, stdout, stderr io.Writer) int {
 		file = ""
 	}
 	if file == "" {
-		fmt.Fprintln(stderr, "usage: express graph [--format mermaid|dot] FILE")
+		fs.Usage()
 		return 2
 	}
 	render := graph.Mermaid
@@ -54,7 +52,9 @@ func graphCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	out, err := render(def)
 	if err != nil {
-		fmt.Fprintf(stderr, "express graph: %s: %v\n", file, err)
+		// The compiler's problems that leave the shape unknown.
+		fmt.Fprint(stderr, "express graph: ")
+		printCompileError(stderr, file, err)
 		return 1
 	}
 	fmt.Fprint(stdout, out)

@@ -29,12 +29,12 @@ func TestGraphCommand(t *testing.T) {
 		{args: []string{"graph", "testdata/hello.asl.json", "--format", "dot"}, code: 0, out: `s_Check -> s_Greet [label="default"];`},
 		{args: []string{"graph", yaml}, code: 0, out: "START --> s_Greet\n"},
 		{args: []string{"graph", "--format", "svg", "testdata/hello.asl.json"}, code: 2, errOut: `--format "svg": want mermaid or dot`},
-		{args: []string{"graph"}, code: 2, errOut: "usage: express graph"},
-		{args: []string{"graph", "a.json", "b.json"}, code: 2, errOut: "usage: express graph"},
+		{args: []string{"graph"}, code: 2, errOut: "Usage: express graph"},
+		{args: []string{"graph", "a.json", "b.json"}, code: 2, errOut: "Usage: express graph"},
 		{args: []string{"graph", filepath.Join(dir, "missing.json")}, code: 1, errOut: "no such file"},
 		{args: []string{"graph", notJSON}, code: 1, errOut: "not valid JSON"},
-		{args: []string{"graph", notMachine}, code: 1, errOut: "/States: States is missing"},
-		{args: []string{"graph", badNext}, code: 1, errOut: `Next names no state "B"`},
+		{args: []string{"graph", notMachine}, code: 1, errOut: "1 problem(s)\n  /: States is missing"},
+		{args: []string{"graph", badNext}, code: 1, errOut: `/States/A/Next: no state named "B"`},
 	}
 	for _, tc := range cases {
 		code, out, errOut := runCLI(t, "", tc.args...)

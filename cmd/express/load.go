@@ -12,6 +12,7 @@ import (
 
 	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/load"
+	"github.com/stepstream/express/load/readings"
 )
 
 const loadUsage = `Usage: express load [flags]
@@ -19,10 +20,13 @@ const loadUsage = `Usage: express load [flags]
 Produces IoT readings into the daemon's input topic, consumes its output and
 dead-letter topics and reports throughput in and out, end-to-end latency
 (produce timestamp to result timestamp), the daemon group's consumer lag, and
-whether every record came back (at least once, counting duplicates).
+whether every record came back (at least once, counting duplicates). Records
+not back when --drain ends are late if the daemon's group has not committed
+past them yet, missing (lost) if it has.
 
-  express serve --definition iot-reference.asl.json --topic readings \
-      --output-topic readings-out --resource 'ARN=static:{"site":"plant-1","threshold":30}' &
+  # the reference IoT workflow, from the root of a checkout of the repository
+  express serve --definition daemon/iot-reference.asl.json --topic readings --output-topic readings-out \
+      --resource 'arn:aws:lambda:eu-west-1:123456789012:function:enrich-device=static:{"site":"plant-1","threshold":30}' &
   express load --rate 50000 --duration 1m --csv load.csv --chart load.svg
 
 Defaults match the topics and group of that serve command (and of serve
@@ -30,6 +34,10 @@ Defaults match the topics and group of that serve command (and of serve
 
 Flags:
 `
+
+// loadDefaultGroup is the group of the serve command loadUsage shows
+// (and of serve --demo).
+const loadDefaultGroup = "express-iot-reference"
 
 // loadCmd runs the load generator (see package load).
 func loadCmd(args []string, stdout, stderr io.Writer) int {
@@ -47,13 +55,14 @@ func loadMain(args []string, stdout, stderr io.Writer, ctx context.Context) int 
 		topic       = fs.String("topic", "readings", "the daemon's input topic")
 		outputTopic = fs.String("output-topic", "readings-out", "the daemon's output topic (empty: none)")
 		dlqTopic    = fs.String("dlq-topic", "", "the daemon's dead-letter topic (default: TOPIC-dlq)")
-		group       = fs.String("group", "express-iot-reference", "the daemon's consumer group, for its lag (empty: no lag)")
+		group       = fs.String("group", loadDefaultGroup, "the daemon's consumer group, for its lag (empty: no lag)")
 		rate        = fs.Int("rate", 0, "records/s to produce (0: as fast as possible)")
 		records     = fs.Int64("records", 0, "records to produce (0: until --duration)")
 		duration    = fs.Duration("duration", 0, "how long to produce (default 30s when --records is not set)")
 		devices     = fs.Int("devices", 1000, "distinct device ids (the record key)")
 		payload     = fs.Int("payload-bytes", 0, "pad each reading to about this many bytes (0: natural size, ~190)")
-		outOfRange  = fs.Float64("out-of-range", 2, "percent of readings with a value out of range (the workflow's Fail path)")
+		outOfRange  = fs.Float64("out-of-range", 2, "percent of readings with a value out of range (the workflow's Fail path; default 5 with --mix realistic)")
+		mixName     = fs.String("mix", "valid", "sensor types: valid (temperature and humidity, which the reference workflow accepts) or realistic (five types, about 60% rejected by the reference workflow)")
 		seed        = fs.Uint64("seed", 1, "seed of the readings' random values")
 		drain       = fs.Duration("drain", 30*time.Second, "how long to wait for the remaining results after producing")
 		interval    = fs.Duration("interval", time.Second, "sampling interval of the progress line and time series")
@@ -93,6 +102,13 @@ func loadMain(args []string, stdout, stderr io.Writer, ctx context.Context) int 
 	case *topic == "":
 		return bad("--topic is required")
 	}
+	mix, err := readings.ParseMix(*mixName)
+	if err != nil {
+		return bad("--%v", err)
+	}
+	if mix == readings.MixRealistic && !flagSet(fs, "out-of-range") {
+		*outOfRange = readings.RealisticOutOfRangePercent
+	}
 	if *dlqTopic == "" {
 		*dlqTopic = *topic + "-dlq"
 	}
@@ -131,7 +147,7 @@ func loadMain(args []string, stdout, stderr io.Writer, ctx context.Context) int 
 	}
 	o := load.Options{ClientOpts: copts, Topic: *topic, OutputTopic: *outputTopic, DLQTopic: *dlqTopic, Group: *group,
 		Rate: *rate, Records: *records, Duration: *duration, Devices: *devices, PayloadBytes: *payload,
-		OutOfRangePercent: *outOfRange, Seed: *seed, Drain: *drain, Interval: *interval, Warmup: *warmup}
+		OutOfRangePercent: *outOfRange, Mix: mix, Seed: *seed, Drain: *drain, Interval: *interval, Warmup: *warmup}
 	if !*quiet {
 		live := isTerminal(stderr)
 		o.Progress = func(s load.Sample, r *load.Report) {
@@ -193,4 +209,11 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0 && !strings.EqualFold(os.Getenv("TERM"), "dumb")
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

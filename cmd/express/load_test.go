@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ func TestLoadFlagErrors(t *testing.T) {
 		{"--rate", "-1"},
 		{"--records", "-5"},
 		{"--out-of-range", "101"},
+		{"--mix", "all"},
 		{"--topic", ""},
 		{"--brokers", ""},
 		{"extra"},
@@ -72,5 +74,25 @@ func TestLoadCommand(t *testing.T) {
 	b, err = os.ReadFile(svg)
 	if err != nil || !strings.HasPrefix(string(b), "<svg") || !strings.Contains(string(b), "<polyline") {
 		t.Errorf("svg %v:\n%.300s", err, b)
+	}
+}
+
+// TestLoadUsageCommandWorks: the serve command load -h shows names a
+// definition that exists from the root of the repository, and with the
+// resource it gives that definition runs (as `express run`).
+func TestLoadUsageCommandWorks(t *testing.T) {
+	def := regexp.MustCompile(`--definition (\S+)`).FindStringSubmatch(loadUsage)
+	res := regexp.MustCompile(`--resource '([^']+)'`).FindStringSubmatch(loadUsage)
+	if def == nil || res == nil {
+		t.Fatalf("load's usage shows no serve command:\n%s", loadUsage)
+	}
+	path := filepath.Join("..", "..", def[1]) // the repository's root
+	reading := `{"deviceId":"dev-1","ts":"2026-11-22T10:00:00Z","type":"temperature","value":21.5,"unit":"C","battery":0.9,"tags":[]}`
+	code, out, errOut := runCLI(t, "", "run", path, "--input", reading, "--resource", res[1])
+	if code != 0 || !strings.Contains(out, `"site":"plant-1"`) {
+		t.Fatalf("%s --resource %s: exit %d, %q %q", def[1], res[1], code, out, errOut)
+	}
+	if config.DefaultName(def[1]) != strings.TrimPrefix(loadDefaultGroup, "express-") {
+		t.Errorf("the serve command's group express-%s is not load's default %q", config.DefaultName(def[1]), loadDefaultGroup)
 	}
 }

@@ -29,7 +29,7 @@ func TestRunCommand(t *testing.T) {
 		{args: []string{"run", "testdata/hello.asl.json", "--input", "-"}, stdin: `{"name":"Bob"}`, code: 0, out: `{"greeting":"Hello, Bob!"}` + "\n"},
 		{args: []string{"run", "--input", `{"name":""}`, "testdata/hello.asl.json"}, code: 1, errOut: "FAILED\nerror: Greeting.NoName\ncause: name is empty\n"},
 		{args: []string{"run", "testdata/hello.asl.json", "--input", `{"name":`}, code: 2, errOut: "--input: not valid JSON"},
-		{args: []string{"run"}, code: 2, errOut: "usage: express run"},
+		{args: []string{"run"}, code: 2, errOut: "Usage: express run"},
 		{args: []string{"run", "testdata/nope.json"}, code: 1, errOut: "no such file"},
 	}
 	for _, tc := range cases {

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -60,6 +59,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		dlqTopic     = fs.String("dlq-topic", "", "dead-letter topic (default: FIRST-TOPIC-dlq)")
 		ordering     = fs.String("ordering", "key", "key | partition | unordered")
 		idemKey      = fs.String("idempotency-key", "", "execution name: a JSONPath ($.eventId), header:NAME, key, or empty for topic/partition/offset")
+		propagate    = fs.String("propagate-headers", strings.Join(kafka.DefaultPropagateHeaders, ","), "input record `HEADERS` (comma-separated) copied to the output record and sent with Task calls (empty: none)")
 		concurrency  = fs.Int("concurrency", 0, "executions running at once (default 256)")
 		maxInFlight  = fs.Int("max-in-flight", 0, "records fetched and unfinished, over all partitions (default 32768)")
 		maxPerPart   = fs.Int("max-in-flight-per-partition", 0, "records fetched and unfinished per partition (default 8192)")
@@ -67,10 +67,10 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		maxBuild     = fs.Int64("max-build-bytes", 0, "bytes of strings, arrays and objects one execution's JSONata and intrinsic functions may build before it fails (default 67108864)")
 		maxBuildAll  = fs.Int64("max-build-bytes-total", 0, "the same, for all running executions together (default 402653184; -1: no limit)")
 		maxBytes     = fs.Int("max-record-bytes", 0, "largest record value executed (default 262144)")
-		metricsAddr  = fs.String("metrics-addr", "127.0.0.1:9464", "address of /metrics, /healthz and /readyz (empty: off)")
+		metricsAddr  = fs.String("metrics-addr", config.DefaultMetricsAddr, "address of /metrics, /healthz and /readyz (empty: off)")
 		pprofOn      = fs.Bool("pprof", false, "also serve Go's CPU, heap and other profiles under /debug/pprof/ on the metrics address")
-		drain        = fs.Duration("drain-timeout", 30*time.Second, "how long revoke and shutdown wait for in-flight executions")
-		session      = fs.Duration("session-timeout", 45*time.Second, "consumer group session timeout: how long a crashed daemon keeps its partitions")
+		drain        = fs.Duration("drain-timeout", config.DefaultDrainTimeout, "how long revoke and shutdown wait for in-flight executions")
+		session      = fs.Duration("session-timeout", config.DefaultSessionTimeout, "consumer group session timeout: how long a crashed daemon keeps its partitions")
 		resourcesF   listFlag
 		demo         = fs.Bool("demo", false, "generate IoT readings into the (embedded) topic; without --definition runs the reference IoT workflow")
 		demoRate     = fs.Int("demo-rate", 5000, "demo readings per second (0: as fast as possible)")
@@ -82,6 +82,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		logData      = fs.Bool("log-execution-data", false, "add execution inputs, outputs and failure causes (which can quote record data) to the execution logs")
 		logRate      = fs.Int("log-max-per-second", 1000, "execution log lines per second and level (ALL: executions logged per second) before lines are dropped and counted (express_log_lines_dropped_total); -1: no bound")
 		daemonLevel  = fs.String("daemon-log-level", "info", "the daemon's own logs (connection problems, produce failures): debug, info, warn or error")
+		allowUnmap   = fs.Bool("allow-unmapped", false, "let Tasks with no target fail when they run (States.TaskFailed) instead of refusing to start")
 		stuckAfter   = fs.Duration("stuck-after", daemon.DefaultStuckAfter, "/healthz fails when the consumer has work but admits and finishes nothing for this long")
 	)
 	security := addSecurityFlags(fs)
@@ -115,7 +116,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 	if *cfgFile != "" {
 		for _, name := range []string{"definition", "name", "topic", "group", "output-topic", "dlq-topic", "ordering",
 			"idempotency-key", "concurrency", "max-in-flight", "max-in-flight-per-partition", "max-in-flight-bytes", "max-record-bytes",
-			"max-build-bytes", "resource"} {
+			"max-build-bytes", "resource", "allow-unmapped", "propagate-headers"} {
 			if set[name] {
 				fmt.Fprintf(stderr, "express serve: --%s cannot be combined with --config: set it in the file\n", name)
 				return 2
@@ -147,7 +148,8 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		w := config.Workflow{Name: *name, Definition: *definition, Group: *group, OutputTopic: *outputTopic,
 			DLQTopic: *dlqTopic, Ordering: *ordering, IdempotencyKey: *idemKey, Concurrency: *concurrency,
 			MaxInFlight: *maxInFlight, MaxInFlightPerPartition: *maxPerPart, MaxInFlightBytes: *maxInBytes, MaxRecordBytes: *maxBytes, MaxBuildBytes: *maxBuild,
-			Resources: map[string]config.Targets{}}
+			Resources: map[string]config.Targets{}, AllowUnmapped: *allowUnmap,
+			PropagateHeaders: append([]string{}, splitList(*propagate)...)}
 		for _, t := range topic {
 			w.Topics = append(w.Topics, splitList(t)...)
 		}
@@ -169,19 +171,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 			}
 			w.Resources[k] = append(w.Resources[k], v)
 		}
-		if w.Name == "" && *definition != "" {
-			base := filepath.Base(*definition)
-			for _, ext := range []string{".json", ".yaml", ".yml", ".asl"} {
-				base = strings.TrimSuffix(base, ext)
-			}
-			w.Name = base
-		}
-		if w.Group == "" && w.Name != "" {
-			w.Group = "express-" + w.Name
-		}
-		if w.DLQTopic == "" && len(w.Topics) > 0 {
-			w.DLQTopic = w.Topics[0] + "-dlq"
-		}
+		// name, group and dlq topic defaults: config.Workflow.SetDefaults
 		f.Workflows = []config.Workflow{w}
 		f.Brokers = splitList(*brokers)
 	}

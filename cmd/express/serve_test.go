@@ -65,15 +65,7 @@ func TestServeDemo(t *testing.T) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("exit %d:\n%s", code, errb.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	stopServe(t, cancel, done, &errb)
 	for _, want := range []string{"embedded Kafka broker on 127.0.0.1:", `workflow "iot-reference" consuming [readings]`, "demo generator", "express: stopped:"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
@@ -101,7 +93,7 @@ workflows:
       arn:aws:lambda:eu-west-1:123456789012:function:enrich-device: http://127.0.0.1:8080/enrich
 `), 0o644)
 	var out, errb testutil.SyncBuffer
-	if code := validateConfig(good, &out, &errb); code != 0 || !strings.Contains(out.String(), `workflow "iot" OK`) {
+	if code := validateConfig(good, false, &out, &errb); code != 0 || !strings.Contains(out.String(), `workflow "iot" OK`) {
 		t.Fatalf("code %d\n%s\n%s", code, out.String(), errb.String())
 	}
 	os.WriteFile(filepath.Join(dir, "loop.asl.json"), []byte(`{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","Next":"A"}}}`), 0o644)
@@ -115,7 +107,7 @@ workflows:
     dlq_topic: dlq
 `), 0o644)
 	var out3, errb3 testutil.SyncBuffer
-	if code := validateConfig(loop, &out3, &errb3); code != 0 || !strings.Contains(out3.String(), "loop.asl.json: /States/") ||
+	if code := validateConfig(loop, false, &out3, &errb3); code != 0 || !strings.Contains(out3.String(), "loop.asl.json: /States/") ||
 		!strings.Contains(out3.String(), "warning:") {
 		t.Fatalf("loop: code %d\n%s\n%s", code, out3.String(), errb3.String())
 	}
@@ -130,7 +122,7 @@ workflows:
     ordering: sideways
 `), 0o644)
 	var out2, errb2 testutil.SyncBuffer
-	if code := validateConfig(bad, &out2, &errb2); code != 1 || !strings.Contains(errb2.String(), "/workflows/0/ordering") ||
+	if code := validateConfig(bad, false, &out2, &errb2); code != 1 || !strings.Contains(errb2.String(), "/workflows/0/ordering") ||
 		!strings.Contains(errb2.String(), "/States/Enrich/Resource") {
 		t.Fatalf("code %d\n%s", code, errb2.String())
 	}
@@ -138,3 +130,18 @@ workflows:
 
 // refDefinition is the reference IoT workflow (a copy of the bench file).
 const refDefinition = "../../kafka/testdata/iot-reference.asl.json"
+
+// stopServe cancels a serveMain running in a goroutine (its exit status
+// comes on done) and waits, bounded, for it to exit 0.
+func stopServe(t *testing.T, cancel func(), done <-chan int, errb *testutil.SyncBuffer) {
+	t.Helper()
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d:\n%s", code, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}

@@ -34,6 +34,7 @@ func Check(f *File, co CompileOptions) ([]*Resolved, error) {
 	var out []*Resolved
 	for i := range f.Workflows {
 		w := &f.Workflows[i]
+		w.SetDefaults()
 		if w.Name == "" {
 			c.add(at(i, "name"), "required")
 		} else if j, dup := names[w.Name]; dup {
@@ -42,22 +43,46 @@ func Check(f *File, co CompileOptions) ([]*Resolved, error) {
 			names[w.Name] = i
 		}
 		o := c.kafkaOptions(i, w)
-		routes, res := c.resources(i, w)
-		def := c.definition(i, w)
-		if def == nil || res == nil {
-			continue
+		if r := c.workflow(i, w); r != nil {
+			o.Workflow = r.Workflow
+			r.Options = o
+			out = append(out, r)
 		}
-		wf, warnings := c.compile(i, w, def, res)
-		if wf == nil {
-			continue
-		}
-		o.Workflow = wf
-		out = append(out, &Resolved{Config: w, Workflow: wf, Resources: res, Options: o, Routes: routes, Warnings: warnings})
 	}
 	if len(c.ps) > 0 {
 		return nil, c.ps
 	}
 	return out, nil
+}
+
+// CheckWorkflow does for the i-th workflow of f what Check does but for
+// its Kafka settings: defaults, resources, definition, mappings. It is
+// what `express run` and `express test` take from a config file. The
+// Resolved has no Options.
+func CheckWorkflow(f *File, i int, co CompileOptions) (*Resolved, error) {
+	c := &checker{f: f, co: co}
+	w := &f.Workflows[i]
+	w.SetDefaults()
+	r := c.workflow(i, w)
+	if len(c.ps) > 0 {
+		return nil, c.ps
+	}
+	return r, nil
+}
+
+// workflow builds the i-th workflow's resources and compiles its
+// definition against them; nil when either has a problem.
+func (c *checker) workflow(i int, w *Workflow) *Resolved {
+	routes, res := c.resources(i, w)
+	def := c.definition(i, w)
+	if def == nil || res == nil {
+		return nil
+	}
+	wf, warnings := c.compile(i, w, def, routes, res)
+	if wf == nil {
+		return nil
+	}
+	return &Resolved{Config: w, Workflow: wf, Resources: res, Routes: routes, Warnings: warnings}
 }
 
 // checker collects the problems of one Check.
@@ -164,6 +189,12 @@ func (c *checker) kafkaOptions(i int, w *Workflow) kafka.Options {
 	if w.Concurrency > 1_000_000 {
 		c.add(at(i, "concurrency"), "%d is over the limit of 1000000", w.Concurrency)
 	}
+	o.PropagateHeaders = w.PropagateHeaders
+	for j, h := range w.PropagateHeaders {
+		if strings.TrimSpace(h) == "" {
+			c.add(at(i, "propagate_headers")+"/"+strconv.Itoa(j), "empty header name")
+		}
+	}
 	if w.Dedup != nil {
 		o.DedupSize, o.DedupWindow = w.Dedup.Size, time.Duration(w.Dedup.Window)
 		if w.Dedup.Size == 0 {
@@ -227,31 +258,54 @@ func (c *checker) definition(i int, w *Workflow) []byte {
 }
 
 // compile compiles the i-th workflow's definition with its invoker and
-// hooks; it returns nil when the definition has problems, and the
-// definition's warnings.
-func (c *checker) compile(i int, w *Workflow, def []byte, res *resources.Resources) (*express.Workflow, diag.Problems) {
-	copts := compile.Options{Name: w.Name, Invoker: res, CheckResource: res.CheckResource}
+// hooks and checks its Tasks against the mappings (CheckMappings): a Task
+// with no target is an error unless AllowUnmapped makes it a warning. It
+// returns nil when the definition has problems, and the warnings: the
+// definition's (compile.Warnings, at their definition pointers) and the
+// mappings' (at /workflows/i/resources/KEY).
+func (c *checker) compile(i int, w *Workflow, def []byte, routes map[string][]resources.Target, res *resources.Resources) (*express.Workflow, diag.Problems) {
+	doc, err := compile.Parse(def)
+	if err != nil {
+		c.add(at(i, "definition"), "%s: %v", w.Definition, err)
+		return nil, nil
+	}
+	// The compiler checks what no mapping can fix; CheckMappings the rest.
+	copts := compile.Options{Name: w.Name, Invoker: res, CheckResource: func(s string) error {
+		if strings.HasSuffix(s, ".waitForTaskToken") {
+			return res.CheckResource(s)
+		}
+		return nil
+	}}
 	if c.co.Hooks != nil {
 		copts.Hooks = c.co.Hooks(w.Name)
 	}
-	wf, err := compile.Compile(def, copts)
+	wf, err := compile.CompileValue(doc, copts)
 	if err == nil && w.MaxBuildBytes != 0 {
 		wf = wf.WithMaxBuildBytes(w.MaxBuildBytes)
 	}
-	if err != nil {
-		var dps diag.Problems
-		if errors.As(err, &dps) {
-			for _, p := range dps {
-				c.add(at(i, "definition"), "%s: %s", w.Definition, p.String())
-			}
+	var dps diag.Problems
+	if err != nil && !errors.As(err, &dps) {
+		c.add(at(i, "definition"), "%s: %v", w.Definition, err)
+		return nil, nil
+	}
+	unmapped, unused := CheckMappings(compile.Tasks(doc), routes, res, nil)
+	var warnings diag.Problems
+	for _, p := range unmapped {
+		if w.AllowUnmapped {
+			warnings.Warn(p.Pointer, p.Message+" (allow_unmapped: it fails when it runs)")
 		} else {
-			c.add(at(i, "definition"), "%s: %v", w.Definition, err)
+			dps = append(dps, p)
+		}
+	}
+	if len(dps) > 0 {
+		for _, p := range dps.Sorted() {
+			c.add(at(i, "definition"), "%s: %s", w.Definition, p.String())
 		}
 		return nil, nil
 	}
-	var warnings diag.Problems
-	if doc, err := compile.Parse(def); err == nil {
-		warnings = compile.Warnings(doc)
+	warnings = append(warnings, compile.Warnings(doc)...)
+	for _, p := range unused {
+		warnings.Warn(at(i, "resources")+p.Pointer, p.Message)
 	}
 	return wf, warnings
 }

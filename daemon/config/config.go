@@ -37,9 +37,12 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -113,14 +116,59 @@ type Workflow struct {
 	CommitInterval Duration `yaml:"commit_interval"`
 	Dedup          *Dedup   `yaml:"dedup"`
 	HTTPTimeout    Duration `yaml:"http_timeout"`
+	// PropagateHeaders names the input record headers copied to the
+	// output record and sent with Task calls (kafka.Options.
+	// PropagateHeaders); absent: traceparent and tracestate, []: none.
+	PropagateHeaders []string `yaml:"propagate_headers"`
 	// Resources maps a Task resource to its target(s); see package
 	// resources. A value is a string or, for arn:aws:states:::http:invoke,
 	// a list of allowed URL prefixes.
 	Resources map[string]Targets `yaml:"resources"`
+	// AllowUnmapped lets Tasks with no target fail when they run (with
+	// States.TaskFailed, into their Catch) instead of stopping the check.
+	AllowUnmapped bool `yaml:"allow_unmapped"`
 
 	// DefinitionBytes, when set, is used instead of reading Definition
 	// (the embedded demo).
 	DefinitionBytes []byte `yaml:"-"`
+}
+
+// Defaults shared by the serve flags and the config file.
+const (
+	// DefaultMetricsAddr is where /metrics, /healthz and /readyz are
+	// served when metrics_addr (--metrics-addr) is not given; "" turns
+	// them off.
+	DefaultMetricsAddr = "127.0.0.1:9464"
+	// DefaultDrainTimeout and DefaultSessionTimeout are what a zero
+	// drain_timeout and session_timeout mean.
+	DefaultDrainTimeout   = kafka.DefaultDrainTimeout
+	DefaultSessionTimeout = 45 * time.Second
+)
+
+// SetDefaults fills in what a workflow may leave out, as the serve flags
+// do: the name (the definition file's base name without .asl.json,
+// .json, .yaml or .yml), the group (express-NAME) and the dead-letter
+// topic (FIRST-TOPIC-dlq). Check calls it.
+func (w *Workflow) SetDefaults() {
+	if w.Name == "" && w.Definition != "" {
+		w.Name = DefaultName(w.Definition)
+	}
+	if w.Group == "" && w.Name != "" {
+		w.Group = "express-" + w.Name
+	}
+	if w.DLQTopic == "" && len(w.Topics) > 0 {
+		w.DLQTopic = w.Topics[0] + "-dlq"
+	}
+}
+
+// DefaultName is a workflow's name taken from its definition's path:
+// the base name without .asl.json, .json, .asl.yaml, .yaml, .yml or .asl.
+func DefaultName(definition string) string {
+	base := filepath.Base(definition)
+	for _, ext := range []string{".json", ".yaml", ".yml", ".asl"} {
+		base = strings.TrimSuffix(base, ext)
+	}
+	return base
 }
 
 // Dedup configures the cache of completed idempotency keys.
@@ -193,13 +241,22 @@ func Load(path string) (*File, error) {
 	return f, nil
 }
 
-// Parse decodes YAML config text; unknown fields are errors.
+// Parse decodes YAML config text; unknown fields are errors. Fields left
+// out take the defaults the serve flags have (metrics_addr; the
+// workflows' name, group and dlq_topic are defaulted by Check, see
+// Workflow.SetDefaults); an empty document is an empty File.
 func Parse(b []byte) (*File, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	var f File
-	if err := dec.Decode(&f); err != nil {
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
+	}
+	var present map[string]any // which top-level fields are written
+	if err := yaml.Unmarshal(b, &present); err == nil {
+		if _, ok := present["metrics_addr"]; !ok {
+			f.MetricsAddr = DefaultMetricsAddr
+		}
 	}
 	return &f, nil
 }

@@ -1,13 +1,18 @@
 package config
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/stepstream/express/compile"
+	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/testutil"
 	"github.com/stepstream/express/kafka"
+	"github.com/stepstream/express/resources"
 )
 
 const refDef = "../../kafka/testdata/iot-reference.asl.json"
@@ -121,13 +126,11 @@ workflows:
 		`/sasl/mechanism: "GSSAPI" is not one of`,
 		`/workflows/0/topics/1: topic name "bad topic"`,
 		`/workflows/0/topics/0: "readings" is also the output or DLQ topic`,
-		`/workflows/0/dlq_topic: required`,
 		`/workflows/0/ordering: "random" is not one of key, partition, unordered`,
 		`/workflows/0/idempotency_key: "eventId" is not a JSONPath`,
 		`/workflows/0/concurrency: -1 is negative`,
 		`/workflows/0/resources/arn:aws:lambda:eu-west-1:123456789012:function:enrich-device: "ftp://x" is not`,
 		`/workflows/1/name: "iot" is also the name of /workflows/0`,
-		`/workflows/1/group: required`,
 		`/workflows/1/definition: open`,
 		`/workflows/2/definition: iot.asl.json: /States/Enrich/Resource: no target is configured for "arn:aws:lambda:eu-west-1:123456789012:function:enrich-device"`,
 	} {
@@ -146,4 +149,146 @@ func TestUnknownField(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"soon" is not a duration`) {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// TestDefaults: a workflow may leave out what the serve flags default —
+// name, group, dlq_topic, metrics_addr — and gets the flags' values.
+func TestDefaults(t *testing.T) {
+	f, err := Load(writeConfig(t, `
+workflows:
+  - definition: iot.asl.json
+    topics: [readings, more]
+    resources: {enrich-device: 'static:{}'}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.MetricsAddr != DefaultMetricsAddr {
+		t.Errorf("metrics_addr %q", f.MetricsAddr)
+	}
+	rs, err := Check(f, CompileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := rs[0].Config
+	if w.Name != "iot" || w.Group != "express-iot" || w.DLQTopic != "readings-dlq" || rs[0].Options.Group != "express-iot" {
+		t.Fatalf("defaults: %+v", w)
+	}
+	// an empty metrics_addr is kept: metrics off, as --metrics-addr ""
+	if f, err := Parse([]byte("metrics_addr: \"\"\n")); err != nil || f.MetricsAddr != "" {
+		t.Fatalf("%v %q", err, f.MetricsAddr)
+	}
+	for def, name := range map[string]string{"a/iot.asl.json": "iot", "b.yaml": "b", "c.asl.yml": "c", "d": "d"} {
+		if got := DefaultName(def); got != name {
+			t.Errorf("DefaultName(%q) = %q, want %q", def, got, name)
+		}
+	}
+}
+
+const lambdaDef = `{"StartAt":"Call","States":{
+  "Call":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
+    "Parameters":{"FunctionName":"arn:aws:lambda:eu-west-1:123456789012:function:enrich-devcie","Payload.$":"$"},"Next":"Plain"},
+  "Plain":{"Type":"Task","Resource":"arn:aws:states:::dynamodb:putItem","Parameters":{"TableName":"t"},"End":true}}}`
+
+// TestMappings: validate --config checks every mapping against the
+// definition: a Task whose target is unmapped is an error at its JSON
+// pointer with a "did you mean" among the mapped names, a mapping no Task
+// uses is a warning with a "did you mean" among the names the Tasks use;
+// allow_unmapped turns the errors into warnings.
+func TestMappings(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "wf.asl.json"), []byte(lambdaDef), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := func(extra string) *File {
+		f, err := Parse([]byte(`
+workflows:
+  - definition: wf.asl.json
+    topics: [in]
+    resources:
+      enrich-device: 'static:{}'
+      arn:aws:states:::dynamodb:putitem: 'static:{}'
+` + extra))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Dir = dir
+		return f
+	}
+	_, err := Check(cfg(""), CompileOptions{})
+	text := fmt.Sprint(err)
+	for _, want := range []string{
+		`/workflows/0/definition: wf.asl.json: /States/Call/Parameters/FunctionName: no target is configured for "arn:aws:lambda:eu-west-1:123456789012:function:enrich-devcie": add --resource`,
+		`(did you mean "enrich-device"?)`,
+		`/workflows/0/definition: wf.asl.json: /States/Plain/Resource: no target is configured for "arn:aws:states:::dynamodb:putItem"`,
+		`(did you mean "arn:aws:states:::dynamodb:putitem"?)`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %q in\n%s", want, text)
+		}
+	}
+	rs, err := Check(cfg("    allow_unmapped: true\n"), CompileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warns []string
+	for _, p := range rs[0].Warnings {
+		warns = append(warns, p.String())
+	}
+	text = strings.Join(warns, "\n")
+	for _, want := range []string{
+		`/States/Call/Parameters/FunctionName: warning: no target is configured for "arn:aws:lambda:eu-west-1:123456789012:function:enrich-devcie"`,
+		`/workflows/0/resources/enrich-device: warning: no Task uses this mapping (did you mean "arn:aws:lambda:eu-west-1:123456789012:function:enrich-devcie"?)`,
+		`/workflows/0/resources/arn:aws:states:::dynamodb:putitem: warning: no Task uses this mapping (did you mean "arn:aws:states:::dynamodb:putItem"?)`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %q in\n%s", want, text)
+		}
+	}
+	// at run time the unmapped Task fails as a Task does
+	res := rs[0].Workflow.Execute(context.Background(), map[string]any{}, express.ExecOptions{})
+	if res.Status != express.Failed || res.Error != express.ErrTaskFailed {
+		t.Fatalf("run: %s %s %s", res.Status, res.Error, res.Cause)
+	}
+}
+
+// TestMappingsUsed: mappings are used by name, short name, integration
+// default or a computed name; none of them is warned about.
+func TestMappingsUsed(t *testing.T) {
+	doc, err := compile.Parse([]byte(`{"StartAt":"A","States":{
+	  "A":{"Type":"Task","Resource":"arn:aws:lambda:eu-west-1:1:function:plain","Next":"B"},
+	  "B":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"named"},"Next":"C"},
+	  "C":{"Type":"Task","Resource":"arn:aws:states:::sns:publish","Parameters":{"TopicArn.$":"$.topic","Message":"m"},"End":true}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := map[string][]resources.Target{}
+	for k, v := range map[string]string{"plain": "static:1", "arn:aws:lambda:eu-west-1:1:function:named": "static:2", "alerts": "kafka:alerts"} {
+		tg, err := resources.ParseTarget(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		routes[k] = []resources.Target{tg}
+	}
+	res, err := resources.New(resources.Config{Routes: routes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs, warns := CheckMappings(compile.Tasks(doc), routes, res, nil)
+	if len(errs) != 0 || len(warns) != 0 {
+		t.Fatalf("errors %v, warnings %v", errs, warns)
+	}
+	// a skipped (mocked) state needs no mapping
+	errs, _ = CheckMappings(compile.Tasks(doc), nil, mustNew(t), func(s string) bool { return s != "B" })
+	if len(errs) != 1 || errs[0].Pointer != "/States/B/Parameters/FunctionName" {
+		t.Fatalf("errors %v", errs)
+	}
+}
+
+func mustNew(t *testing.T) *resources.Resources {
+	r, err := resources.New(resources.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -4,16 +4,100 @@
 package readings
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"time"
 )
 
+// Mix is which sensor types a Generator draws.
+type Mix int
+
+const (
+	// MixValid draws temperature and humidity readings only, both of which
+	// the reference workflow accepts when in range: only the
+	// OutOfRangePercent readings fail. The default.
+	MixValid Mix = iota
+	// MixRealistic draws five sensor types, as a plant's gateway would
+	// forward them: temperature, humidity, pressure, co2 and vibration
+	// (weights in realisticTypes). The reference workflow accepts only
+	// temperature and humidity, so with RealisticOutOfRangePercent out of
+	// range about 60% of its executions end in its Rejected Fail state
+	// (RejectedShare gives the exact expectation).
+	MixRealistic
+)
+
+// RealisticOutOfRangePercent is the share of out-of-range values of the
+// realistic stream that issue 16 describes.
+const RealisticOutOfRangePercent = 5
+
+// String returns the name ParseMix reads.
+func (m Mix) String() string {
+	switch m {
+	case MixValid:
+		return "valid"
+	case MixRealistic:
+		return "realistic"
+	}
+	return "Mix(" + strconv.Itoa(int(m)) + ")"
+}
+
+// ParseMix reads "valid" or "realistic".
+func ParseMix(s string) (Mix, error) {
+	switch s {
+	case "valid":
+		return MixValid, nil
+	case "realistic":
+		return MixRealistic, nil
+	}
+	return 0, fmt.Errorf("mix %q: want valid or realistic", s)
+}
+
+// sensorType is one kind of reading of the realistic mix: how often it
+// comes (weight, in per mille), its unit, its in-range values [lo, lo+span)
+// and whether the reference workflow accepts it when in range.
+type sensorType struct {
+	name, unit string
+	weight     int
+	lo, span   float64
+	accepted   bool
+}
+
+// realisticTypes: the accepted types make up 42%, so that with 5% of all
+// values out of range the rejected share is 0.58 + 0.42*0.05 = 60.1%.
+var realisticTypes = []sensorType{
+	{"temperature", "C", 210, 15, 30, true}, // 15..45 C: about half over the threshold of 30
+	{"humidity", "%", 210, 10, 40, true},    // 10..50 %
+	{"pressure", "hPa", 200, 960, 80, false},
+	{"co2", "ppm", 190, 400, 1200, false},
+	{"vibration", "mm/s", 190, 0.5, 12, false},
+}
+
+// RejectedShare is the expected share (0..1) of the readings of mix, with
+// outOfRangePercent of them out of range, that the reference workflow
+// rejects into its Rejected Fail state (invalid records aside).
+func RejectedShare(mix Mix, outOfRangePercent float64) float64 {
+	oor := outOfRangePercent / 100
+	if mix != MixRealistic {
+		return oor
+	}
+	total, accepted := 0, 0
+	for _, t := range realisticTypes {
+		total += t.weight
+		if t.accepted {
+			accepted += t.weight
+		}
+	}
+	acc := float64(accepted) / float64(total)
+	return 1 - acc + acc*oor
+}
+
 // Generator builds IoT readings shaped like ../shared/bench/iot-reading.json
-// with varying values: temperature or humidity, a device out of Devices, a
-// value in range (about half above the reference workflow's alert
-// threshold of 30) and, for OutOfRangePercent of the readings, a value out
-// of range, which the reference workflow's Validate Choice rejects into its
+// with varying values: temperature or humidity (more types with
+// MixRealistic), a device out of Devices, a value in range (about half of
+// the temperatures above the reference workflow's alert threshold of 30)
+// and, for OutOfRangePercent of the readings, a value out of range (500 or
+// more), which the reference workflow's Validate Choice rejects into its
 // Fail state. A Generator is not safe for concurrent use.
 type Generator struct {
 	// Devices is the number of distinct device ids (dev-0 ... dev-N-1); the
@@ -30,6 +114,9 @@ type Generator struct {
 	InvalidPercent float64
 	// EventIDs adds a unique "eventId" (for an idempotency key of $.eventId).
 	EventIDs bool
+	// Mix is the sensor types drawn (default MixValid). MixValid's sequence
+	// of readings for a seed is the same as before MixRealistic existed.
+	Mix Mix
 
 	rnd *rand.Rand
 }
@@ -45,7 +132,9 @@ func NewGenerator(seed uint64, devices, payloadBytes int, outOfRangePercent floa
 }
 
 // Next appends the next reading to value and its device id to key and
-// returns both, and whether the reading is out of range (or not JSON). seq
+// returns both, and whether the reading is out of range (or not JSON; a
+// reading of a type the reference workflow does not accept is not counted
+// as out of range). seq
 // is written into the reading as "seq"; now is its timestamp.
 func (g *Generator) Next(key, value []byte, seq int64, now time.Time) ([]byte, []byte, bool) {
 	dev := g.rnd.IntN(g.Devices)
@@ -57,15 +146,25 @@ func (g *Generator) Next(key, value []byte, seq int64, now time.Time) ([]byte, [
 		value = append(value, devID...)
 		return key, append(value, `", broken`...), true
 	}
-	typ, unit := "temperature", "C"
-	v := 15 + g.rnd.Float64()*30 // 15..45 C: about half over the threshold of 30
-	if g.rnd.IntN(2) == 0 {
-		typ, unit = "humidity", "%"
-		v = 10 + g.rnd.Float64()*40 // 10..50 %
+	var typ, unit string
+	var v float64
+	if g.Mix == MixRealistic {
+		t := g.pick()
+		typ, unit, v = t.name, t.unit, t.lo+g.rnd.Float64()*t.span
+	} else {
+		typ, unit = "temperature", "C"
+		v = 15 + g.rnd.Float64()*30 // 15..45 C: about half over the threshold of 30
+		if g.rnd.IntN(2) == 0 {
+			typ, unit = "humidity", "%"
+			v = 10 + g.rnd.Float64()*40 // 10..50 %
+		}
 	}
 	bad := g.OutOfRangePercent > 0 && g.rnd.Float64()*100 < g.OutOfRangePercent
 	if bad {
 		v = 500 + g.rnd.Float64()*100
+		if typ == "pressure" || typ == "co2" {
+			v *= 100 // out of range for these too
+		}
 	}
 	start := len(value)
 	value = append(value, '{')
@@ -99,4 +198,16 @@ func (g *Generator) Next(key, value []byte, seq int64, now time.Time) ([]byte, [
 	}
 	value = append(value, '}')
 	return key, value, bad
+}
+
+// pick draws a sensor type of the realistic mix by its weight.
+func (g *Generator) pick() *sensorType {
+	n := g.rnd.IntN(1000)
+	for i := range realisticTypes {
+		if n < realisticTypes[i].weight {
+			return &realisticTypes[i]
+		}
+		n -= realisticTypes[i].weight
+	}
+	return &realisticTypes[len(realisticTypes)-1]
 }

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"unicode"
 
-	"github.com/stepstream/express/aslpath"
 	"github.com/stepstream/express/compile/diag"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
@@ -18,13 +17,19 @@ const defaultInlineConcurrency = 40
 // maxMapItems bounds the items one Map state may iterate over in process.
 const maxMapItems = 100000
 
+// mapState compiles a Map state: its item processor runs once per item of
+// its effective input (or of what ItemsPath or Items select), and its
+// result is the array of their outputs. It reports whether an iteration
+// may block.
 func (sc *stateCompiler) mapState() bool {
 	c := sc.c
-	sc.allow(sc.langFields(jpMapFields, jaMapFields)...)
+	fl := sc.newFlow()
+	sc.allow(fl.fields("Map"), "ItemProcessor", "Iterator", "ItemSelector", "MaxConcurrency", "Next", "End", "Retry", "Catch",
+		"ToleratedFailureCount", "ToleratedFailurePercentage", "Label", "ItemReader", "ResultWriter", "ItemBatcher")
 	next := sc.b.transition(sc.i, sc.obj, sc.ptr)
 	// In JSONPath, the Map's Parameters is the legacy name of ItemSelector,
 	// so the data flow must not apply it to the whole input.
-	fl := sc.flowFor(ioFields{inputPath: true, resultSel: true, resultPath: true, outputPath: true})
+	fl.compile(sc, ioFields{input: true, resultSel: true, resultPath: true, output: true, assign: true})
 	fl.setOwnership(ownership{inputKept: true})
 
 	procField := "ItemProcessor"
@@ -38,9 +43,9 @@ func (sc *stateCompiler) mapState() bool {
 	distributed := false
 	var body *express.Machine
 	if !hasProc {
-		c.problem(sc.ptr, "a Map state needs ItemProcessor: the state machine to run for each item")
+		c.shape(sc.ptr, "a Map state needs ItemProcessor: the state machine to run for each item")
 	} else if proc, ok := procV.(map[string]any); !ok {
-		c.problem(sc.field(procField), "%s must be an object with StartAt and States", procField)
+		c.shape(sc.field(procField), "%s must be an object with StartAt and States", procField)
 	} else {
 		pptr := sc.field(procField)
 		c.allowed(proc, pptr, fieldSet("StartAt", "States", "Comment", "ProcessorConfig", "QueryLanguage"))
@@ -63,17 +68,16 @@ func (sc *stateCompiler) mapState() bool {
 				}
 			}
 		}
-		lang := sc.lang
-		if v, ok := proc["QueryLanguage"]; ok {
-			lang = c.queryLanguage(v, diag.Pointer(pptr, "QueryLanguage"), sc.lang)
-		}
+		lang := c.innerLang(proc, pptr, sc.lang)
 		kind := scopeMap
 		if distributed {
 			kind = scopeDistributedMap
 		}
-		body = c.machine(proc, pptr, lang, kind)
+		var mm *MachineModel
+		body, mm = c.machine(proc, pptr, lang, kind)
+		sc.model().Branches = []*MachineModel{mm}
 	}
-	batcher := sc.itemBatcher()
+	batcher := sc.itemBatcher(fl)
 	for _, f := range []string{"ItemReader", "ResultWriter"} {
 		if _, ok := sc.obj[f]; ok {
 			c.problem(sc.field(f), "%s reads or writes S3 objects through AWS and is not available here: pass the items in the state input (ItemsPath/Items)", f)
@@ -87,74 +91,37 @@ func (sc *stateCompiler) mapState() bool {
 		}
 	}
 
-	// Items: ItemsPath (JSONPath) or Items (JSONata).
-	var items func(s *express.Scope, in, eff any) (any, error)
-	if sc.lang == langJSONata {
-		items = sc.jsonataItems()
-	} else if v, ok := sc.obj["ItemsPath"]; ok {
-		if p := sc.refPath(v, "ItemsPath"); p != nil && !p.IsRoot() {
-			items = func(s *express.Scope, _, eff any) (any, error) { return getPath(s, p, eff) }
-		}
-	}
-	// ItemSelector (or the legacy Parameters).
-	var selector func(s *express.Scope, in, eff any) (any, error)
-	selField := ""
-	if _, ok := sc.obj["ItemSelector"]; ok {
-		selField = "ItemSelector"
-	}
-	if _, ok := sc.obj["Parameters"]; ok && sc.lang == langJSONPath {
-		if selField != "" {
-			c.problem(sc.ptr, "ItemSelector and Parameters cannot both be set: Parameters is the older name, keep ItemSelector")
-		}
-		selField = "Parameters"
-	}
-	if selField != "" {
-		if sc.lang == langJSONata {
-			selector = sc.jsonataItemSelector(sc.obj[selField], sc.field(selField))
-		} else {
-			t := c.compileTemplate(sc.obj[selField], sc.field(selField))
-			selector = func(s *express.Scope, _, eff any) (any, error) { return t.eval(s, eff) }
-		}
-	}
-	maxConc := sc.numberField("MaxConcurrency", "MaxConcurrencyPath", true)
-	if maxConc.p == nil && maxConc.has && maxConc.lit < 0 {
+	items := fl.items(sc)
+	selector := fl.itemSelector(sc)
+	maxConc := fl.number(sc, "MaxConcurrency", true)
+	if maxConc.literal() && maxConc.lit < 0 {
 		c.problem(sc.field("MaxConcurrency"), "MaxConcurrency must not be negative")
 	}
-	tolCount := sc.numberField("ToleratedFailureCount", "ToleratedFailureCountPath", true)
-	tolPct := sc.numberField("ToleratedFailurePercentage", "ToleratedFailurePercentagePath", false)
+	tolCount := fl.number(sc, "ToleratedFailureCount", true)
+	tolPct := fl.number(sc, "ToleratedFailurePercentage", false)
 	// AWS accepts the tolerated-failure fields on an inline Map too (an
 	// inline Map fails on its first failed iteration whatever they say).
-	if tolCount.has && tolCount.p == nil && tolCount.lit < 0 {
+	if tolCount.literal() && tolCount.lit < 0 {
 		c.problem(sc.field("ToleratedFailureCount"), "ToleratedFailureCount must not be negative")
 	}
-	if tolPct.has && tolPct.p == nil && (tolPct.lit < 0 || tolPct.lit > 100) {
+	if tolPct.literal() && (tolPct.lit < 0 || tolPct.lit > 100) {
 		c.problem(sc.field("ToleratedFailurePercentage"), "ToleratedFailurePercentage must be between 0 and 100")
 	}
 	sc.retryCatch(fl)
 	blocking := body != nil && body.Blocking
-	notArrayErr := express.ErrRuntime
-	if sc.lang == langJSONata {
-		notArrayErr = express.ErrQueryEvaluation
-	}
 	sc.st.Exec = func(s *express.Scope, in any) (any, int, error) {
 		eff, err := fl.effective(s, in)
 		if err != nil {
 			return nil, 0, err
 		}
-		list := eff
-		if items != nil {
-			if list, err = items(s, in, eff); err != nil {
-				return nil, 0, err
-			}
-		}
-		arr, ok := list.([]any)
-		if !ok {
-			return nil, 0, s.StateError(notArrayErr, "Map state input must be an array but was: %s", jsonv.Marshal(list))
+		arr, err := items(s, in, eff)
+		if err != nil {
+			return nil, 0, err
 		}
 		if len(arr) > maxMapItems {
 			return nil, 0, s.Runtime("Map state input has %d items, more than the %d one Map state may iterate over in process", len(arr), maxMapItems)
 		}
-		mc, err := maxConc.value(s, eff, "MaxConcurrencyPath", true)
+		mc, err := maxConc.value(s, eff)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -163,14 +130,14 @@ func (sc *stateCompiler) mapState() bool {
 		}
 		tolerated := 0
 		if distributed {
-			tc, err := tolCount.value(s, eff, "ToleratedFailureCountPath", true)
+			tc, err := tolCount.value(s, eff)
 			if err != nil {
 				return nil, 0, err
 			}
 			if tc < 0 {
 				return nil, 0, s.Runtime("ToleratedFailureCount cannot be negative.")
 			}
-			tp, err := tolPct.value(s, eff, "ToleratedFailurePercentagePath", false)
+			tp, err := tolPct.value(s, eff)
 			if err != nil {
 				return nil, 0, err
 			}
@@ -187,13 +154,13 @@ func (sc *stateCompiler) mapState() bool {
 		}
 		sel := selector
 		if batcher != nil {
-			if arr, err = batcher.batches(s, arr, eff, in, selector); err != nil {
+			if arr, err = batcher.batches(s, arr, eff, selector); err != nil {
 				return nil, 0, err
 			}
 			sel = nil
 		}
 		s.MapStarted(len(arr))
-		outs, err := runIterations(s, body, arr, eff, in, sel, int(mc), blocking, distributed, tolerated)
+		outs, err := runIterations(s, body, arr, eff, sel, int(mc), blocking, distributed, tolerated)
 		if err != nil {
 			s.StateEvent("MapStateFailed")
 			return nil, 0, err
@@ -209,10 +176,10 @@ func (sc *stateCompiler) mapState() bool {
 // each iteration gets {"Items": [...], "BatchInput": ...}.
 type itemBatcher struct {
 	maxItems, maxBytes numberField
-	batchInput         *template
+	batchInput         valueFn
 }
 
-func (sc *stateCompiler) itemBatcher() *itemBatcher {
+func (sc *stateCompiler) itemBatcher(fl flow) *itemBatcher {
 	c := sc.c
 	v, ok := sc.obj["ItemBatcher"]
 	if !ok {
@@ -227,25 +194,25 @@ func (sc *stateCompiler) itemBatcher() *itemBatcher {
 	c.allowed(obj, ptr, fieldSet("MaxItemsPerBatch", "MaxItemsPerBatchPath", "MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath", "BatchInput"))
 	inner := &stateCompiler{b: sc.b, c: c, i: sc.i, name: sc.name, obj: obj, ptr: ptr, lang: sc.lang, st: sc.st}
 	ib := &itemBatcher{
-		maxItems: inner.numberField("MaxItemsPerBatch", "MaxItemsPerBatchPath", true),
-		maxBytes: inner.numberField("MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath", true),
+		maxItems: fl.number(inner, "MaxItemsPerBatch", true),
+		maxBytes: fl.number(inner, "MaxInputBytesPerBatch", true),
 	}
 	if !ib.maxItems.has && !ib.maxBytes.has {
 		c.problem(ptr, "ItemBatcher needs MaxItemsPerBatch or MaxInputBytesPerBatch (or their Path forms)")
 	}
 	if bi, ok := obj["BatchInput"]; ok {
-		ib.batchInput = c.compileTemplate(bi, diag.Pointer(ptr, "BatchInput"))
+		ib.batchInput = fl.value(inner, bi, "ItemBatcher/BatchInput", diag.Pointer(ptr, "BatchInput"))
 	}
 	return ib
 }
 
 // batches groups the (selected) items into batch inputs.
-func (ib *itemBatcher) batches(s *express.Scope, arr []any, eff, in any, selector func(s *express.Scope, in, eff any) (any, error)) ([]any, error) {
-	maxItems, err := ib.maxItems.value(s, eff, "MaxItemsPerBatchPath", true)
+func (ib *itemBatcher) batches(s *express.Scope, arr []any, eff any, selector valueFn) ([]any, error) {
+	maxItems, err := ib.maxItems.value(s, eff)
 	if err != nil {
 		return nil, err
 	}
-	maxBytes, err := ib.maxBytes.value(s, eff, "MaxInputBytesPerBatchPath", true)
+	maxBytes, err := ib.maxBytes.value(s, eff)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +222,7 @@ func (ib *itemBatcher) batches(s *express.Scope, arr []any, eff, in any, selecto
 	var batchInput any
 	hasInput := ib.batchInput != nil
 	if hasInput {
-		if batchInput, err = ib.batchInput.eval(s, eff); err != nil {
+		if batchInput, err = ib.batchInput(s, eff); err != nil {
 			return nil, err
 		}
 	}
@@ -277,7 +244,7 @@ func (ib *itemBatcher) batches(s *express.Scope, arr []any, eff, in any, selecto
 		if selector != nil {
 			cs := s.Child()
 			cs.MapItem(i, item)
-			v, err := selector(cs, in, eff)
+			v, err := selector(cs, eff)
 			if err != nil {
 				return nil, err
 			}
@@ -319,8 +286,8 @@ func checkLabel(s string) string {
 
 // runIterations runs the item processor once per item, sequentially or on
 // up to maxConc goroutines, and returns the outputs in item order.
-func runIterations(s *express.Scope, body *express.Machine, arr []any, eff, in any,
-	selector func(s *express.Scope, in, eff any) (any, error), maxConc int, blocking, distributed bool, tolerated int) ([]any, error) {
+func runIterations(s *express.Scope, body *express.Machine, arr []any, eff any,
+	selector valueFn, maxConc int, blocking, distributed bool, tolerated int) ([]any, error) {
 	outs := make([]any, len(arr))
 	if body == nil {
 		return outs, nil
@@ -338,7 +305,7 @@ func runIterations(s *express.Scope, body *express.Machine, arr []any, eff, in a
 		cs.MapItem(i, arr[i])
 		input := arr[i]
 		if selector != nil {
-			v, err := selector(cs, in, eff)
+			v, err := selector(cs, eff)
 			if err != nil {
 				return err
 			}
@@ -417,4 +384,26 @@ func runIterations(s *express.Scope, body *express.Machine, arr []any, eff, in a
 	return outs, nil
 }
 
-var _ = aslpath.Parse
+// mapItems checks that what a Map iterates over is an array; errName is
+// the error the query language reports when it is not.
+func mapItems(s *express.Scope, list any, errName string) ([]any, error) {
+	arr, ok := list.([]any)
+	if !ok {
+		return nil, s.StateError(errName, "Map state input must be an array but was: %s", jsonv.Marshal(list))
+	}
+	return arr, nil
+}
+
+// literalNumber compiles a literal number (an integer when integer is set).
+func (sc *stateCompiler) literalNumber(field string, v any, integer bool) numberField {
+	f, ok := jsonv.Number(v)
+	if !ok || (integer && f != math.Trunc(f)) {
+		kind := "a number"
+		if integer {
+			kind = "an integer"
+		}
+		sc.c.problem(sc.field(field), "%s must be %s, not %s", field, kind, describe(v))
+		return numberField{}
+	}
+	return numberField{lit: f, has: true}
+}

@@ -5,9 +5,9 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/stepstream/express/compile/choice"
 	"github.com/stepstream/express/compile/diag"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
@@ -195,7 +195,8 @@ func (t *jaTmpl) typeError(s *express.Scope, want string, v any) error {
 	return s.StateError(express.ErrQueryEvaluation, "The JSONata expression '%s' specified for the field '%s' returned an unexpected result type. Expected '%s', but was '%s' for value: %s", t.src, t.field, want, jsonv.TypeName(v), jsonv.Marshal(v))
 }
 
-// jaFlow is the JSONata data flow: Arguments, Output, Assign.
+// jaFlow is the JSONata query language: Arguments, Output and Assign, and
+// fields that are a literal or a JSONata expression "{% ... %}".
 type jaFlow struct {
 	funcs     map[string]jsonata.Func
 	args      *jaTmpl
@@ -204,26 +205,40 @@ type jaFlow struct {
 	hasResult bool // Output and Assign see $states.result
 }
 
-func (c *compiler) jaFuncs() map[string]jsonata.Func {
-	if c.funcs == nil {
-		c.funcs = jsonata.StepFunctionsFuncs()
-	}
-	return c.funcs
+// jaFields are the fields JSONata adds to each state type.
+var jaFields = map[string][]string{
+	"Pass":     {"Output", "Assign"},
+	"Task":     {"Arguments", "Output", "Assign"},
+	"Choice":   {"Output", "Assign"},
+	"Wait":     {"Output", "Assign"},
+	"Succeed":  {"Output"},
+	"Parallel": {"Arguments", "Output", "Assign"},
+	"Map":      {"Items", "Output", "Assign", "Arguments"},
+	"Catch":    {"Output", "Assign"},
 }
 
-func (sc *stateCompiler) jsonataFlow(f ioFields) flow {
+func (f *jaFlow) fields(stateType string) []string { return jaFields[stateType] }
+
+var _ flow = (*jaFlow)(nil)
+
+// stepFunctionsFuncs are the JSONata functions Step Functions adds
+// ($partition, $uuid...), made once and only read.
+var stepFunctionsFuncs = sync.OnceValue(jsonata.StepFunctionsFuncs)
+
+func newJAFlow() *jaFlow { return &jaFlow{funcs: stepFunctionsFuncs()} }
+
+func (f *jaFlow) compile(sc *stateCompiler, io ioFields) {
 	c := sc.c
-	fl := &jaFlow{funcs: c.jaFuncs(), hasResult: f.resultSel}
-	if v, ok := sc.obj["Arguments"]; ok && f.params {
-		fl.args = c.compileJA(v, "Arguments", sc.field("Arguments"))
+	f.hasResult = io.resultSel
+	if v, ok := sc.obj["Arguments"]; ok && io.params {
+		f.args = c.compileJA(v, "Arguments", sc.field("Arguments"))
 	}
-	if v, ok := sc.obj["Output"]; ok {
-		fl.output = c.compileJA(v, "Output", sc.field("Output"))
+	if v, ok := sc.obj["Output"]; ok && io.output {
+		f.output = c.compileJA(v, "Output", sc.field("Output"))
 	}
-	if v, ok := sc.obj["Assign"]; ok {
-		fl.assign = sc.jaAssign(v, sc.field("Assign"))
+	if v, ok := sc.obj["Assign"]; ok && io.assign {
+		f.assign = sc.jaAssign(v, sc.field("Assign"))
 	}
-	return fl
 }
 
 func (sc *stateCompiler) jaAssign(v any, ptr string) *jaTmpl {
@@ -232,25 +247,47 @@ func (sc *stateCompiler) jaAssign(v any, ptr string) *jaTmpl {
 		sc.c.problem(ptr, "Assign must be an object of variable names to values")
 		return nil
 	}
-	for k := range m {
-		if !validVarName(k) {
-			sc.c.problem(diag.Pointer(ptr, k), "%q is not a valid variable name: use letters, digits and underscores, not starting with a digit", k)
-		}
-		if k == "states" {
-			sc.c.problem(diag.Pointer(ptr, k), "$states is reserved and cannot be assigned")
-		}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		sc.c.checkVarName(diag.Pointer(ptr, k), k)
 	}
 	return sc.c.compileJA(v, "Assign", ptr)
 }
 
+// The JSONata flow never modifies its input in place: its values are
+// plain, built by JSONata.
+func (f *jaFlow) setOwnership(ownership) {}
+
+func (f *jaFlow) setResult(resultKind, any) {}
+
+func (f *jaFlow) plan(*machineBuilder, int) {}
+
+// passesInput: Output may make anything.
+func (f *jaFlow) passesInput() bool { return false }
+
+// env makes the evaluation environment of one evaluation whose $states.input
+// is in.
+func (f *jaFlow) env(s *express.Scope, in any) *jsonata.Env {
+	return jaEnv(s, f.funcs, &jaVars{s: s, input: in})
+}
+
 func (f *jaFlow) effective(s *express.Scope, in any) (any, error) {
 	if f.args == nil {
+		if s.Inspecting() {
+			s.Inspect(express.StageAfterArguments, in)
+		}
 		return in, nil
 	}
-	return f.args.eval(s, jaEnv(s, f.funcs, &jaVars{s: s, input: in}))
+	v, err := f.args.eval(s, f.env(s, in))
+	if err == nil && s.Inspecting() {
+		s.Inspect(express.StageAfterArguments, v)
+	}
+	return v, err
 }
 
 func (f *jaFlow) finish(s *express.Scope, in, result any) (any, error) {
+	if s.Inspecting() {
+		s.Inspect(express.StageResult, result)
+	}
 	if f.output == nil && f.assign == nil {
 		return result, nil
 	}
@@ -277,15 +314,14 @@ func (f *jaFlow) finish(s *express.Scope, in, result any) (any, error) {
 	return out, nil
 }
 
-func (f *jaFlow) splitAssign() func(s *express.Scope, in, result any) (map[string]any, error) {
+func (f *jaFlow) splitAssign() assignFn {
 	t := f.assign
 	if t == nil {
 		return nil
 	}
 	f.assign = nil
-	funcs := f.funcs
 	return func(s *express.Scope, in, result any) (map[string]any, error) {
-		v, err := t.eval(s, jaEnv(s, funcs, &jaVars{s: s, input: in}))
+		v, err := t.eval(s, f.env(s, in))
 		if err != nil {
 			return nil, err
 		}
@@ -294,7 +330,8 @@ func (f *jaFlow) splitAssign() func(s *express.Scope, in, result any) (map[strin
 	}
 }
 
-func (f *jaFlow) catcher(c *compiler, obj map[string]any, ptr string) func(s *express.Scope, in any, errOut map[string]any) (any, error) {
+func (f *jaFlow) catcher(sc *stateCompiler, obj map[string]any, ptr string) catchFn {
+	c := sc.c
 	var output, assign *jaTmpl
 	if v, ok := obj["Output"]; ok {
 		output = c.compileJA(v, "Output", diag.Pointer(ptr, "Output"))
@@ -331,52 +368,14 @@ func (f *jaFlow) catcher(c *compiler, obj map[string]any, ptr string) func(s *ex
 	}
 }
 
-func (sc *stateCompiler) jsonataFail() {
-	c := sc.c
-	field := func(name string) *jaTmpl {
-		v, ok := sc.obj[name]
-		if !ok {
-			return nil
-		}
-		if _, isStr := v.(string); !isStr {
-			c.problem(sc.field(name), "%s must be a string or a JSONata expression", name)
-			return nil
-		}
-		return c.compileJA(v, name, sc.field(name))
-	}
-	errT, causeT := field("Error"), field("Cause")
-	funcs := c.jaFuncs()
-	sc.st.Exec = func(s *express.Scope, in any) (any, int, error) {
-		env := jaEnv(s, funcs, &jaVars{s: s, input: in})
-		e := &express.Error{}
-		if errT != nil {
-			v, err := errT.eval(s, env)
-			if err != nil {
-				return nil, 0, err
-			}
-			str, ok := v.(string)
-			if !ok {
-				return nil, 0, errT.typeError(s, "string", v)
-			}
-			e.Name = str
-		}
-		if causeT != nil {
-			v, err := causeT.eval(s, env)
-			if err != nil {
-				return nil, 0, err
-			}
-			str, ok := v.(string)
-			if !ok {
-				return nil, 0, causeT.typeError(s, "string", v)
-			}
-			e.Cause, e.HasCause = str, true
-		}
-		return nil, 0, e
-	}
+// jaExpr reports whether a field's value is a JSONata expression.
+func jaExpr(v any) (string, bool) {
+	s, ok := v.(string)
+	return s, ok && isJSONataExpr(s)
 }
 
-// jaPositiveSeconds evaluates an expression that must give a whole number
-// of seconds.
+// jaSeconds evaluates an expression that must give a whole number of
+// seconds.
 func jaSeconds(s *express.Scope, t *jaTmpl, env *jsonata.Env, allowZero bool) (int64, error) {
 	v, err := t.eval(s, env)
 	if err != nil {
@@ -393,11 +392,17 @@ func jaSeconds(s *express.Scope, t *jaTmpl, env *jsonata.Env, allowZero bool) (i
 	return n, nil
 }
 
-func (sc *stateCompiler) jsonataSeconds(field, expr string) func(s *express.Scope, in any) (time.Duration, error) {
-	t := sc.c.compileJA(expr, field, sc.field(field))
-	funcs := sc.c.jaFuncs()
+func (f *jaFlow) seconds(sc *stateCompiler, field string) durationFn {
+	v, ok := sc.obj[field]
+	if !ok {
+		return nil
+	}
+	if _, isExpr := jaExpr(v); !isExpr {
+		return sc.literalSeconds(field, v)
+	}
+	t := sc.c.compileJA(v, field, sc.field(field))
 	return func(s *express.Scope, in any) (time.Duration, error) {
-		n, err := jaSeconds(s, t, jaEnv(s, funcs, &jaVars{s: s, input: in}), false)
+		n, err := jaSeconds(s, t, f.env(s, in), false)
 		if err != nil {
 			return 0, err
 		}
@@ -405,71 +410,20 @@ func (sc *stateCompiler) jsonataSeconds(field, expr string) func(s *express.Scop
 	}
 }
 
-func (sc *stateCompiler) jsonataRule(obj map[string]any, ptr string) (choice.Cond, func(s *express.Scope, in any) (map[string]any, error), func(s *express.Scope, in any) (any, bool, error)) {
+func (f *jaFlow) waitUntil(sc *stateCompiler) timeFn {
 	c := sc.c
-	c.allowed(obj, ptr, fieldSet("Condition", "Next", "Output", "Assign", "Comment"))
-	funcs := c.jaFuncs()
-	var cond choice.Cond
-	if v, ok := obj["Condition"]; !ok {
-		c.problem(ptr, "a JSONata Choice rule needs a Condition")
-	} else {
-		t := c.compileJA(v, "Condition", diag.Pointer(ptr, "Condition"))
-		cond = func(s *express.Scope, in any) (bool, error) {
-			v, err := t.eval(s, jaEnv(s, funcs, &jaVars{s: s, input: in}))
-			if err != nil {
-				return false, err
-			}
-			b, ok := v.(bool)
-			if !ok {
-				return false, t.typeError(s, "boolean", v)
-			}
-			return b, nil
-		}
-	}
-	var assign func(s *express.Scope, in any) (map[string]any, error)
-	if v, ok := obj["Assign"]; ok {
-		if t := sc.jaAssign(v, diag.Pointer(ptr, "Assign")); t != nil {
-			assign = func(s *express.Scope, in any) (map[string]any, error) {
-				v, err := t.eval(s, jaEnv(s, funcs, &jaVars{s: s, input: in}))
-				if err != nil {
-					return nil, err
-				}
-				m, _ := v.(map[string]any)
-				return m, nil
-			}
-		}
-	}
-	var output func(s *express.Scope, in any) (any, bool, error)
-	if v, ok := obj["Output"]; ok {
-		t := c.compileJA(v, "Output", diag.Pointer(ptr, "Output"))
-		output = func(s *express.Scope, in any) (any, bool, error) {
-			v, err := t.eval(s, jaEnv(s, funcs, &jaVars{s: s, input: in}))
-			return v, true, err
-		}
-	}
-	return cond, assign, output
-}
-
-func (sc *stateCompiler) jsonataWait() func(s *express.Scope, in any) (time.Time, error) {
-	c := sc.c
-	funcs := c.jaFuncs()
 	if v, ok := sc.obj["Seconds"]; ok {
-		if str, isStr := v.(string); isStr && isJSONataExpr(str) {
-			t := c.compileJA(v, "Seconds", sc.field("Seconds"))
-			return func(s *express.Scope, in any) (time.Time, error) {
-				n, err := jaSeconds(s, t, jaEnv(s, funcs, &jaVars{s: s, input: in}), true)
-				if err != nil {
-					return time.Time{}, err
-				}
-				return s.Execution().Now().Add(time.Duration(min(n, math.MaxInt64/int64(time.Second))) * time.Second), nil
+		if _, isExpr := jaExpr(v); !isExpr {
+			return sc.literalWaitSeconds(v)
+		}
+		t := c.compileJA(v, "Seconds", sc.field("Seconds"))
+		return func(s *express.Scope, in any) (time.Time, error) {
+			n, err := jaSeconds(s, t, f.env(s, in), true)
+			if err != nil {
+				return time.Time{}, err
 			}
+			return s.Execution().Now().Add(time.Duration(min(n, math.MaxInt64/int64(time.Second))) * time.Second), nil
 		}
-		n, ok := c.nonNegInt(v, sc.field("Seconds"))
-		if !ok {
-			return nil
-		}
-		d := time.Duration(n) * time.Second
-		return func(s *express.Scope, _ any) (time.Time, error) { return s.Execution().Now().Add(d), nil }
 	}
 	if v, ok := sc.obj["Timestamp"]; ok {
 		str, isStr := v.(string)
@@ -478,15 +432,11 @@ func (sc *stateCompiler) jsonataWait() func(s *express.Scope, in any) (time.Time
 			return nil
 		}
 		if !isJSONataExpr(str) {
-			ts, ok := parseTimestamp(str)
-			if !ok {
-				c.problem(sc.field("Timestamp"), "%q is not an ISO-8601 extended offset date-time such as 2016-03-14T01:59:00Z", str)
-			}
-			return func(*express.Scope, any) (time.Time, error) { return ts, nil }
+			return sc.literalTimestamp(str)
 		}
 		t := c.compileJA(v, "Timestamp", sc.field("Timestamp"))
 		return func(s *express.Scope, in any) (time.Time, error) {
-			v, err := t.eval(s, jaEnv(s, funcs, &jaVars{s: s, input: in}))
+			v, err := t.eval(s, f.env(s, in))
 			if err != nil {
 				return time.Time{}, err
 			}
@@ -501,45 +451,144 @@ func (sc *stateCompiler) jsonataWait() func(s *express.Scope, in any) (time.Time
 	return nil
 }
 
-func (sc *stateCompiler) jsonataItems() func(s *express.Scope, in, eff any) (any, error) {
-	c := sc.c
-	v, ok := sc.obj["Items"]
+// failField: a string or an expression that gives one.
+func (f *jaFlow) failField(sc *stateCompiler, field string) stringFn {
+	v, ok := sc.obj[field]
 	if !ok {
 		return nil
+	}
+	if _, isStr := v.(string); !isStr {
+		sc.c.problem(sc.field(field), "%s must be a string or a JSONata expression", field)
+		return nil
+	}
+	t := sc.c.compileJA(v, field, sc.field(field))
+	return func(s *express.Scope, in any) (string, error) {
+		v, err := t.eval(s, f.env(s, in))
+		if err != nil {
+			return "", err
+		}
+		str, ok := v.(string)
+		if !ok {
+			return "", t.typeError(s, "string", v)
+		}
+		return str, nil
+	}
+}
+
+// rule: Condition, and the rule's own Output and Assign.
+func (f *jaFlow) rule(sc *stateCompiler, obj map[string]any, ptr string) choiceRule {
+	c := sc.c
+	c.allowed(obj, ptr, fieldSet("Condition", "Next", "Output", "Assign", "Comment"))
+	var r choiceRule
+	if v, ok := obj["Condition"]; !ok {
+		c.problem(ptr, "a JSONata Choice rule needs a Condition")
+	} else {
+		t := c.compileJA(v, "Condition", diag.Pointer(ptr, "Condition"))
+		r.cond = func(s *express.Scope, in any) (bool, error) {
+			v, err := t.eval(s, f.env(s, in))
+			if err != nil {
+				return false, err
+			}
+			b, ok := v.(bool)
+			if !ok {
+				return false, t.typeError(s, "boolean", v)
+			}
+			return b, nil
+		}
+	}
+	if v, ok := obj["Assign"]; ok {
+		if t := sc.jaAssign(v, diag.Pointer(ptr, "Assign")); t != nil {
+			r.assign = func(s *express.Scope, in any) (map[string]any, error) {
+				v, err := t.eval(s, f.env(s, in))
+				if err != nil {
+					return nil, err
+				}
+				m, _ := v.(map[string]any)
+				return m, nil
+			}
+		}
+	}
+	if v, ok := obj["Output"]; ok {
+		t := c.compileJA(v, "Output", diag.Pointer(ptr, "Output"))
+		r.output = func(s *express.Scope, in any) (any, error) { return t.eval(s, f.env(s, in)) }
+	}
+	return r
+}
+
+// items: Items, an array or an expression that gives one; without it, the
+// state input.
+func (f *jaFlow) items(sc *stateCompiler) itemsFn {
+	c := sc.c
+	whole := func(s *express.Scope, _, eff any) ([]any, error) { return mapItems(s, eff, express.ErrQueryEvaluation) }
+	v, ok := sc.obj["Items"]
+	if !ok {
+		return whole
 	}
 	switch v.(type) {
 	case []any:
 	case string:
 		if !isJSONataExpr(v.(string)) {
 			c.problem(sc.field("Items"), "Items must be an array or a JSONata expression that returns one")
-			return nil
+			return whole
 		}
 	default:
 		c.problem(sc.field("Items"), "Items must be an array or a JSONata expression that returns one")
-		return nil
+		return whole
 	}
 	t := c.compileJA(v, "Items", sc.field("Items"))
-	funcs := c.jaFuncs()
-	return func(s *express.Scope, in, _ any) (any, error) {
-		v, err := t.eval(s, jaEnv(s, funcs, &jaVars{s: s, input: in}))
+	return func(s *express.Scope, in, _ any) ([]any, error) {
+		v, err := t.eval(s, f.env(s, in))
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := v.([]any); !ok {
+		arr, ok := v.([]any)
+		if !ok {
 			return nil, t.typeError(s, "array", v)
 		}
-		return v, nil
+		return arr, nil
 	}
 }
 
-func (sc *stateCompiler) jsonataItemSelector(v any, ptr string) func(s *express.Scope, in, eff any) (any, error) {
-	t := sc.c.compileJA(v, "ItemSelector", ptr)
-	funcs := sc.c.jaFuncs()
-	return func(s *express.Scope, in, _ any) (any, error) {
-		return t.eval(s, jaEnv(s, funcs, &jaVars{s: s, input: in}))
+func (f *jaFlow) itemSelector(sc *stateCompiler) valueFn {
+	v, ok := sc.obj["ItemSelector"]
+	if !ok {
+		return nil
 	}
+	return f.value(sc, v, "ItemSelector", sc.field("ItemSelector"))
 }
 
-func (sc *stateCompiler) jsonataNumberField(field, expr string) numberField {
-	return numberField{has: true, ja: sc.c.compileJA(expr, field, sc.field(field)), funcs: sc.c.jaFuncs()}
+// number: a literal or an expression that gives a number.
+func (f *jaFlow) number(sc *stateCompiler, field string, integer bool) numberField {
+	v, ok := sc.obj[field]
+	if !ok {
+		return numberField{}
+	}
+	if _, isExpr := jaExpr(v); !isExpr {
+		return sc.literalNumber(field, v, integer)
+	}
+	t := sc.c.compileJA(v, field, sc.field(field))
+	want := "number"
+	if integer {
+		want = "integer"
+	}
+	return numberField{has: true, eval: func(s *express.Scope, in any) (float64, error) {
+		v, err := t.eval(s, f.env(s, in))
+		if err != nil {
+			return 0, err
+		}
+		n, ok := jsonv.Number(v)
+		if !ok || (integer && n != math.Trunc(n)) {
+			return 0, t.typeError(s, want, v)
+		}
+		return n, nil
+	}}
 }
+
+// value: a JSONata template ({% %} strings are expressions).
+func (f *jaFlow) value(sc *stateCompiler, v any, field, ptr string) valueFn {
+	t := sc.c.compileJA(v, field, ptr)
+	return func(s *express.Scope, in any) (any, error) { return t.eval(s, f.env(s, in)) }
+}
+
+// credentials are not evaluated in JSONata states.
+func (f *jaFlow) credentials(*stateCompiler, any) valueFn { return nil }

@@ -1,0 +1,49 @@
+package compile
+
+import "github.com/stepstream/express/express"
+
+// succeed compiles a Succeed state: the execution (or branch) ends with
+// its input.
+func (sc *stateCompiler) succeed() {
+	fl := sc.newFlow()
+	sc.allow(fl.fields("Succeed"))
+	fl.compile(sc, ioFields{input: true, output: true})
+	fl.setOwnership(ownership{passThrough: true})
+	sc.st.SubValue = fl.passesInput()
+	sc.st.Exec = func(s *express.Scope, in any) (any, int, error) {
+		eff, err := fl.effective(s, in)
+		if err != nil {
+			return nil, 0, err
+		}
+		out, err := fl.finish(s, in, eff)
+		return out, express.End, err
+	}
+}
+
+// fail compiles a Fail state: the execution (or branch) fails with its
+// Error and Cause.
+func (sc *stateCompiler) fail() {
+	fl := sc.newFlow()
+	sc.allow(fl.fields("Fail"), "Error", "Cause")
+	errFn := fl.failField(sc, "Error")
+	causeFn := fl.failField(sc, "Cause")
+	sc.st.ExitEvents = 0
+	sc.st.Exec = func(s *express.Scope, in any) (any, int, error) {
+		e := &express.Error{}
+		if errFn != nil {
+			v, err := errFn(s, in)
+			if err != nil {
+				return nil, 0, err
+			}
+			e.Name = v
+		}
+		if causeFn != nil {
+			v, err := causeFn(s, in)
+			if err != nil {
+				return nil, 0, err
+			}
+			e.Cause, e.HasCause = v, true
+		}
+		return nil, 0, e
+	}
+}
