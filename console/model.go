@@ -1,15 +1,17 @@
 package console
 
 import (
-	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
+
+	"github.com/stepstream/express/compile"
 )
 
 // This file is the one place that reads a state machine definition: it
-// builds the console's graph model (Model) from the raw definition. When
-// the compiler exports its typed model, only this file changes.
+// builds the console's graph model (Model) from the compiler's model
+// (compile.ModelOf), as package graph does, so that the console draws
+// what the engine runs (Iterator read as ItemProcessor, transitions
+// resolved to states of the same scope).
 
 // Model is what the console draws: every state of a definition (nested
 // ones included), the transitions between them, and the scopes (Map item
@@ -61,146 +63,97 @@ type Group struct {
 	Start  string
 }
 
-// ModelFromDefinition builds the model of a definition (JSON; the
-// console shows definitions the compiler has already accepted, so it
-// only checks what it reads).
+// ModelFromDefinition builds the model of a definition (JSON or YAML, as
+// compile.Parse reads it). Its error lists what leaves the shape unknown
+// (compile.ModelOf), or names a state name used twice.
 func ModelFromDefinition(def []byte) (*Model, error) {
-	var doc map[string]any
-	if err := json.Unmarshal(def, &doc); err != nil {
+	doc, err := compile.Parse(def)
+	if err != nil {
+		return nil, fmt.Errorf("console: definition: %w", err)
+	}
+	cm, err := compile.ModelOf(doc)
+	if err != nil {
 		return nil, fmt.Errorf("console: definition: %w", err)
 	}
 	m := &Model{}
-	start, err := m.scope(doc, -1, "")
-	if err != nil {
+	seen := map[string]bool{}
+	if err := m.scope(cm.Machine, -1, seen); err != nil {
 		return nil, err
 	}
-	m.Start = start
+	m.Start = cm.Machine.States[cm.Machine.Start].Name
 	return m, nil
 }
 
-// scope adds the states of one {StartAt, States} object held by group g
-// and returns its start state.
-func (m *Model) scope(doc map[string]any, g int, ptr string) (string, error) {
-	start, _ := doc["StartAt"].(string)
-	states, ok := doc["States"].(map[string]any)
-	if !ok || start == "" {
-		return "", fmt.Errorf("console: %s: StartAt and States are required", ptrOr(ptr))
-	}
-	// StartAt first, then the order of a depth-first walk, then the rest
-	// by name: a stable order whatever the JSON object's order.
-	names := make([]string, 0, len(states))
-	seen := map[string]bool{}
-	var walk func(string)
-	walk = func(n string) {
-		o, ok := states[n].(map[string]any)
-		if !ok || seen[n] {
+// scope adds the states of machine mc, held by group g: its start state
+// first, then in the order of a depth-first walk, then the rest in name
+// order (the compiler's), whatever the JSON object's order.
+func (m *Model) scope(mc *compile.MachineModel, g int, seen map[string]bool) error {
+	var order []int
+	visited := make([]bool, len(mc.States))
+	var walk func(int)
+	walk = func(i int) {
+		if i < 0 || i >= len(mc.States) || visited[i] {
 			return
 		}
-		seen[n] = true
-		names = append(names, n)
-		for _, e := range successors(n, o) {
-			walk(e.To)
+		visited[i] = true
+		order = append(order, i)
+		for _, e := range successors(mc, mc.States[i]) {
+			walk(e.to)
 		}
 	}
-	walk(start)
-	var rest []string
-	for n := range states {
-		if !seen[n] {
-			rest = append(rest, n)
+	walk(mc.Start)
+	for i := range mc.States {
+		if !visited[i] {
+			order = append(order, i)
 		}
 	}
-	sort.Strings(rest)
-	names = append(names, rest...)
-	for _, n := range names {
-		o, ok := states[n].(map[string]any)
-		if !ok {
-			return "", fmt.Errorf("console: %s/States/%s: not an object", ptrOr(ptr), n)
+	for _, i := range order {
+		st := mc.States[i]
+		if seen[st.Name] {
+			return fmt.Errorf("console: %s: a state named %q already exists (names are unique in a state machine)", st.Pointer, st.Name)
 		}
-		typ, _ := o["Type"].(string)
-		for _, have := range m.Nodes {
-			if have.Name == n {
-				return "", fmt.Errorf("console: %s/States/%s: a state of that name already exists (names are unique in a state machine)", ptrOr(ptr), n)
-			}
+		seen[st.Name] = true
+		m.Nodes = append(m.Nodes, Node{Name: st.Name, Type: st.Type, Group: g})
+		for _, e := range successors(mc, st) {
+			e.Edge.To = mc.States[e.to].Name
+			m.Edges = append(m.Edges, e.Edge)
 		}
-		m.Nodes = append(m.Nodes, Node{Name: n, Type: typ, Group: g})
-		m.Edges = append(m.Edges, successors(n, o)...)
-		here := ptr + "/States/" + n
-		switch typ {
-		case "Parallel":
-			bs, _ := o["Branches"].([]any)
-			for i, b := range bs {
-				bo, _ := b.(map[string]any)
-				if err := m.nested(bo, n, i, fmt.Sprintf("%s/Branches/%d", here, i)); err != nil {
-					return "", err
-				}
-			}
-		case "Map":
-			key := "ItemProcessor"
-			if _, ok := o[key]; !ok {
-				key = "Iterator"
-			}
-			bo, _ := o[key].(map[string]any)
-			if err := m.nested(bo, n, 0, here+"/"+key); err != nil {
-				return "", err
+		for b, bm := range st.Branches {
+			gi := len(m.Groups)
+			m.Groups = append(m.Groups, Group{Owner: st.Name, Branch: b, Start: bm.States[bm.Start].Name})
+			if err := m.scope(bm, gi, seen); err != nil {
+				return err
 			}
 		}
 	}
-	return start, nil
+	return nil
 }
 
-func (m *Model) nested(doc map[string]any, owner string, branch int, ptr string) error {
-	g := len(m.Groups)
-	m.Groups = append(m.Groups, Group{Owner: owner, Branch: branch})
-	start, err := m.scope(doc, g, ptr)
-	m.Groups[g].Start = start
-	return err
+type succ struct {
+	Edge
+	to int
 }
 
-// successors lists the transitions out of state name (object o).
-func successors(name string, o map[string]any) []Edge {
-	var out []Edge
-	if n, ok := o["Next"].(string); ok {
-		out = append(out, Edge{From: name, To: n, Kind: EdgeNext})
+// successors lists the transitions out of st (To is filled in by the
+// caller from the index).
+func successors(mc *compile.MachineModel, st *compile.StateModel) []succ {
+	var out []succ
+	ok := func(i int) bool { return i >= 0 && i < len(mc.States) }
+	if st.Type != "Choice" && ok(st.Next) {
+		out = append(out, succ{Edge{From: st.Name, Kind: EdgeNext}, st.Next})
 	}
-	if cs, ok := o["Choices"].([]any); ok {
-		for i, c := range cs {
-			if co, ok := c.(map[string]any); ok {
-				if n, ok := co["Next"].(string); ok {
-					out = append(out, Edge{From: name, To: n, Kind: EdgeChoice, Label: fmt.Sprintf("rule %d", i+1)})
-				}
-			}
+	for i, c := range st.Choices {
+		if ok(c.Next) {
+			out = append(out, succ{Edge{From: st.Name, Kind: EdgeChoice, Label: fmt.Sprintf("rule %d", i+1)}, c.Next})
 		}
 	}
-	if n, ok := o["Default"].(string); ok {
-		out = append(out, Edge{From: name, To: n, Kind: EdgeDefault, Label: "Default"})
+	if st.Type == "Choice" && ok(st.Default) {
+		out = append(out, succ{Edge{From: st.Name, Kind: EdgeDefault, Label: "Default"}, st.Default})
 	}
-	if cs, ok := o["Catch"].([]any); ok {
-		for _, c := range cs {
-			co, _ := c.(map[string]any)
-			n, ok := co["Next"].(string)
-			if !ok {
-				continue
-			}
-			var errs []string
-			for _, e := range asList(co["ErrorEquals"]) {
-				if s, ok := e.(string); ok {
-					errs = append(errs, s)
-				}
-			}
-			out = append(out, Edge{From: name, To: n, Kind: EdgeCatch, Label: strings.Join(errs, ", ")})
+	for _, c := range st.Catch {
+		if ok(c.Next) {
+			out = append(out, succ{Edge{From: st.Name, Kind: EdgeCatch, Label: strings.Join(c.ErrorEquals, ", ")}, c.Next})
 		}
 	}
 	return out
-}
-
-func asList(v any) []any {
-	l, _ := v.([]any)
-	return l
-}
-
-func ptrOr(p string) string {
-	if p == "" {
-		return "/"
-	}
-	return p
 }
