@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -59,7 +60,10 @@ var kafkaBench struct {
 	// the latest passthrough pass of this process per input topic, for
 	// the fractions: whole records/s and ns
 	ptRate, ptCPU sync.Map // topic -> float64
-	groups        atomic.Int64
+	// the latest at-least-once daemon pass on the all-valid stream, for
+	// exactly once's fraction
+	alRate atomic.Uint64
+	groups atomic.Int64
 }
 
 func benchRecords() int {
@@ -182,19 +186,24 @@ func passthrough(b *testing.B, addrs []string, topic string, n int, group string
 	}
 }
 
-// daemonPass runs the daemon's full path (kafka.Processor configured as
-// `express serve` configures it: the reference workflow with its static
+// daemonPassWith runs the daemon's full path (kafka.Processor configured
+// as `express serve` configures it: the reference workflow with its static
 // Enrich resource, metrics and hooks, key ordering) until every record is
 // finished, then stops it, which commits the rest. It returns the number
-// of dead letters. withConsole adds the console as the daemon wires it
-// (transition hook, sampled histories, failures and dead letters, the
-// registry read every second) and a page open on it (its figures fetched
-// every second).
-func daemonPass(b *testing.B, addrs []string, topic string, n int, group string, withConsole bool) int64 {
+// of dead letters and, exactly once, the p99 of the committed
+// transactions' durations (0 at least once). delivery is "" or
+// exactly-once, txnInterval the transaction interval (0: the default).
+// withConsole adds the console as the daemon wires it (transition hook,
+// sampled histories, failures and dead letters, the registry read every
+// second) and a page open on it (its figures fetched every second).
+func daemonPassWith(b *testing.B, addrs []string, topic string, n int, group, delivery string, txnInterval time.Duration, withConsole bool) (int64, time.Duration) {
 	w := config.Workflow{Name: "iot-reference", Definition: "demo", DefinitionBytes: daemon.DemoDefinition, Topics: []string{topic},
 		Group: group, OutputTopic: "out-" + group, DLQTopic: "dlq-" + group, Resources: map[string]config.Targets{}}
 	for k, v := range daemon.DemoResources {
 		w.Resources[k] = config.Targets{v}
+	}
+	if delivery != "" {
+		w.Delivery, w.TxnInterval = delivery, config.Duration(txnInterval)
 	}
 	reg := prometheus.NewRegistry()
 	metrics, err := kafka.NewMetrics(reg)
@@ -215,7 +224,7 @@ func daemonPass(b *testing.B, addrs []string, topic string, n int, group string,
 		go c.Run(cctx)
 		go openPage(cctx, c.Handler(), "/ui/api/workflows/"+w.Name+"/stats")
 	}
-	resolved, err := config.Check(&config.File{Workflows: []config.Workflow{w}}, config.CompileOptions{Hooks: hooks})
+	resolved, err := config.Check(&config.File{Workflows: []config.Workflow{w}, InstanceID: "bench"}, config.CompileOptions{Hooks: hooks})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -247,7 +256,33 @@ func daemonPass(b *testing.B, addrs []string, topic string, n int, group string,
 	if got := p.Stats().Output.Load() + p.Stats().DLQ.Load(); got != int64(n) {
 		b.Fatalf("%d results for %d records", got, n)
 	}
-	return p.Stats().DLQ.Load()
+	return p.Stats().DLQ.Load(), histQuantile(b, reg, "express_transaction_duration_seconds", 0.99)
+}
+
+// histQuantile is the q-quantile of a histogram on reg, interpolated in
+// its bucket as Prometheus's histogram_quantile does (0 when empty).
+func histQuantile(b *testing.B, reg *prometheus.Registry, name string, q float64) time.Duration {
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name || len(mf.GetMetric()) == 0 {
+			continue
+		}
+		h := mf.GetMetric()[0].GetHistogram()
+		rank := q * float64(h.GetSampleCount())
+		lo, below := 0.0, 0.0
+		for _, bk := range h.GetBucket() {
+			if c := float64(bk.GetCumulativeCount()); c >= rank && c > below {
+				v := lo + (bk.GetUpperBound()-lo)*(rank-below)/(c-below)
+				return time.Duration(v * float64(time.Second))
+			}
+			lo, below = bk.GetUpperBound(), float64(bk.GetCumulativeCount())
+		}
+		return time.Duration(lo * float64(time.Second))
+	}
+	return 0
 }
 
 // kafkaPasses times b.N passes of run over the pre-loaded records and
@@ -354,9 +389,13 @@ func BenchmarkKafka(b *testing.B) {
 		return func(b *testing.B) {
 			var dlq, recs int64
 			rate, cpu := kafkaPasses(b, topic, func(addrs []string, n int, g string) {
-				dlq += daemonPass(b, addrs, topic, n, g, withConsole)
+				d, _ := daemonPassWith(b, addrs, topic, n, g, "", 0, withConsole)
+				dlq += d
 				recs += int64(n)
 			})
+			if topic == topicValid && !withConsole {
+				kafkaBench.alRate.Store(uint64(rate))
+			}
 			if ptRate, ok := kafkaBench.ptRate.Load(topic); ok {
 				ptCPU, _ := kafkaBench.ptCPU.Load(topic)
 				b.ReportMetric(rate/ptRate.(float64), "of-passthrough")
@@ -373,4 +412,72 @@ func BenchmarkKafka(b *testing.B) {
 	b.Run("daemon-console", dm(topicValid, true))
 	b.Run("passthrough-mixed", pt(topicMixed, true))
 	b.Run("daemon-mixed", dm(topicMixed, false))
+	for _, iv := range []time.Duration{kafka.DefaultTxnInterval, 20 * time.Millisecond, 500 * time.Millisecond} {
+		b.Run("daemon-exactly-once/txn="+iv.String(), func(b *testing.B) {
+			var p99 time.Duration
+			rate, _ := kafkaPasses(b, topicValid, func(addrs []string, n int, g string) {
+				_, q := daemonPassWith(b, addrs, topicValid, n, g, "exactly-once", iv, false)
+				p99 = max(p99, q)
+			})
+			if al := kafkaBench.alRate.Load(); al > 0 {
+				b.ReportMetric(rate/float64(al), "of-at-least-once")
+			}
+			b.ReportMetric(float64(p99.Microseconds())/1000, "txn-p99-ms")
+		})
+	}
+}
+
+// BenchmarkKafkaDelivery alternates at-least-once and exactly-once daemon
+// passes over the same pre-loaded records, so that both see the same
+// machine, at three transaction intervals (sub-benchmarks txn=D), and
+// reports the median of each one's records/s, the median of the pairs'
+// ratios (eos-of-alo) and the highest p99 of the transactions' durations.
+// Each b.N is one pair.
+func BenchmarkKafkaDelivery(b *testing.B) {
+	for _, iv := range []time.Duration{kafka.DefaultTxnInterval, 20 * time.Millisecond, 500 * time.Millisecond} {
+		b.Run("txn="+iv.String(), func(b *testing.B) { deliveryPairs(b, iv) })
+	}
+}
+
+func deliveryPairs(b *testing.B, interval time.Duration) {
+	addrs, n := kafkaSetup(b, topicValid)
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(200))
+	}
+	var alo, eos, ratio []float64
+	var p99 time.Duration
+	pass := func(delivery string) float64 {
+		g := fmt.Sprintf("bench-%d", kafkaBench.groups.Add(1))
+		runtime.GC()
+		t0 := time.Now()
+		_, q := daemonPassWith(b, addrs, topicValid, n, g, delivery, interval, false)
+		p99 = max(p99, q)
+		rate := float64(n) / time.Since(t0).Seconds()
+		deleteTopics(b, addrs, "out-"+g, "dlq-"+g)
+		return rate
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		a := pass("")
+		e := pass("exactly-once")
+		alo, eos, ratio = append(alo, a), append(eos, e), append(ratio, e/a)
+	}
+	b.StopTimer()
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(median(alo), "alo-records/s")
+	b.ReportMetric(median(eos), "eos-records/s")
+	b.ReportMetric(median(ratio), "eos-of-alo")
+	b.ReportMetric(float64(p99.Microseconds())/1000, "txn-p99-ms")
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -85,6 +85,12 @@ type Options struct {
 	// Ready, when set, is called with the broker addresses and metrics
 	// address once everything is running.
 	Ready func(brokers []string, metricsAddr string)
+	// APIFallback makes the Step Functions API listen on a free port of
+	// the same host when its address is busy (serve --demo's default).
+	APIFallback bool
+	// APIReady, when set, is called with the Step Functions API's address
+	// once it listens.
+	APIReady func(addr string)
 }
 
 // DefaultMaxBuildBytesTotal is the default of the config's
@@ -289,13 +295,40 @@ func (l *lateProducer) get() *kgo.Client { l.mu.RLock(); defer l.mu.RUnlock(); r
 func (l *lateProducer) ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults {
 	cl := l.get()
 	if cl == nil {
-		out := make(kgo.ProduceResults, len(rs))
-		for i, r := range rs {
-			out[i] = kgo.ProduceResult{Record: r, Err: errors.New("no Kafka producer is running")}
-		}
-		return out
+		return noProducer(rs)
 	}
 	return cl.ProduceSync(ctx, rs...)
+}
+
+// lateTxnProducer is an exactly-once workflow's producer of kafka: Task
+// records, bound to its processor's transactions once the processor is
+// made.
+type lateTxnProducer struct {
+	mu sync.RWMutex
+	p  resources.Producer
+}
+
+func (l *lateTxnProducer) set(p resources.Producer) { l.mu.Lock(); l.p = p; l.mu.Unlock() }
+
+// ProduceSync produces in the processor's open transaction, or fails every
+// record before the processor is made.
+func (l *lateTxnProducer) ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults {
+	l.mu.RLock()
+	p := l.p
+	l.mu.RUnlock()
+	if p == nil {
+		return noProducer(rs)
+	}
+	return p.ProduceSync(ctx, rs...)
+}
+
+// noProducer fails every record: no producer is bound yet.
+func noProducer(rs []*kgo.Record) kgo.ProduceResults {
+	out := make(kgo.ProduceResults, len(rs))
+	for i, r := range rs {
+		out[i] = kgo.ProduceResult{Record: r, Err: errors.New("no Kafka producer is running")}
+	}
+	return out
 }
 
 type kgoLogger struct{ l *slog.Logger }

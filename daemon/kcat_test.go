@@ -13,15 +13,28 @@ import (
 )
 
 // TestKcat uses Debian's kcat (librdkafka) as a third-party producer and
-// consumer against the daemon and its embedded broker.
+// consumer against the daemon and its embedded broker, at least once and
+// exactly once (read with isolation.level=read_committed: each result
+// once, none from an aborted transaction).
 func TestKcat(t *testing.T) {
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
 		testutil.Missing(t, "kcat is not installed (apt-get update && apt-get install -y kcat): skipping the third-party client test")
 	}
+	for _, delivery := range []string{"at-least-once", "exactly-once"} {
+		t.Run(delivery, func(t *testing.T) { testKcat(t, kcat, delivery) })
+	}
+}
+
+func testKcat(t *testing.T, kcat, delivery string) {
 	f := demoConfig()
 	f.MetricsAddr = ""
 	f.Workflows[0].IdempotencyKey = "$.eventId"
+	var isolation []string
+	if delivery == "exactly-once" {
+		f.Workflows[0].Delivery, f.InstanceID = delivery, "kcat-test"
+		isolation = []string{"-X", "isolation.level=read_committed"}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ready := make(chan string, 1)
@@ -64,16 +77,25 @@ func TestKcat(t *testing.T) {
 		t.Fatalf("kcat -P: %v\n%s", err, out)
 	}
 
-	consume := func(topic string, count int) []string {
+	read := func(topic string, until ...string) []string {
 		cctx, ccancel := context.WithTimeout(ctx, 30*time.Second)
 		defer ccancel()
-		cmd := exec.CommandContext(cctx, kcat, "-C", "-b", broker, "-t", topic, "-o", "beginning", "-c", fmt.Sprint(count), "-q",
-			"-f", "%k|%h|%s\n")
-		out, err := cmd.Output()
+		args := append([]string{"-C", "-b", broker, "-t", topic, "-o", "beginning", "-q", "-f", "%k|%h|%s\n"}, isolation...)
+		out, err := exec.CommandContext(cctx, kcat, append(args, until...)...).Output()
 		if err != nil {
 			t.Fatalf("kcat -C %s: %v\n%s", topic, err, out)
 		}
 		return strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	}
+	consume := func(topic string, count int) []string {
+		lines := read(topic, "-c", fmt.Sprint(count))
+		if delivery == "exactly-once" {
+			// the count arrived; read to the end: nothing more
+			if all := read(topic, "-e"); len(all) != count {
+				t.Fatalf("%s: %d records read to the end, want %d", topic, len(all), count)
+			}
+		}
+		return lines
 	}
 	outs := consume("readings-out", n-n/10)
 	seen := map[string]bool{}

@@ -56,6 +56,11 @@ func loadConfig(t *testing.T) *config.File {
 	f := demoConfig()
 	f.Workflows[0].DefinitionBytes = b
 	f.Workflows[0].Resources = map[string]config.Targets{enrichARN: {srv.URL + "/enrich"}}
+	// the same readings, exactly once (the transaction metrics)
+	eos := f.Workflows[0]
+	eos.Name, eos.Group, eos.OutputTopic, eos.DLQTopic, eos.Delivery = "iot-eos", "g-eos", "readings-eos-out", "readings-eos-dlq", "exactly-once"
+	f.Workflows = append(f.Workflows, eos)
+	f.InstanceID = "test"
 	return f
 }
 
@@ -342,7 +347,8 @@ scrape_configs:
 	wait("scrapes with retries, DLQ records and commits", 40*time.Second, func() bool {
 		return has(`count_over_time(up{job="express"}[1m]) >= 6`) &&
 			has(`sum(express_retries_total) > 0`) && has(`sum(express_dlq_records_total{reason="failed"}) > 0`) &&
-			has(`sum(express_commits_total{result="ok"}) > 0`) && has(`sum(express_kafka_read_bytes_total) > 0`)
+			has(`sum(express_commits_total{result="ok"}) > 0`) && has(`sum(express_kafka_read_bytes_total) > 0`) &&
+			has(`sum(express_transactions_total{result="committed"}) > 0`)
 	})
 
 	// Dashboards: every expression parses and returns at least one series.

@@ -32,7 +32,9 @@ import (
 // workflows with their resources and hooks), executionLog, broker (the
 // given brokers, or an embedded one with its janitor), clients (options
 // and the Task/demo producer), processors, httpServer (/metrics, /healthz,
-// /readyz), serve (run, demo generator, progress) and drain.
+// /readyz), apiServer (the Step Functions API, when configured), serve
+// (run, demo generator, progress) and drain. With no workflow (the API
+// alone) no broker is used.
 func Run(ctx context.Context, f *config.File, o Options) error {
 	if o.Out == nil {
 		o.Out = io.Discard
@@ -42,7 +44,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	}
 	r := &run{f: f, o: o}
 	defer r.close()
-	for _, step := range []func(context.Context) error{r.compile, r.executionLog, r.broker, r.clients, r.processors, r.httpServer} {
+	for _, step := range []func(context.Context) error{r.compile, r.executionLog, r.broker, r.clients, r.processors, r.httpServer, r.apiServer} {
 		if err := step(ctx); err != nil {
 			return err
 		}
@@ -59,7 +61,8 @@ type run struct {
 
 	reg      *prometheus.Registry
 	metrics  *kafka.Metrics
-	producer *lateProducer // Task (kafka:) targets and the demo generator
+	producer *lateProducer               // Task (kafka:) targets and the demo generator
+	txnProd  map[string]*lateTxnProducer // exactly-once workflows' kafka: targets, by workflow
 	hooks    map[string]express.Hooks
 	resolved []*config.Resolved
 	xlog     *kafka.ExecutionLog
@@ -70,6 +73,9 @@ type run struct {
 
 	srv         *http.Server
 	metricsAddr string
+	pool        *express.BuildPool
+	apiSrv      *http.Server
+	apiAddr     string
 	console     *console.Console // nil when off
 
 	wg      sync.WaitGroup // background loops
@@ -101,6 +107,7 @@ func (r *run) compile(context.Context) error {
 	}
 	r.producer = &lateProducer{}
 	r.hooks = map[string]express.Hooks{}
+	r.txnProd = map[string]*lateTxnProducer{}
 	r.newConsole()
 	var mu sync.Mutex
 	r.resolved, err = config.Check(r.f, config.CompileOptions{Producer: r.producer, Hooks: func(name string) express.Hooks {
@@ -109,6 +116,12 @@ func (r *run) compile(context.Context) error {
 		r.hooks[name] = h
 		mu.Unlock()
 		return h
+	}, TxnProducer: func(name string) resources.Producer {
+		l := &lateTxnProducer{}
+		mu.Lock()
+		r.txnProd[name] = l
+		mu.Unlock()
+		return l
 	}})
 	if err != nil {
 		return err
@@ -116,6 +129,9 @@ func (r *run) compile(context.Context) error {
 	for _, w := range r.resolved {
 		for _, p := range w.Warnings {
 			r.o.Logger.Warn("definition warning", "workflow", w.Config.Name, "definition", w.Config.Definition, "warning", p.String())
+		}
+		for _, p := range w.ConfigWarnings {
+			r.o.Logger.Warn("config warning", "workflow", w.Config.Name, "warning", p.String())
 		}
 	}
 	return r.consoleDefinitions()
@@ -158,7 +174,7 @@ func (r *run) kafkaTargets(f func(topic string)) {
 // input.
 func (r *run) broker(ctx context.Context) error {
 	r.brokers = r.f.Brokers
-	if len(r.brokers) > 0 {
+	if len(r.brokers) > 0 || len(r.resolved) == 0 {
 		return nil
 	}
 	var topics []string
@@ -200,7 +216,7 @@ func (r *run) clients(context.Context) error {
 	}
 	copts[0] = kgo.SeedBrokers(r.brokers...)
 	r.copts = append(copts, kgo.WithLogger(kgoLogger{r.o.Logger}))
-	need := r.o.Demo
+	need := r.o.Demo || (r.f.API.Enabled() && len(r.resolved) > 0)
 	r.kafkaTargets(func(string) { need = true })
 	if !need {
 		return nil
@@ -231,6 +247,7 @@ func (r *run) processors(ctx context.Context) error {
 	case n > 0:
 		pool = express.NewBuildPool(n)
 	}
+	r.pool = pool
 	for _, w := range r.resolved {
 		opts := w.Options
 		opts.Workflow = opts.Workflow.WithBuildPool(pool)
@@ -246,6 +263,9 @@ func (r *run) processors(ctx context.Context) error {
 		p, err := kafka.New(opts)
 		if err != nil {
 			return fmt.Errorf("workflow %q: %w", w.Config.Name, err)
+		}
+		if l := r.txnProd[w.Config.Name]; l != nil && p.Producer() != nil {
+			l.set(p.Producer())
 		}
 		r.procs = append(r.procs, p)
 	}
@@ -330,6 +350,13 @@ func (r *run) serve(ctx context.Context) {
 // the HTTP server and the background loops, and prints the totals.
 func (r *run) drain() error {
 	r.stopGen()
+	if r.apiSrv != nil {
+		// no new API requests; the running ones finish (sync executions
+		// are bounded by their time limit, at most 5 minutes: cut at 10 s)
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = r.apiSrv.Shutdown(sctx)
+		cancel()
+	}
 	fmt.Fprintln(r.o.Out, "express: shutting down: draining in-flight executions")
 	r.stopRun()
 	r.pwg.Wait()

@@ -15,6 +15,8 @@ type Started struct {
 	// off).
 	Brokers     []string
 	MetricsAddr string
+	// APIAddr is where the Step Functions API listens ("" when off).
+	APIAddr string
 
 	cancel  context.CancelFunc
 	done    chan error
@@ -29,6 +31,13 @@ func Start(ctx context.Context, f *config.File, o Options) (*Started, error) {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s := &Started{cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan struct{})
+	onAPI := o.APIReady
+	o.APIReady = func(addr string) {
+		s.APIAddr = addr
+		if onAPI != nil {
+			onAPI(addr)
+		}
+	}
 	onReady := o.Ready
 	o.Ready = func(brokers []string, metricsAddr string) {
 		s.Brokers, s.MetricsAddr = brokers, metricsAddr

@@ -269,6 +269,11 @@ type BrokerConfig struct {
 	BrokerConfigs map[string]string            // kfake.BrokerConfigs
 	TopicConfigs  map[string]map[string]string // per topic, set with IncrementalAlterConfigs after start
 	MaxBatchBytes int32                        // the harness producer's batch limit (default 1 MB)
+	// ReadCommitted reads the results as a read_committed consumer
+	// (exactly-once daemons); Finish then also fails on a duplicate,
+	// unless AllowDuplicates (it is then noted).
+	ReadCommitted   bool
+	AllowDuplicates bool
 }
 
 // Broker is a one-node kfake cluster on 127.0.0.1 with the topics in, out
@@ -338,7 +343,7 @@ func (b *Broker) start(addr string) error {
 	b.inputs = map[string]string{}
 	b.produce, b.errs = 0, 0
 	b.gen++
-	b.res = newResults(a)
+	b.res = newResults(a, b.cfg.ReadCommitted)
 	b.mu.Unlock()
 	return nil
 }
@@ -562,7 +567,9 @@ func (b *Broker) Tally(ctx context.Context) (Tally, error) {
 // results reads the output and dead-letter topics from the start and
 // counts results per source partition/offset.
 type results struct {
-	cl *kgo.Client
+	cl        *kgo.Client
+	committed bool        // read_committed: read up to sentinels
+	sent      *kgo.Client // writes the sentinels
 
 	mu     sync.Mutex
 	counts map[string]int
@@ -571,19 +578,62 @@ type results struct {
 	pos    map[string]int64 // topic/partition -> next offset
 }
 
-func newResults(addr string) *results {
-	cl, _ := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(TopicOut, TopicDLQ),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxBytes(64<<20), kgo.FetchMaxWait(100*time.Millisecond))
-	return &results{cl: cl, counts: map[string]int{}, errs: map[string]int{}, pos: map[string]int64{}}
+func newResults(addr string, committed bool) *results {
+	opts := []kgo.Opt{kgo.SeedBrokers(addr), kgo.ConsumeTopics(TopicOut, TopicDLQ),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxBytes(64 << 20), kgo.FetchMaxWait(100 * time.Millisecond)}
+	r := &results{committed: committed, counts: map[string]int{}, errs: map[string]int{}, pos: map[string]int64{}}
+	if committed {
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+		r.sent, _ = kgo.NewClient(kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	}
+	r.cl, _ = kgo.NewClient(opts...)
+	return r
 }
 
-func (r *results) close() { r.cl.Close() }
+func (r *results) close() {
+	r.cl.Close()
+	if r.sent != nil {
+		r.sent.Close()
+	}
+}
+
+// hdrSentinel marks the records a read_committed reader writes to know how
+// far to read: a transaction's last offset is its commit marker, which no
+// consumer sees, so the end offset cannot tell when everything before it
+// was read.
+const hdrSentinel = "faults-sentinel"
+
+// sentinels writes one sentinel to every partition of topics and returns
+// the offset just past each.
+func (r *results) sentinels(ctx context.Context, topics ...string) (map[string]int64, error) {
+	var rs []*kgo.Record
+	for _, t := range topics {
+		for p := int32(0); p < Partitions; p++ {
+			rs = append(rs, &kgo.Record{Topic: t, Partition: p, Headers: []kgo.RecordHeader{{Key: hdrSentinel, Value: []byte("1")}}})
+		}
+	}
+	res := r.sent.ProduceSync(ctx, rs...)
+	if err := res.FirstErr(); err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, pr := range res {
+		out[pr.Record.Topic+"/"+strconv.Itoa(int(pr.Record.Partition))] = pr.Record.Offset + 1
+	}
+	return out, nil
+}
 
 // sync reads until every result that exists now is counted.
 func (r *results) sync(ctx context.Context) (map[string]int, int, map[string]int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ends, err := endOffsets(ctx, r.cl, TopicOut, TopicDLQ)
+	var ends map[string]int64
+	var err error
+	if r.committed {
+		ends, err = r.sentinels(ctx, TopicOut, TopicDLQ)
+	} else {
+		ends, err = endOffsets(ctx, r.cl, TopicOut, TopicDLQ)
+	}
 	if err != nil {
 		return nil, 0, nil, err
 	}
@@ -605,6 +655,8 @@ func (r *results) sync(ctx context.Context) (map[string]int, int, map[string]int
 			var p, o, e string
 			for _, h := range rec.Headers {
 				switch h.Key {
+				case hdrSentinel:
+					return
 				case hdrSourcePartition:
 					p = string(h.Value)
 				case hdrSourceOffset:
@@ -721,6 +773,9 @@ type Daemon struct {
 	done     chan struct{}
 	waitErr  error
 	signaled bool // stopped by the harness
+	// paused by Pause (SIGSTOP) until, and probes ignored for a moment
+	// after, Resume
+	pausedTill time.Time
 
 	mu   sync.Mutex
 	peak int64 // highest VmHWM seen, bytes
@@ -876,9 +931,15 @@ func (d *Daemon) probe(stop chan struct{}) {
 			return true
 		}
 		for _, path := range []string{"/healthz", "/readyz"} {
+			if d.isPaused() {
+				return true
+			}
 			_, _, err := d.get(path)
 			if d.Exited() || d.isSignaled() {
 				return false
+			}
+			if d.isPaused() {
+				return true
 			}
 			d.r.mu.Lock()
 			d.r.health.probes++
@@ -898,6 +959,30 @@ func (d *Daemon) isSignaled() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.signaled
+}
+
+// Pause stops the daemon with SIGSTOP (a zombie: alive, holding its
+// connections, doing nothing) until Resume; its health is not probed then.
+func (d *Daemon) Pause() {
+	d.mu.Lock()
+	d.pausedTill = time.Now().Add(24 * time.Hour)
+	d.mu.Unlock()
+	_ = d.cmd.Process.Signal(syscall.SIGSTOP)
+}
+
+// Resume continues a paused daemon (SIGCONT); its probes count again two
+// seconds later.
+func (d *Daemon) Resume() {
+	_ = d.cmd.Process.Signal(syscall.SIGCONT)
+	d.mu.Lock()
+	d.pausedTill = time.Now().Add(2 * time.Second)
+	d.mu.Unlock()
+}
+
+func (d *Daemon) isPaused() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return time.Now().Before(d.pausedTill)
 }
 
 // RSS reads VmHWM and VmRSS of the process (bytes) and remembers the peak.
@@ -1141,6 +1226,11 @@ func (r *Run) Finish() {
 	}
 	if t.Unknown > 0 {
 		r.Failf("%d results name a source partition/offset that was never produced", t.Unknown)
+	}
+	if b.cfg.ReadCommitted && b.cfg.AllowDuplicates {
+		r.Notef("duplicates: %d inputs have more than one result (at least once)", t.Dups)
+	} else if b.cfg.ReadCommitted && t.Dups > 0 {
+		r.Failf("duplicates: %d inputs have more than one result under read_committed (exactly once)", t.Dups)
 	}
 	if t.DLQ > 0 {
 		r.Notef("dead letters: %d %v", t.DLQ, t.DLQErrors)

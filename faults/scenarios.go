@@ -42,6 +42,27 @@ var Scenarios = []Scenario{
 		Run:   runKill9,
 	},
 	{
+		Name:  "exactly-once",
+		About: "daemons in exactly-once mode (one stable, one killed with SIGKILL and restarted with the same instance id, fencing its previous incarnation); a read_committed reader must find exactly one result per reading",
+		Short: deliveryShort,
+		Full:  deliveryFull,
+		Run:   func(r *Run) { runDelivery(r, true) },
+	},
+	{
+		Name:  "exactly-once-zombie",
+		About: "exactly once: a daemon of two is paused with SIGSTOP mid-transaction until the other takes over its partitions, then resumed: fenced, it commits nothing; a read_committed reader finds one result per reading",
+		Short: Size{Records: 20000, Rate: 1000, Rounds: 1, Settle: 40 * time.Second, Stall: 40 * time.Second, MaxRSS: gib},
+		Full:  Size{Records: 200000, Rate: 4000, Rounds: 3, Settle: 90 * time.Second, Stall: 40 * time.Second, MaxRSS: gib},
+		Run:   runZombie,
+	},
+	{
+		Name:  "at-least-once-kill9",
+		About: "the exactly-once scenario with at-least-once daemons, for contrast: nothing lost, the duplicates are reported, not failed",
+		Short: deliveryShort,
+		Full:  deliveryFull,
+		Run:   func(r *Run) { runDelivery(r, false) },
+	},
+	{
 		Name:  "broker-restart",
 		About: "the broker is closed mid-stream and a new one (empty) starts on the same address; the daemon must resume",
 		Short: Size{Records: 3000, Rate: 1500, Rounds: 1, Settle: 25 * time.Second, MaxRSS: gib},
@@ -84,6 +105,13 @@ var Scenarios = []Scenario{
 		Run:   runAdversarial,
 	},
 }
+
+// The sizes of the exactly-once crash test and its at-least-once contrast:
+// 20,000 readings and 2 kills in CI, 1,000,000 and 5 in the full size.
+var (
+	deliveryShort = Size{Records: 20000, Rate: 2000, Rounds: 2, Settle: 40 * time.Second, Stall: 40 * time.Second, MaxRSS: gib}
+	deliveryFull  = Size{Records: 1000000, Rate: 5000, Rounds: 5, Settle: 120 * time.Second, Stall: 40 * time.Second, MaxRSS: gib}
+)
 
 // Lookup returns the scenario named name.
 func Lookup(name string) (Scenario, bool) {
@@ -235,6 +263,106 @@ func runKill9(r *Run) {
 		victim = r.StartDaemon(cfg("victim-" + strconv.Itoa(i+1)))
 	}
 	stop()
+	r.Finish()
+}
+
+// runDelivery kills a daemon of two with SIGKILL while they work through
+// readings, exactly once (the restarted daemon keeps its instance id, so
+// it fences its previous incarnation) or at least once (for contrast).
+func runDelivery(r *Run, exactly bool) {
+	b := r.StartBroker(BrokerConfig{ReadCommitted: true, AllowDuplicates: !exactly})
+	def, res := r.ReferenceWorkflow()
+	cfg := func(name, instance string) DaemonConfig {
+		c := DaemonConfig{Name: name, Definition: def, Resources: []string{res}}
+		if exactly {
+			c.Extra = []string{"--delivery", "exactly-once", "--instance-id", instance}
+		}
+		return c
+	}
+	r.StartDaemon(cfg("stable", "stable"))
+	wait := r.ProduceAsync(r.Size.Records, r.Size.Rate, Reading) // all of them: the kills are spread over the stream
+	victim := r.StartDaemon(cfg("victim-0", "victim"))
+	every := r.Size.Records / (r.Size.Rounds + 1)
+	for i := 0; i < r.Size.Rounds; i++ {
+		if !WaitFor(60*time.Second, func() bool { _, rd, _, err := victim.Health(); return err == nil && rd == 200 }) {
+			r.Failf("round %d: %s got no partitions within 60s of its start; last lines:\n%s", i, victim.Name, victim.LogTail(10))
+			break
+		}
+		// mid-stream: once the victim has committed something
+		if !WaitFor(30*time.Second, func() bool {
+			v, err := victim.Metric("express_commits_total")
+			return err == nil && v >= 3
+		}) {
+			r.Failf("round %d: %s committed no transaction within 30s; last lines:\n%s", i, victim.Name, victim.LogTail(10))
+			break
+		}
+		// spread the kills: the i-th once about (i+1)/(rounds+1) of the
+		// readings are committed
+		var committed int64
+		if !WaitFor(r.Size.Settle, func() bool {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			committed, _ = b.Committed(ctx, "faults")
+			return committed >= int64(every*(i+1))
+		}) {
+			r.Failf("round %d: %d offsets committed, not %d, within %v; %s last lines:\n%s", i, committed, every*(i+1), r.Size.Settle, victim.Name, victim.LogTail(10))
+			break
+		}
+		r.Logf("round %d: kill -9 %s (%d offsets committed)", i, victim.Name, committed)
+		victim.Kill()
+		// the same instance id: the new incarnation fences the old one
+		// and aborts its open transaction at once
+		victim = r.StartDaemon(cfg("victim-"+strconv.Itoa(i+1), "victim"))
+	}
+	wait()
+	r.Finish()
+}
+
+// runZombie pauses an exactly-once daemon mid-transaction (SIGSTOP) until
+// the other member has taken over its partitions and committed past it,
+// then resumes it: its open transaction was aborted by the coordinator
+// (the transaction timeout) and its group generation is gone, so nothing
+// it held may be committed; it rejoins as a new member.
+func runZombie(r *Run) {
+	b := r.StartBroker(BrokerConfig{ReadCommitted: true})
+	def, res := r.ReferenceWorkflow()
+	cfg := func(name string) DaemonConfig {
+		return DaemonConfig{Name: name, Definition: def, Resources: []string{res},
+			Extra: []string{"--delivery", "exactly-once", "--instance-id", name}}
+	}
+	r.StartDaemon(cfg("stable"))
+	wait := r.ProduceAsync(r.Size.Records, r.Size.Rate, Reading)
+	zombie := r.StartDaemon(cfg("zombie"))
+	committed := func() int64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		n, _ := b.Committed(ctx, "faults")
+		return n
+	}
+	for i := 0; i < r.Size.Rounds; i++ {
+		if !WaitFor(60*time.Second, func() bool {
+			v, err := zombie.Metric("express_transactions_total")
+			_, rd, _, herr := zombie.Health()
+			return err == nil && v >= 3 && herr == nil && rd == 200
+		}) {
+			r.Failf("round %d: %s committed no transaction within 60s; last lines:\n%s", i, zombie.Name, zombie.LogTail(10))
+			break
+		}
+		at := committed()
+		r.Logf("round %d: SIGSTOP %s (%d offsets committed)", i, zombie.Name, at)
+		zombie.Pause()
+		// the other member takes the partitions once the session
+		// expires and reads their offsets once the coordinator aborted
+		// the zombie's transaction (the transaction timeout, 10 s)
+		if !WaitFor(r.Size.Settle, func() bool { return committed() >= at+int64(r.Size.Rate)*5 }) {
+			r.Failf("round %d: the stable member did not take over within %v (%d offsets committed)", i, r.Size.Settle, committed())
+			zombie.Resume()
+			break
+		}
+		r.Logf("round %d: SIGCONT %s (%d offsets committed)", i, zombie.Name, committed())
+		zombie.Resume()
+	}
+	wait()
 	r.Finish()
 }
 

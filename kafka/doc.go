@@ -1,5 +1,6 @@
 // Package kafka runs compiled workflows over Kafka: one Express execution
-// per record, at least once, with selectable ordering, idempotency keys,
+// per record, at least once (or exactly once on Kafka transactions, see
+// txn.go and Options.Delivery), with selectable ordering, idempotency keys,
 // backpressure and graceful rebalancing. It is the library behind
 // `express serve`.
 //
@@ -33,7 +34,8 @@
 // result headers), idkey.go (idempotency keys), dedup.go (the sharded
 // key cache), latency.go (the progress histogram), metrics.go, logging.go
 // (ExecutionLog), health.go (assignment for readiness), workers.go (the
-// execution pool), deadletter.go (dead letters too large for their topic).
+// execution pool), deadletter.go (dead letters too large for their topic),
+// txn.go (exactly once: the transaction loop, the produce gate, aborts).
 // Package daemon/config reads the YAML config, package daemon assembles
 // `express serve` on top of this one, package resources runs Task
 // resources.
@@ -65,6 +67,9 @@
 //	express_commits_total{workflow,result}                   counter    offset commits (ok, error)
 //	express_produce_errors_total{workflow}                   counter    failed output/DLQ produces (retried with backoff, redirected or truncated)
 //	express_rebalances_total{workflow}                       counter    partition assignments received
+//	express_transactions_total{workflow,result}              counter    exactly-once transactions ended (committed, aborted)
+//	express_transaction_duration_seconds{workflow}           histogram  exactly-once committed transactions, begin to committed
+//	express_transaction_records{workflow}                    histogram  records consumed per committed exactly-once transaction
 //	express_inflight_records{workflow}                       gauge      records admitted and not finished
 //	express_inflight_bytes{workflow}                         gauge      value bytes of those records (bounded by --max-in-flight-bytes)
 //	express_pool_running{workflow}                           gauge      pool worker goroutines alive

@@ -32,6 +32,9 @@ type Metrics struct {
 	rebalances    *prometheus.CounterVec
 	stateExits    *prometheus.CounterVec
 	stateErrors   *prometheus.CounterVec
+	txns          *prometheus.CounterVec
+	txnDuration   *prometheus.HistogramVec
+	txnRecords    *prometheus.HistogramVec
 
 	mu    sync.Mutex
 	procs []*Processor
@@ -81,6 +84,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "States finished, successfully or not, by state name (via Metrics.Hooks)."}, []string{"workflow", "state"}),
 		stateErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_state_errors_total",
 			Help: "States that ended with an error (caught, retried or not), by state and error name (via Metrics.Hooks)."}, []string{"workflow", "state", "error"}),
+		txns: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_transactions_total",
+			Help: "Exactly-once transactions ended, by result (committed, aborted)."}, []string{"workflow", "result"}),
+		txnDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "express_transaction_duration_seconds",
+			Help: "Exactly-once committed transactions: time from begin to the end of the commit.", Buckets: []float64{.01, .025, .05, .1, .15, .2, .3, .5, 1, 2.5, 5, 10, 30}}, wf),
+		txnRecords: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "express_transaction_records",
+			Help: "Exactly-once committed transactions: records consumed in each.", Buckets: []float64{1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000}}, wf),
 		inflightDesc:      prometheus.NewDesc("express_inflight_records", "Records admitted and not yet finished.", wf, nil),
 		inflightBytesDesc: prometheus.NewDesc("express_inflight_bytes", "Value bytes of the records admitted and not yet finished (bounded by MaxInFlightBytes).", wf, nil),
 		poolRunningDesc:   prometheus.NewDesc("express_pool_running", "Pool worker goroutines alive.", wf, nil),
@@ -97,7 +106,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		pausedDesc:   prometheus.NewDesc("express_partitions_paused", "Assigned partitions whose fetching is paused because they are full (MaxInFlightPerPartition).", wf, nil),
 	}
 	for _, c := range []prometheus.Collector{m.executions, m.duration, m.transitions, m.taskDuration, m.taskErrors,
-		m.retries, m.consumed, m.output, m.dlq, m.dedup, m.commits, m.produceErrors, m.dlqTruncated, m.rebalances, m.stateExits, m.stateErrors, (*gauges)(m)} {
+		m.retries, m.consumed, m.output, m.dlq, m.dedup, m.commits, m.produceErrors, m.dlqTruncated, m.rebalances, m.stateExits, m.stateErrors, m.txns, m.txnDuration, m.txnRecords, (*gauges)(m)} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -241,6 +250,10 @@ type wfMetrics struct {
 	dlqTruncated   prometheus.Counter
 	dlqGaveUp      prometheus.Counter
 	rebalances     prometheus.Counter
+	txnCommitted   prometheus.Counter
+	txnAborted     prometheus.Counter
+	txnDuration    prometheus.Observer
+	txnRecords     prometheus.Observer
 }
 
 func (m *Metrics) workflow(name string, p *Processor) *wfMetrics {
@@ -259,6 +272,12 @@ func (m *Metrics) workflow(name string, p *Processor) *wfMetrics {
 		dlqTruncated:   m.dlqTruncated.WithLabelValues(name, "truncated"),
 		dlqGaveUp:      m.dlqTruncated.WithLabelValues(name, "gave_up"),
 		rebalances:     m.rebalances.WithLabelValues(name),
+	}
+	if p != nil && p.tx != nil {
+		w.txnCommitted = m.txns.WithLabelValues(name, "committed")
+		w.txnAborted = m.txns.WithLabelValues(name, "aborted")
+		w.txnDuration = m.txnDuration.WithLabelValues(name)
+		w.txnRecords = m.txnRecords.WithLabelValues(name)
 	}
 	for _, s := range []express.Status{express.Succeeded, express.Failed, express.TimedOut, express.Aborted} {
 		w.byStatus[s] = m.executions.WithLabelValues(name, string(s))

@@ -52,6 +52,43 @@ func ParseOrdering(s string) (Ordering, error) {
 	return 0, fmt.Errorf("%q is not one of key, partition, unordered", s)
 }
 
+// Delivery is a processor's delivery guarantee.
+type Delivery int
+
+// Delivery guarantees.
+const (
+	// AtLeastOnce commits a partition's offsets once every earlier record
+	// is finished: a crash repeats the work done since the last commit.
+	AtLeastOnce Delivery = iota
+	// ExactlyOnce writes outputs, dead letters, records of kafka: Task
+	// targets and the consumed offsets in one Kafka transaction: a
+	// read_committed consumer sees each record's result once, whatever
+	// crashes. Side effects outside Kafka (HTTP Tasks) stay at least once.
+	ExactlyOnce
+)
+
+// String returns the guarantee's configuration name.
+func (d Delivery) String() string {
+	switch d {
+	case AtLeastOnce:
+		return "at-least-once"
+	case ExactlyOnce:
+		return "exactly-once"
+	}
+	return fmt.Sprintf("Delivery(%d)", int(d))
+}
+
+// ParseDelivery parses "at-least-once" (also "") or "exactly-once".
+func ParseDelivery(s string) (Delivery, error) {
+	switch s {
+	case "", "at-least-once":
+		return AtLeastOnce, nil
+	case "exactly-once":
+		return ExactlyOnce, nil
+	}
+	return 0, fmt.Errorf("%q is not one of at-least-once, exactly-once", s)
+}
+
 // Defaults of Options.
 const (
 	DefaultConcurrency             = 256
@@ -63,6 +100,8 @@ const (
 	DefaultDedupWindow             = 10 * time.Minute
 	DefaultMaxPollRecords          = 2048
 	DefaultMaxInFlightBytes        = 64 << 20
+	DefaultTxnInterval             = 100 * time.Millisecond
+	DefaultTxnMaxRecords           = 10000
 )
 
 // Options configure a Processor: one workflow consuming one or more topics in
@@ -106,7 +145,7 @@ type Options struct {
 	// CommitInterval is how often finished offsets are committed.
 	CommitInterval time.Duration
 	// DedupSize and DedupWindow bound the cache of completed idempotency
-	// keys; DedupSize < 0 disables it. With the default key
+	// keys; DedupSize < 0 disables it (always off with ExactlyOnce). With the default key
 	// (topic/partition/offset) the cache is off unless DedupSize > 0: such
 	// keys repeat only when this process reads a partition again.
 	DedupSize   int
@@ -135,6 +174,20 @@ type Options struct {
 	// slice propagates none. Dead letters carry all the record's headers
 	// whatever this says.
 	PropagateHeaders []string
+
+	// Delivery is AtLeastOnce (the zero value) or ExactlyOnce; see
+	// txn.go for how ExactlyOnce maps onto Kafka transactions.
+	Delivery Delivery
+	// TransactionalID is the Kafka transactional id of an ExactlyOnce
+	// processor; required then. It must be stable across restarts of one
+	// instance (a restarted process fences its previous incarnation) and
+	// distinct between instances running at the same time (two processes
+	// with one id fence each other in turn).
+	TransactionalID string
+	// TxnInterval and TxnMaxRecords close a transaction after this long or
+	// after this many records admitted, whichever comes first.
+	TxnInterval   time.Duration
+	TxnMaxRecords int
 	// Observer, when set, picks executions that record their history and
 	// sees failed executions and dead letters (the console; see Observer).
 	Observer Observer
@@ -203,6 +256,21 @@ func (o *Options) fill() error {
 	}
 	if o.PropagateHeaders == nil {
 		o.PropagateHeaders = DefaultPropagateHeaders
+	}
+	if o.Delivery == ExactlyOnce {
+		if o.TransactionalID == "" {
+			return fmt.Errorf("kafka: Options.TransactionalID is required for exactly-once delivery")
+		}
+		if o.TxnInterval <= 0 {
+			o.TxnInterval = DefaultTxnInterval
+		}
+		if o.TxnMaxRecords <= 0 {
+			o.TxnMaxRecords = DefaultTxnMaxRecords
+		}
+		// the in-memory cache of completed keys cannot follow aborts: a
+		// key completed in an aborted transaction would be skipped when
+		// its record runs again, and its result lost
+		o.DedupSize = -1
 	}
 	return nil
 }

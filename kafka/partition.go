@@ -38,6 +38,7 @@ type partition struct {
 	wm        int64 // commit watermark: every record below it is finished; -1 none
 	wmEpoch   int32
 	done      int64         // committed watermark
+	first     int64         // offset of the first record admitted; -1 none
 	paused    bool          // wanted paused
 	kgoPaused bool          // paused in the client (guarded by Processor.pauseMu)
 	detached  bool          // released: the ring was emptied and no longer advances
@@ -81,7 +82,7 @@ func (p *partition) detach() (int, int64) {
 }
 
 func newPartition(parent context.Context, topic string, id int32, ordered bool) *partition {
-	p := &partition{topic: topic, id: id, ring: make([]*slot, 64), next: -1, wm: -1, done: -1}
+	p := &partition{topic: topic, id: id, ring: make([]*slot, 64), next: -1, wm: -1, done: -1, first: -1}
 	p.ctx, p.stop = context.WithCancel(parent)
 	if ordered {
 		p.keys = make(map[uint64]*slot)

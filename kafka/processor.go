@@ -58,6 +58,8 @@ type Processor struct {
 	slots   sync.Pool
 	parsers sync.Pool
 
+	tx *txnState // exactly once; nil at least once
+
 	stats       Stats
 	lat         latency
 	ready       atomic.Bool
@@ -76,7 +78,8 @@ type Stats struct {
 	DLQ        atomic.Int64 // records acknowledged on the dead-letter topic
 	Finished   atomic.Int64 // records finished (result acknowledged, or nothing to produce)
 	Duplicates atomic.Int64 // records skipped or coalesced by the dedup cache
-	Commits    atomic.Int64 // successful offset commits
+	Commits    atomic.Int64 // successful offset commits (exactly once: committed transactions)
+	TxnAborts  atomic.Int64 // exactly once: transactions aborted
 }
 
 // New validates o and builds a Processor. It does not connect.
@@ -98,6 +101,9 @@ func New(o Options) (*Processor, error) {
 	}
 	if o.DedupSize > 0 {
 		p.dd = newDedup(o.DedupSize, o.DedupWindow)
+	}
+	if o.Delivery == ExactlyOnce {
+		p.tx = newTxnState()
 	}
 	if o.Metrics != nil {
 		p.m = o.Metrics.workflow(o.Workflow.Name(), p)
@@ -173,28 +179,77 @@ func (p *Processor) Run(ctx context.Context) error {
 		// drain timeout and a commit (5 s), so it cannot be shorter
 		kgo.RebalanceTimeout(p.o.DrainTimeout + rebalanceMargin),
 	}, p.o.ClientOpts...)
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return err
+	if p.tx != nil {
+		opts = append(opts, p.txnClientOpts()...)
 	}
-	p.cl = cl
 	p.startedAt.Store(time.Now().UnixNano())
+	defer p.cancelBase()
+	for attempt := 0; ; attempt++ {
+		cl, err := p.connect(opts)
+		if err != nil {
+			if attempt == 0 {
+				return err
+			}
+			p.log.Error("cannot make a new Kafka client for the transactional session", "err", err)
+		} else {
+			if attempt == 0 {
+				p.pool.start()
+			}
+			if !p.session(ctx, cl) {
+				break
+			}
+		}
+		// an exactly-once session that Kafka's rules say cannot go on
+		// (fenced, or a fatal producer state): start anew
+		select {
+		case <-ctx.Done():
+		case <-time.After(retryDelay(attempt + 1)):
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	p.pool.close()
+	return nil
+}
+
+// connect makes the client (an exactly-once processor's transactional
+// session) and binds it.
+func (p *Processor) connect(opts []kgo.Opt) (*kgo.Client, error) {
+	if p.tx == nil {
+		cl, err := kgo.NewClient(opts...)
+		if err == nil {
+			p.cl = cl
+		}
+		return cl, err
+	}
+	return p.txnConnect(opts)
+}
+
+// session runs one client until ctx is done (or, exactly once, until the
+// transactional session must be made anew: it then returns true), then
+// drains, commits, leaves the group and closes the client.
+func (p *Processor) session(ctx context.Context, cl *kgo.Client) (restart bool) {
 	for _, t := range []string{p.o.OutputTopic, p.o.DLQTopic} {
 		if t != "" {
 			p.askRecordLimit(ctx, t)
 		}
 	}
-	p.pool.start()
-	defer p.cancelBase()
 	var wg sync.WaitGroup
 	loopCtx, stopLoops := context.WithCancel(context.Background())
+	if p.tx == nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.commitLoop(loopCtx) }()
+	}
 	wg.Add(2)
-	go func() { defer wg.Done(); p.commitLoop(loopCtx) }()
 	go func() { defer wg.Done(); p.resumeLoop(loopCtx) }()
-	wg.Add(1)
 	go func() { defer wg.Done(); p.watchBroker(loopCtx, ctx) }()
 
-	p.pollLoop(ctx)
+	if p.tx == nil {
+		p.pollLoop(ctx)
+	} else {
+		restart = p.txnLoop(ctx)
+	}
 
 	// Shutdown: drain and commit everything, then leave the group, all
 	// within the drain timeout plus shutdownGrace whatever the executions
@@ -208,8 +263,7 @@ func (p *Processor) Run(ctx context.Context) error {
 	defer cancel()
 	all := map[string][]int32{}
 	p.eachPart(func(part *partition) { all[part.topic] = append(all[part.topic], part.id) })
-	p.release(sctx, all, false)
-	p.pool.close()
+	p.release(sctx, all, restart)
 	// leaving the group may wait on a broker that does not answer
 	closed := make(chan struct{})
 	go func() { cl.Close(); close(closed) }()
@@ -219,7 +273,7 @@ func (p *Processor) Run(ctx context.Context) error {
 	case <-time.After(wait):
 		p.log.Warn("the Kafka client did not close in time; leaving it behind", "waited", wait)
 	}
-	return nil
+	return restart
 }
 
 // shutdownGrace is what shutdown may take beyond the drain timeout: the
@@ -307,41 +361,57 @@ func (p *Processor) pollLoop(ctx context.Context) {
 	var pause []*partition
 	logged := map[string]time.Time{} // fetch errors logged, by partition and text
 	for ctx.Err() == nil {
-		for p.full() && ctx.Err() == nil {
-			timer.Reset(100 * time.Millisecond)
-			select {
-			case <-p.capCh:
-			case <-timer.C:
-			case <-ctx.Done():
-			}
-		}
-		if ctx.Err() != nil {
+		if !p.waitRoom(ctx, ctx, timer) {
 			return
 		}
-		fs := p.cl.PollRecords(ctx, p.o.MaxPollRecords)
-		if fs.IsClientClosed() {
+		var closed bool
+		if pause, closed = p.pollOnce(ctx, p.o.MaxPollRecords, logged, pause); closed {
 			return
-		}
-		fs.EachError(func(t string, part int32, err error) {
-			// each distinct error of a partition is logged once every 10 s:
-			// a broker that is gone answers every fetch with it
-			k := t + "/" + strconv.Itoa(int(part)) + ": " + err.Error()
-			if now := time.Now(); !errors.Is(err, context.Canceled) && now.Sub(logged[k]) >= 10*time.Second {
-				if len(logged) > 10000 {
-					clear(logged)
-				}
-				logged[k] = now
-				p.log.Warn("fetch error", "topic", t, "partition", part, "err", err)
-			}
-			if errors.Is(err, kerr.UnknownTopicID) {
-				p.topicIDUnknown(t, true)
-			}
-		})
-		pause = p.dispatch(fs, pause[:0])
-		if len(pause) > 0 {
-			p.syncPause(pause)
 		}
 	}
+}
+
+// waitRoom waits while admission must wait (full), until ctx or stop is
+// done; it reports whether ctx is still live.
+func (p *Processor) waitRoom(ctx, stop context.Context, timer *time.Timer) bool {
+	for p.full() && stop.Err() == nil {
+		timer.Reset(100 * time.Millisecond)
+		select {
+		case <-p.capCh:
+		case <-timer.C:
+		case <-stop.Done():
+		}
+	}
+	return ctx.Err() == nil
+}
+
+// pollOnce polls up to max records and admits them; it reports whether the
+// client is closed.
+func (p *Processor) pollOnce(ctx context.Context, max int, logged map[string]time.Time, pause []*partition) ([]*partition, bool) {
+	fs := p.cl.PollRecords(ctx, max)
+	if fs.IsClientClosed() {
+		return pause, true
+	}
+	fs.EachError(func(t string, part int32, err error) {
+		// each distinct error of a partition is logged once every 10 s:
+		// a broker that is gone answers every fetch with it
+		k := t + "/" + strconv.Itoa(int(part)) + ": " + err.Error()
+		if now := time.Now(); !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && now.Sub(logged[k]) >= 10*time.Second {
+			if len(logged) > 10000 {
+				clear(logged)
+			}
+			logged[k] = now
+			p.log.Warn("fetch error", "topic", t, "partition", part, "err", err)
+		}
+		if errors.Is(err, kerr.UnknownTopicID) {
+			p.topicIDUnknown(t, true)
+		}
+	})
+	pause = p.dispatch(fs, pause[:0])
+	if len(pause) > 0 {
+		p.syncPause(pause)
+	}
+	return pause, false
 }
 
 // dispatch admits the records of one poll. It returns the partitions that
@@ -352,6 +422,10 @@ func (p *Processor) dispatch(fs kgo.Fetches, pause []*partition) []*partition {
 	fs.EachPartition(func(ftp kgo.FetchTopicPartition) {
 		part := p.parts[tp{ftp.Topic, ftp.Partition}]
 		if part == nil {
+			if p.tx != nil && len(ftp.Records) > 0 {
+				// the transaction would commit offsets polled and not run
+				p.tx.doom("records polled for a partition not held")
+			}
 			return // not (or no longer) ours: the owner will read it
 		}
 		if ftp.HighWatermark > 0 {
@@ -396,6 +470,9 @@ func (p *Processor) admit(part *partition, r *kgo.Record) bool {
 	}
 	s.part, s.rec, s.t0, s.hash, s.chained = part, r, t0, hash, chained
 	s.size = int64(len(r.Value))
+	if part.first < 0 {
+		part.first = r.Offset
+	}
 	part.next = r.Offset + 1
 	part.push(s)
 	if chained {
@@ -538,7 +615,7 @@ func (p *Processor) process(s *slot) *slot {
 	}
 	s.hdrs = s.sourceHeaders(h)
 	s.out = kgo.Record{Topic: p.o.OutputTopic, Key: r.Key, Value: val, Headers: s.hdrs}
-	p.cl.Produce(p.base, &s.out, s.ack)
+	p.produce(s)
 	return nxt
 }
 
@@ -591,7 +668,7 @@ func (p *Processor) produceDLQ(s *slot, name, cause string) {
 	)
 	s.hdrs = h
 	s.out = kgo.Record{Topic: p.o.DLQTopic, Key: r.Key, Value: r.Value, Headers: h}
-	p.cl.Produce(p.base, &s.out, s.ack)
+	p.produce(s)
 }
 
 // produceFailed handles a produce that the client gave up on. A rejected
@@ -604,7 +681,7 @@ func (p *Processor) produceFailed(s *slot, err error) {
 		p.discard(s)
 		return
 	}
-	if err.Error() == errPurgedText {
+	if p.tx == nil && err.Error() == errPurgedText {
 		// the processor purged the topic (recreated, or its limit went
 		// down): the record is sent again at once, no failure of its own
 		go p.resend(s, 10*time.Millisecond)
@@ -617,14 +694,24 @@ func (p *Processor) produceFailed(s *slot, err error) {
 	if errors.Is(err, kerr.UnknownTopicID) {
 		p.topicIDUnknown(s.out.Topic, false)
 	}
+	// exactly once, only a record too large is redirected (in the same
+	// transaction); anything else aborts the transaction (txnProduceFailed)
+	refused := !kerr.IsRetriable(err)
+	if p.tx != nil {
+		refused = tooLarge(err)
+	}
 	switch {
 	case s.phase == phaseDLQ && tooLarge(err):
 		go p.truncateDLQ(s, err)
 		return
-	case s.phase == phaseOutput && !kerr.IsRetriable(err):
+	case s.phase == phaseOutput && refused:
 		p.log.Warn("output refused, sending the record to the dead-letter topic", "topic", s.out.Topic,
 			"source_partition", s.rec.Partition, "source_offset", s.rec.Offset, "err", err)
 		p.produceDLQ(s, ErrOutputRejected, "the output topic rejected the result: "+err.Error())
+		return
+	}
+	if p.tx != nil {
+		p.txnProduceFailed(s, err)
 		return
 	}
 	delay := retryDelay(s.attempts)
@@ -654,7 +741,7 @@ func (p *Processor) resend(s *slot, delay time.Duration) {
 		}
 	}
 	s.out = kgo.Record{Topic: s.out.Topic, Key: s.out.Key, Value: s.out.Value, Headers: s.out.Headers}
-	p.cl.Produce(p.base, &s.out, s.ack)
+	p.produce(s)
 }
 
 // errPurgedText is the text of franz-go's (unexported) error for records
@@ -772,6 +859,9 @@ func (p *Processor) discard(s *slot) {
 func (p *Processor) untrack(n int, bytes int64) {
 	t := p.total.Add(-int64(n))
 	b := p.bytes.Add(-bytes)
+	if t == 0 && p.tx != nil {
+		p.tx.signalDrained()
+	}
 	wasFull := t+int64(n) >= p.lowMark || b+bytes >= p.lowBytes
 	if wasFull && t < p.lowMark && b < p.lowBytes {
 		select {
@@ -890,6 +980,12 @@ func (p *Processor) release(ctx context.Context, m map[string][]int32, lost bool
 		return
 	}
 	p.syncPause(parts) // resume them in the client: the next assignment must fetch
+	if p.tx != nil {
+		// exactly once: the open transaction aborts (the session sees
+		// the rebalance); nothing is committed outside a transaction
+		lost = true
+		p.tx.doom("partitions released")
+	}
 	if !lost {
 		deadline := time.NewTimer(p.o.DrainTimeout)
 		defer deadline.Stop()

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stepstream/express/api"
 	"github.com/stepstream/express/daemon"
 	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/kafka"
@@ -20,13 +21,16 @@ import (
 
 const serveUsage = `Usage: express serve [flags]
 
-Runs workflows over Kafka: one Express execution per record, at least once.
+Runs workflows over Kafka: one Express execution per record, at least once
+(or exactly once with --delivery exactly-once: Kafka transactions).
 
   express serve --demo
       embedded broker, the reference IoT workflow and a generator of readings
   express serve --brokers host:9092 --definition wf.asl.json --topic in \
       --output-topic out --dlq-topic in-dlq --resource ARN=https://host/path
   express serve --config express.yaml
+  express serve --api-addr 127.0.0.1:8083 --resource ARN=https://host/path
+      the Step Functions API alone (no Kafka): aws stepfunctions --endpoint-url
 
 Flags:
 `
@@ -84,6 +88,19 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		daemonLevel  = fs.String("daemon-log-level", "info", "the daemon's own logs (connection problems, produce failures): debug, info, warn or error")
 		allowUnmap   = fs.Bool("allow-unmapped", false, "let Tasks with no target fail when they run (States.TaskFailed) instead of refusing to start")
 		stuckAfter   = fs.Duration("stuck-after", daemon.DefaultStuckAfter, "/healthz fails when the consumer has work but admits and finishes nothing for this long")
+		delivery     = fs.String("delivery", "at-least-once", "at-least-once | exactly-once (outputs, dead letters, kafka: Task records and offsets in one Kafka transaction; HTTP Tasks stay at least once)")
+		txnID        = fs.String("transactional-id", "", "exactly-once: the Kafka transactional `ID`, the same across restarts of this process and distinct between processes (default GROUP.INSTANCE_ID)")
+		instanceID   = fs.String("instance-id", "", "this process's name among those running the same workflows (e.g. the pod name of a StatefulSet); exactly-once derives the transactional id GROUP.INSTANCE_ID from it")
+		txnInterval  = fs.Duration("txn-interval", kafka.DefaultTxnInterval, "exactly-once: a transaction is committed this often...")
+		txnMax       = fs.Int("txn-max-records", kafka.DefaultTxnMaxRecords, "... or after this many records, whichever comes first")
+	)
+	var (
+		apiAddr     = fs.String("api-addr", "", "serve the Step Functions API (AWS CLI and SDKs with --endpoint-url) on `host:port`; with no --definition and --topic the API alone runs, without Kafka (--demo: "+daemon.DefaultAPIAddr+" unless set)")
+		apiRegion   = fs.String("api-region", "", "region of the API's ARNs (default "+api.DefaultRegion+")")
+		apiAccount  = fs.String("api-account", "", "account id of the API's ARNs (default "+api.DefaultAccount+")")
+		apiCreds    = fs.String("api-credentials", "", "AWS credentials `FILE` (aws_access_key_id, aws_secret_access_key): every API request's SigV4 signature is verified; without it any signature is accepted")
+		apiStateDir = fs.String("api-state-dir", "", "`DIR` keeping the state machines created through the API across restarts")
+		apiInsecure = fs.Bool("api-insecure", false, "allow --api-addr on a non-loopback address without --api-credentials")
 	)
 	security := addSecurityFlags(fs)
 	fs.Var(&topic, "topic", "`TOPIC` to consume (repeatable, or comma-separated)")
@@ -116,7 +133,8 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 	if *cfgFile != "" {
 		for _, name := range []string{"definition", "name", "topic", "group", "output-topic", "dlq-topic", "ordering",
 			"idempotency-key", "concurrency", "max-in-flight", "max-in-flight-per-partition", "max-in-flight-bytes", "max-record-bytes",
-			"max-build-bytes", "resource", "allow-unmapped", "propagate-headers"} {
+			"max-build-bytes", "resource", "allow-unmapped", "propagate-headers",
+			"delivery", "transactional-id", "txn-interval", "txn-max-records"} {
 			if set[name] {
 				fmt.Fprintf(stderr, "express serve: --%s cannot be combined with --config: set it in the file\n", name)
 				return 2
@@ -142,6 +160,12 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		if set["max-build-bytes-total"] {
 			f.MaxBuildBytesTotal = *maxBuildAll
 		}
+		if set["instance-id"] {
+			f.InstanceID = *instanceID
+		}
+		if f.API == nil {
+			f.API = &config.API{}
+		}
 	} else {
 		f = &config.File{MetricsAddr: *metricsAddr, DrainTimeout: config.Duration(*drain), SessionTimeout: config.Duration(*session),
 			MaxBuildBytesTotal: *maxBuildAll}
@@ -149,7 +173,14 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 			DLQTopic: *dlqTopic, Ordering: *ordering, IdempotencyKey: *idemKey, Concurrency: *concurrency,
 			MaxInFlight: *maxInFlight, MaxInFlightPerPartition: *maxPerPart, MaxInFlightBytes: *maxInBytes, MaxRecordBytes: *maxBytes, MaxBuildBytes: *maxBuild,
 			Resources: map[string]config.Targets{}, AllowUnmapped: *allowUnmap,
-			PropagateHeaders: append([]string{}, splitList(*propagate)...)}
+			PropagateHeaders: append([]string{}, splitList(*propagate)...), Delivery: *delivery}
+		f.InstanceID = *instanceID
+		if *delivery == kafka.ExactlyOnce.String() {
+			w.TransactionalID, w.TxnInterval, w.TxnMaxRecords = *txnID, config.Duration(*txnInterval), *txnMax
+		} else if set["transactional-id"] || set["txn-interval"] || set["txn-max-records"] {
+			fmt.Fprintln(stderr, "express serve: --transactional-id, --txn-interval and --txn-max-records go with --delivery exactly-once")
+			return 2
+		}
 		for _, t := range topic {
 			w.Topics = append(w.Topics, splitList(t)...)
 		}
@@ -172,8 +203,31 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 			w.Resources[k] = append(w.Resources[k], v)
 		}
 		// name, group and dlq topic defaults: config.Workflow.SetDefaults
-		f.Workflows = []config.Workflow{w}
 		f.Brokers = splitList(*brokers)
+		f.API = &config.API{}
+		if *apiAddr != "" && *definition == "" && len(w.Topics) == 0 && !*demo {
+			// the API alone: --resource are its Task targets
+			f.API.Resources = w.Resources
+		} else {
+			f.Workflows = []config.Workflow{w}
+		}
+	}
+	// the --api-* flags set, or override the file's api section
+	for _, fl := range []struct {
+		name     string
+		to, from *string
+	}{{"api-addr", &f.API.Addr, apiAddr}, {"api-region", &f.API.Region, apiRegion}, {"api-account", &f.API.Account, apiAccount},
+		{"api-credentials", &f.API.Credentials, apiCreds}, {"api-state-dir", &f.API.StateDir, apiStateDir}} {
+		if set[fl.name] {
+			*fl.to = *fl.from
+		}
+	}
+	if set["api-insecure"] {
+		f.API.Insecure = *apiInsecure
+	}
+	apiFallback := false
+	if *demo && f.API.Addr == "" {
+		f.API.Addr, apiFallback = daemon.DefaultAPIAddr, true
 	}
 	security.apply(f)
 	if *demo && len(f.Brokers) > 0 {
@@ -188,7 +242,8 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 	}
 	err = daemon.Run(ctx, f, daemon.Options{Out: stdout, Progress: *progressF, Demo: *demo, DemoRate: *demoRate,
 		EmbeddedPartitions: int32(*partitions), EmbeddedPort: *embeddedPort, EmbeddedRetentionBytes: *embeddedRet, Logger: logger,
-		LogLevel: xlevel, LogOut: stderr, LogExecutionData: *logData, LogMaxPerSecond: *logRate, StuckAfter: *stuckAfter, Pprof: *pprofOn})
+		LogLevel: xlevel, LogOut: stderr, LogExecutionData: *logData, LogMaxPerSecond: *logRate, StuckAfter: *stuckAfter, Pprof: *pprofOn,
+		APIFallback: apiFallback})
 	if err != nil {
 		printProblems(stderr, "express serve", err)
 		return 1

@@ -29,6 +29,11 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"--brokers", "127.0.0.1:1", "--definition", refDefinition, "--topic", "in",
 			"--resource", "arn:aws:lambda:eu-west-1:123456789012:function:enrich-device=kafka:bad topic"}, 1, `/workflows/0/resources/arn:aws:lambda:eu-west-1:123456789012:function:enrich-device: "kafka:bad topic"`},
 		{[]string{"--sasl-mechanism", "GSSAPI", "--brokers", "h:1", "--definition", refDefinition, "--topic", "in"}, 1, "/sasl/mechanism"},
+		{[]string{"--brokers", "h:1", "--definition", refDefinition, "--topic", "in", "--txn-interval", "1s"}, 2, "go with --delivery exactly-once"},
+		{[]string{"--brokers", "h:1", "--definition", refDefinition, "--topic", "in", "--delivery", "twice"}, 1, `/workflows/0/delivery: "twice" is not one of`},
+		{[]string{"--brokers", "h:1", "--definition", refDefinition, "--topic", "in", "--delivery", "exactly-once",
+			"--resource", "arn:aws:lambda:eu-west-1:123456789012:function:enrich-device=static:{}"}, 1, "exactly-once needs a transactional id"},
+		{[]string{"--config", "x.yaml", "--delivery", "exactly-once"}, 2, "--delivery cannot be combined with --config"},
 	} {
 		var out, errb testutil.SyncBuffer
 		code := serveMain(tc.args, &out, &errb, context.Background())
@@ -93,8 +98,18 @@ workflows:
       arn:aws:lambda:eu-west-1:123456789012:function:enrich-device: http://127.0.0.1:8080/enrich
 `), 0o644)
 	var out, errb testutil.SyncBuffer
-	if code := validateConfig(good, false, &out, &errb); code != 0 || !strings.Contains(out.String(), `workflow "iot" OK`) {
+	if code := validateConfig(good, false, &out, &errb); code != 0 || !strings.Contains(out.String(), `workflow "iot" OK`) ||
+		strings.Contains(out.String(), "warning") {
 		t.Fatalf("code %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	// the same exactly once: its HTTP target is warned of
+	eos := filepath.Join(dir, "eos.yaml")
+	b, _ := os.ReadFile(good)
+	os.WriteFile(eos, append([]byte("instance_id: a\n"), strings.Replace(string(b), "    dlq_topic: dlq\n", "    dlq_topic: dlq\n    delivery: exactly-once\n", 1)...), 0o644)
+	var out4, errb4 testutil.SyncBuffer
+	if code := validateConfig(eos, false, &out4, &errb4); code != 0 ||
+		!strings.Contains(out4.String(), "warning: /workflows/0/resources/arn:aws:lambda:eu-west-1:123456789012:function:enrich-device: an HTTP target is called at least once") {
+		t.Fatalf("exactly once: code %d\n%s\n%s", code, out4.String(), errb4.String())
 	}
 	os.WriteFile(filepath.Join(dir, "loop.asl.json"), []byte(`{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","Next":"A"}}}`), 0o644)
 	loop := filepath.Join(dir, "loop.yaml")

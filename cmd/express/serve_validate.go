@@ -30,6 +30,9 @@ func validateConfig(path string, allowUnmapped bool, stdout, stderr io.Writer) i
 		fmt.Fprintf(stdout, "%s: workflow %q OK (%d states; topics %v → output %q, DLQ %q)\n", path, w.Config.Name,
 			len(w.Workflow.Machine.States), w.Options.Topics, w.Options.OutputTopic, w.Options.DLQTopic)
 		printWarnings(stdout, path, w)
+		for _, p := range w.ConfigWarnings.Sorted() {
+			fmt.Fprintf(stdout, "  warning: %s\n", p)
+		}
 	}
 	return 0
 }

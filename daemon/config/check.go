@@ -27,10 +27,11 @@ import (
 func Check(f *File, co CompileOptions) ([]*Resolved, error) {
 	c := &checker{f: f, co: co}
 	c.client()
-	if len(f.Workflows) == 0 {
-		c.add("/workflows", "at least one workflow is required")
+	if len(f.Workflows) == 0 && !f.API.Enabled() {
+		c.add("/workflows", "at least one workflow is required (or an api address)")
 	}
 	names := map[string]int{}
+	txnIDs := map[string]int{}
 	var out []*Resolved
 	for i := range f.Workflows {
 		w := &f.Workflows[i]
@@ -43,10 +44,23 @@ func Check(f *File, co CompileOptions) ([]*Resolved, error) {
 			names[w.Name] = i
 		}
 		o := c.kafkaOptions(i, w)
-		if r := c.workflow(i, w); r != nil {
+		if o.Delivery == kafka.ExactlyOnce && o.TransactionalID != "" {
+			if j, dup := txnIDs[o.TransactionalID]; dup {
+				c.add(at(i, "transactional_id"), "%q is also the transactional id of /workflows/%d: they would fence each other", o.TransactionalID, j)
+			} else {
+				txnIDs[o.TransactionalID] = i
+			}
+		}
+		if r := c.workflow(i, w, o.Delivery); r != nil {
 			o.Workflow = r.Workflow
 			r.Options = o
+			r.ConfigWarnings = deliveryWarnings(i, o.Delivery, r.Routes)
 			out = append(out, r)
+		}
+	}
+	if f.API.Enabled() {
+		if _, err := APIRoutes(f); err != nil {
+			c.ps = append(c.ps, err.(Problems)...)
 		}
 	}
 	if len(c.ps) > 0 {
@@ -63,17 +77,18 @@ func CheckWorkflow(f *File, i int, co CompileOptions) (*Resolved, error) {
 	c := &checker{f: f, co: co}
 	w := &f.Workflows[i]
 	w.SetDefaults()
-	r := c.workflow(i, w)
+	r := c.workflow(i, w, kafka.AtLeastOnce)
 	if len(c.ps) > 0 {
 		return nil, c.ps
 	}
 	return r, nil
 }
 
-// workflow builds the i-th workflow's resources and compiles its
-// definition against them; nil when either has a problem.
-func (c *checker) workflow(i int, w *Workflow) *Resolved {
-	routes, res := c.resources(i, w)
+// workflow builds the i-th workflow's resources (for delivery d: an
+// exactly-once workflow's kafka: targets produce in its transactions) and
+// compiles its definition against them; nil when either has a problem.
+func (c *checker) workflow(i int, w *Workflow, d kafka.Delivery) *Resolved {
+	routes, res := c.resources(i, w, d)
 	def := c.definition(i, w)
 	if def == nil || res == nil {
 		return nil
@@ -201,12 +216,64 @@ func (c *checker) kafkaOptions(i int, w *Workflow) kafka.Options {
 			o.DedupSize = -1
 		}
 	}
+	c.delivery(i, w, &o)
 	return o
+}
+
+// delivery checks the i-th workflow's delivery settings into o.
+func (c *checker) delivery(i int, w *Workflow, o *kafka.Options) {
+	var err error
+	if o.Delivery, err = kafka.ParseDelivery(w.Delivery); err != nil {
+		c.add(at(i, "delivery"), "%v", err)
+		return
+	}
+	if w.TxnMaxRecords < 0 {
+		c.add(at(i, "txn_max_records"), "%d is negative", w.TxnMaxRecords)
+	}
+	if o.Delivery != kafka.ExactlyOnce {
+		for field, set := range map[string]bool{"transactional_id": w.TransactionalID != "", "txn_interval": w.TxnInterval != 0, "txn_max_records": w.TxnMaxRecords != 0} {
+			if set {
+				c.add(at(i, field), "only for delivery: exactly-once")
+			}
+		}
+		return
+	}
+	o.TxnInterval, o.TxnMaxRecords = time.Duration(w.TxnInterval), w.TxnMaxRecords
+	o.TransactionalID = w.TransactionalID
+	if o.TransactionalID == "" && c.f.InstanceID != "" && w.Group != "" {
+		o.TransactionalID = w.Group + "." + c.f.InstanceID
+	}
+	if o.TransactionalID == "" {
+		c.add(at(i, "delivery"), "exactly-once needs a transactional id that stays the same when this process restarts and differs between processes: "+
+			"set transactional_id, or instance_id (serve --instance-id) to derive it as GROUP.INSTANCE_ID")
+	}
+	if w.Dedup != nil && w.Dedup.Size > 0 {
+		c.add(at(i, "dedup"), "the dedup cache is off with exactly-once delivery (it cannot follow transaction aborts); drop it")
+	}
+}
+
+// deliveryWarnings warns of the HTTP targets of an exactly-once workflow:
+// they cannot join its transactions.
+func deliveryWarnings(i int, d kafka.Delivery, routes map[string][]resources.Target) diag.Problems {
+	if d != kafka.ExactlyOnce {
+		return nil
+	}
+	var ps diag.Problems
+	for _, k := range slices.Sorted(maps.Keys(routes)) {
+		for _, t := range routes[k] {
+			if t.Kind == resources.KindHTTP {
+				ps.Add(at(i, "resources", k), "an HTTP target is called at least once even with exactly-once delivery: a request can be repeated "+
+					"after a crash or an aborted transaction; its Idempotency-Key header (the execution name) lets the service drop repeats")
+				break
+			}
+		}
+	}
+	return ps
 }
 
 // resources parses the i-th workflow's resource targets and builds its
 // invoker; the invoker is nil when a target is wrong.
-func (c *checker) resources(i int, w *Workflow) (map[string][]resources.Target, *resources.Resources) {
+func (c *checker) resources(i int, w *Workflow, d kafka.Delivery) (map[string][]resources.Target, *resources.Resources) {
 	routes := map[string][]resources.Target{}
 	ok := true
 	for _, k := range slices.Sorted(maps.Keys(w.Resources)) {
@@ -227,7 +294,13 @@ func (c *checker) resources(i int, w *Workflow) (map[string][]resources.Target, 
 	if !ok {
 		return routes, nil
 	}
-	res, err := resources.New(resources.Config{Routes: routes, Producer: c.co.Producer, HTTPTimeout: time.Duration(w.HTTPTimeout)})
+	prod := c.co.Producer
+	if d == kafka.ExactlyOnce && c.co.TxnProducer != nil {
+		if tp := c.co.TxnProducer(w.Name); tp != nil {
+			prod = tp
+		}
+	}
+	res, err := resources.New(resources.Config{Routes: routes, Producer: prod, HTTPTimeout: time.Duration(w.HTTPTimeout)})
 	if err != nil {
 		c.add(at(i, "resources"), "%v", err)
 		return routes, nil

@@ -28,6 +28,10 @@
 //	    max_record_bytes: 262144
 //	    commit_interval: 1s
 //	    dedup: {size: 100000, window: 10m}   # size: -1 disables
+//	    delivery: at-least-once         # or exactly-once (Kafka transactions)
+//	    transactional_id: iot-express-a # exactly-once; default GROUP.INSTANCE_ID
+//	    txn_interval: 100ms             # exactly-once: a transaction's length
+//	    txn_max_records: 10000          # ... or its records, whichever first
 //	    http_timeout: 10s
 //	    resources:
 //	      arn:aws:lambda:eu-west-1:123456789012:function:enrich-device: http://127.0.0.1:8080/enrich
@@ -68,8 +72,16 @@ type File struct {
 	// MaxBuildBytesTotal bounds what all running executions' JSONata
 	// expressions and intrinsic functions have built together (see
 	// express.BuildPool); 0 means DefaultMaxBuildBytesTotal, negative none.
-	MaxBuildBytesTotal int64      `yaml:"max_build_bytes_total"`
-	Workflows          []Workflow `yaml:"workflows"`
+	MaxBuildBytesTotal int64 `yaml:"max_build_bytes_total"`
+	// InstanceID names this process among those running the same
+	// workflows; an exactly-once workflow without a transactional_id
+	// derives its transactional id from its group and this
+	// (GROUP.INSTANCE_ID). Keep it stable across restarts of one process
+	// and distinct between processes.
+	InstanceID string     `yaml:"instance_id"`
+	Workflows  []Workflow `yaml:"workflows"`
+	// API serves the Step Functions API (see API); nil: not served.
+	API *API `yaml:"api"`
 
 	// Dir is the directory definition paths are relative to.
 	Dir string `yaml:"-"`
@@ -120,6 +132,17 @@ type Workflow struct {
 	// output record and sent with Task calls (kafka.Options.
 	// PropagateHeaders); absent: traceparent and tracestate, []: none.
 	PropagateHeaders []string `yaml:"propagate_headers"`
+	// Delivery is at-least-once (default) or exactly-once: outputs, dead
+	// letters, kafka: Task records and the consumed offsets in one Kafka
+	// transaction (HTTP Tasks stay at least once).
+	Delivery string `yaml:"delivery"`
+	// TransactionalID is the exactly-once transactional id (default
+	// GROUP.INSTANCE_ID, see File.InstanceID).
+	TransactionalID string `yaml:"transactional_id"`
+	// TxnInterval and TxnMaxRecords close an exactly-once transaction
+	// after this long or this many records (defaults 100ms, 10000).
+	TxnInterval   Duration `yaml:"txn_interval"`
+	TxnMaxRecords int      `yaml:"txn_max_records"`
 	// Resources maps a Task resource to its target(s); see package
 	// resources. A value is a string or, for arn:aws:states:::http:invoke,
 	// a list of allowed URL prefixes.
@@ -271,11 +294,19 @@ type Resolved struct {
 	// Warnings are the definition's warnings (compile.Warnings): nothing
 	// that stops it from running, but worth a look (a loop with no way out).
 	Warnings diag.Problems
+	// ConfigWarnings are the same for the workflow's config (an HTTP Task
+	// of an exactly-once workflow, which stays at least once), with the
+	// config field at fault.
+	ConfigWarnings diag.Problems
 }
 
 // CompileOptions are what Check passes to the compiler beyond the name and
 // invoker: hooks (metrics) and the producer for kafka: targets.
 type CompileOptions struct {
 	Producer resources.Producer
-	Hooks    func(workflow string) express.Hooks
+	// TxnProducer, when set, gives the producer of an exactly-once
+	// workflow's kafka: targets (its records join the workflow's
+	// transactions); nil or a nil result means Producer.
+	TxnProducer func(workflow string) resources.Producer
+	Hooks       func(workflow string) express.Hooks
 }

@@ -292,3 +292,81 @@ func mustNew(t *testing.T) *resources.Resources {
 	}
 	return r
 }
+
+// TestDelivery checks the delivery settings: the transactional id given
+// or derived from the group and instance id, the checks, the warning of an
+// HTTP target, and the Task producer of exactly-once workflows.
+func TestDelivery(t *testing.T) {
+	const wf = `
+  - name: NAME
+    definition: iot.asl.json
+    topics: [in-NAME]
+    group: g-NAME
+    dlq_topic: dlq-NAME
+    resources:
+      arn:aws:lambda:eu-west-1:123456789012:function:enrich-device: 'TARGET'
+`
+	entry := func(name, target, extra string) string {
+		return strings.NewReplacer("NAME", name, "TARGET", target).Replace(wf) + extra
+	}
+	for _, tc := range []struct {
+		name     string
+		yaml     string
+		problems []string
+		txnIDs   []string // per workflow, "" at least once
+		warn     string
+	}{
+		{name: "default", yaml: "workflows:" + entry("a", "static:{}", ""), txnIDs: []string{""}},
+		{name: "derived id", yaml: "instance_id: pod-0\nworkflows:" + entry("a", "static:{}", "    delivery: exactly-once\n    txn_interval: 250ms\n"),
+			txnIDs: []string{"g-a.pod-0"}},
+		{name: "given id, HTTP warned", yaml: "workflows:" + entry("a", "http://127.0.0.1:9/x", "    delivery: exactly-once\n    transactional_id: tx-a\n"),
+			txnIDs: []string{"tx-a"}, warn: "/workflows/0/resources/arn:aws:lambda:eu-west-1:123456789012:function:enrich-device: an HTTP target is called at least once"},
+		{name: "no id", yaml: "workflows:" + entry("a", "static:{}", "    delivery: exactly-once\n"),
+			problems: []string{"/workflows/0/delivery: exactly-once needs a transactional id"}},
+		{name: "bad", yaml: "workflows:" + entry("a", "static:{}", "    delivery: twice\n") + entry("b", "static:{}", "    txn_max_records: 5\n"),
+			problems: []string{`/workflows/0/delivery: "twice" is not one of at-least-once, exactly-once`, "/workflows/1/txn_max_records: only for delivery: exactly-once"}},
+		{name: "shared id", yaml: "workflows:" + entry("a", "static:{}", "    delivery: exactly-once\n    transactional_id: t\n") +
+			entry("b", "static:{}", "    delivery: exactly-once\n    transactional_id: t\n"),
+			problems: []string{`/workflows/1/transactional_id: "t" is also the transactional id of /workflows/0`}},
+		{name: "dedup", yaml: "instance_id: i\nworkflows:" + entry("a", "static:{}", "    delivery: exactly-once\n    dedup: {size: 10}\n"),
+			problems: []string{"/workflows/0/dedup: the dedup cache is off with exactly-once delivery"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := Load(writeConfig(t, tc.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var asked []string
+			rs, err := Check(f, CompileOptions{TxnProducer: func(w string) resources.Producer { asked = append(asked, w); return nil }})
+			if len(tc.problems) > 0 {
+				if err == nil {
+					t.Fatal("no problem reported")
+				}
+				for _, want := range tc.problems {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("missing %q in\n%v", want, err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var eos []string
+			for i, r := range rs {
+				if got := r.Options.TransactionalID; got != tc.txnIDs[i] || (got != "") != (r.Options.Delivery == kafka.ExactlyOnce) {
+					t.Errorf("workflow %d: transactional id %q, delivery %v", i, got, r.Options.Delivery)
+				}
+				if r.Options.Delivery == kafka.ExactlyOnce {
+					eos = append(eos, r.Config.Name)
+				}
+			}
+			if strings.Join(asked, ",") != strings.Join(eos, ",") {
+				t.Errorf("Task producers asked for %v, want the exactly-once workflows %v", asked, eos)
+			}
+			if got := rs[0].ConfigWarnings.Error(); (tc.warn == "") != (len(rs[0].ConfigWarnings) == 0) || !strings.Contains(got, tc.warn) {
+				t.Errorf("warnings %q, want %q", got, tc.warn)
+			}
+		})
+	}
+}

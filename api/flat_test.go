@@ -1,0 +1,45 @@
+package api
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// FuzzDecodeFlat: whenever the fast reader of flat requests accepts a
+// body, encoding/json reads the same members from it.
+func FuzzDecodeFlat(f *testing.F) {
+	for _, s := range []string{`{}`, ` { "a" : "b" , "c":null } `, `{"input":"{\"x\":\"\\u00e9\\ud83d\\ude00\"}"}`, `{"a":"\ud800"}`,
+		`{"a":1}`, `{"a":"b",}`, `{"a":"b"}x`, "{\"a\":\"\xff\"}", `{"a":"\u0000\/\b\f\n\r\t"}`, `{"a":"b","a":"c"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got := map[string]string{}
+		if !decodeFlat(b, func(k, v string, raw []byte) {
+			got[k] = v
+			var r string
+			if err := json.Unmarshal(raw, &r); err != nil || r != v {
+				t.Fatalf("%q: raw token %q of %q is %q (%v)", b, raw, k, r, err)
+			}
+		}) {
+			return
+		}
+		var want map[string]*string
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatalf("accepted %q, which encoding/json refuses: %v", b, err)
+		}
+		for k, v := range want {
+			if v == nil {
+				if _, ok := got[k]; ok {
+					t.Fatalf("%q: null member %q set", b, k)
+				}
+				continue
+			}
+			if got[k] != *v {
+				t.Fatalf("%q: member %q = %q, encoding/json %q", b, k, got[k], *v)
+			}
+		}
+		if len(got) > len(want) {
+			t.Fatalf("%q: %v, encoding/json %v", b, got, want)
+		}
+	})
+}

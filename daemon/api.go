@@ -1,0 +1,112 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stepstream/express/api"
+	"github.com/stepstream/express/daemon/config"
+	"github.com/stepstream/express/resources"
+)
+
+// DefaultAPIAddr is where `serve --demo` serves the Step Functions API
+// unless told otherwise (a free port of 127.0.0.1 when it is busy).
+const DefaultAPIAddr = "127.0.0.1:8083"
+
+// apiServer serves the Step Functions API when the config has an api
+// address: state machines created through it run with the api section's
+// resources, and every configured workflow is a state machine of its name
+// whose StartExecution produces to the workflow's first input topic.
+func (r *run) apiServer(context.Context) error {
+	a := r.f.API
+	if !a.Enabled() {
+		return nil
+	}
+	routes, err := config.APIRoutes(r.f)
+	if err != nil {
+		return err
+	}
+	res, err := resources.New(resources.Config{Routes: routes, Producer: r.producer, HTTPTimeout: a.APITimeout()})
+	if err != nil {
+		return fmt.Errorf("api: resources: %w", err)
+	}
+	o := api.Options{Region: a.Region, Account: a.Account, Invoker: res, CheckResource: res.CheckResource,
+		Hooks: r.metrics.Hooks, BuildPool: r.pool, StateDir: a.StateDir, Registerer: r.reg, Logger: r.o.Logger,
+		ExecutionLog: r.xlog}
+	if a.Credentials != "" {
+		if o.Credentials, err = api.ReadCredentials(a.Credentials); err != nil {
+			return fmt.Errorf("api credentials: %w", err)
+		}
+	}
+	s, err := api.New(o)
+	if err != nil {
+		return err
+	}
+	r.onClose(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Close(ctx)
+	})
+	for _, w := range r.resolved {
+		def := string(w.Config.DefinitionBytes)
+		if def == "" {
+			if b, err := os.ReadFile(definitionPath(r.f, w.Config)); err == nil {
+				def = string(b)
+			}
+		}
+		if err := s.Bind(w.Config.Name, def, w.Workflow.WithBuildPool(r.pool), topicStarter{r.producer, w.Options.Topics[0]}); err != nil {
+			return fmt.Errorf("api: workflow %q: %w", w.Config.Name, err)
+		}
+	}
+	ln, err := net.Listen("tcp", a.Addr)
+	if err != nil && r.o.APIFallback && errors.Is(err, syscall.EADDRINUSE) {
+		host, _, _ := net.SplitHostPort(a.Addr)
+		fmt.Fprintf(r.o.Out, "express: %s is busy: the Step Functions API takes a free port\n", a.Addr)
+		ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
+	}
+	if err != nil {
+		return fmt.Errorf("api addr: %w", err)
+	}
+	r.apiAddr = ln.Addr().String()
+	r.apiSrv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	r.wg.Add(1)
+	go func() { defer r.wg.Done(); _ = r.apiSrv.Serve(ln) }()
+	fmt.Fprintf(r.o.Out, "express: Step Functions API on http://%s (aws stepfunctions --endpoint-url http://%s ...)\n", r.apiAddr, r.apiAddr)
+	if r.o.APIReady != nil {
+		r.o.APIReady(r.apiAddr)
+	}
+	return nil
+}
+
+// definitionPath is where a workflow's definition was read from.
+func definitionPath(f *config.File, w *config.Workflow) string {
+	if f.Dir != "" && !isAbs(w.Definition) {
+		return f.Dir + string(os.PathSeparator) + w.Definition
+	}
+	return w.Definition
+}
+
+func isAbs(p string) bool { return len(p) > 0 && p[0] == os.PathSeparator }
+
+// topicStarter hands StartExecution's executions of a configured workflow
+// to its input topic: the input as the record value, the execution name as
+// its key and Idempotency-Key header; it returns once the broker
+// acknowledged the record.
+type topicStarter struct {
+	p     resources.Producer
+	topic string
+}
+
+func (t topicStarter) Start(ctx context.Context, name string, input []byte) error {
+	rec := &kgo.Record{Topic: t.topic, Key: []byte(name), Value: input,
+		Headers: []kgo.RecordHeader{{Key: "Idempotency-Key", Value: []byte(name)}}}
+	return t.p.ProduceSync(ctx, rec).FirstErr()
+}
