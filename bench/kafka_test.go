@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -22,8 +24,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/stepstream/express/console"
 	"github.com/stepstream/express/daemon"
 	"github.com/stepstream/express/daemon/config"
+	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/kafka"
 	"github.com/stepstream/express/load/readings"
 )
@@ -182,20 +186,17 @@ func passthrough(b *testing.B, addrs []string, topic string, n int, group string
 	}
 }
 
-// daemonPass runs the daemon's full path (kafka.Processor configured as
-// `express serve` configures it: the reference workflow with its static
+// daemonPassWith runs the daemon's full path (kafka.Processor configured
+// as `express serve` configures it: the reference workflow with its static
 // Enrich resource, metrics and hooks, key ordering) until every record is
 // finished, then stops it, which commits the rest. It returns the number
-// of dead letters.
-func daemonPass(b *testing.B, addrs []string, topic string, n int, group string) int64 {
-	dlq, _ := daemonPassWith(b, addrs, topic, n, group, "", 0)
-	return dlq
-}
-
-// daemonPassWith is daemonPass with a delivery ("" or exactly-once) and,
-// exactly once, a transaction interval (0: the default); it also returns
-// the p99 of the committed transactions' durations (0 at least once).
-func daemonPassWith(b *testing.B, addrs []string, topic string, n int, group, delivery string, txnInterval time.Duration) (int64, time.Duration) {
+// of dead letters and, exactly once, the p99 of the committed
+// transactions' durations (0 at least once). delivery is "" or
+// exactly-once, txnInterval the transaction interval (0: the default).
+// withConsole adds the console as the daemon wires it (transition hook,
+// sampled histories, failures and dead letters, the registry read every
+// second) and a page open on it (its figures fetched every second).
+func daemonPassWith(b *testing.B, addrs []string, topic string, n int, group, delivery string, txnInterval time.Duration, withConsole bool) (int64, time.Duration) {
 	w := config.Workflow{Name: "iot-reference", Definition: "demo", DefinitionBytes: daemon.DemoDefinition, Topics: []string{topic},
 		Group: group, OutputTopic: "out-" + group, DLQTopic: "dlq-" + group, Resources: map[string]config.Targets{}}
 	for k, v := range daemon.DemoResources {
@@ -209,11 +210,28 @@ func daemonPassWith(b *testing.B, addrs []string, topic string, n int, group, de
 	if err != nil {
 		b.Fatal(err)
 	}
-	resolved, err := config.Check(&config.File{Workflows: []config.Workflow{w}, InstanceID: "bench"}, config.CompileOptions{Hooks: metrics.Hooks})
+	hooks := metrics.Hooks
+	var cw *console.Workflow
+	if withConsole {
+		c := console.New(console.Options{Gatherer: reg})
+		cw = c.Workflow(w.Name)
+		if err := cw.SetDefinition(w.DefinitionBytes); err != nil {
+			b.Fatal(err)
+		}
+		hooks = func(name string) express.Hooks { return cw.Hooks(metrics.Hooks(name)) }
+		cctx, stop := context.WithCancel(context.Background())
+		defer stop()
+		go c.Run(cctx)
+		go openPage(cctx, c.Handler(), "/ui/api/workflows/"+w.Name+"/stats")
+	}
+	resolved, err := config.Check(&config.File{Workflows: []config.Workflow{w}, InstanceID: "bench"}, config.CompileOptions{Hooks: hooks})
 	if err != nil {
 		b.Fatal(err)
 	}
 	o := resolved[0].Options
+	if cw != nil {
+		o.Observer = cw
+	}
 	o.ClientOpts = []kgo.Opt{kgo.SeedBrokers(addrs...), kgo.AllowAutoTopicCreation()}
 	o.Metrics = metrics
 	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -326,6 +344,21 @@ func deleteTopics(b *testing.B, addrs []string, topics ...string) {
 	}
 }
 
+// openPage fetches a console page's figures every second, as its script
+// does, until ctx is done.
+func openPage(ctx context.Context, ui http.Handler, path string) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			ui.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
+		}
+	}
+}
+
 // BenchmarkKafka measures, in one process on the same pre-loaded records:
 //
 //   - passthrough: the raw limit (consume, parse, add a field, serialise,
@@ -336,6 +369,7 @@ func deleteTopics(b *testing.B, addrs []string, topics ...string) {
 //     (records/s over records/s) and cpu-of-passthrough (CPU per record of
 //     the passthrough over the daemon's, which the other processes of a
 //     shared machine disturb less);
+//   - daemon-console: the same with the console on and a page open on it;
 //   - passthrough-mixed and daemon-mixed: the same two on issue 16's
 //     realistic mix, where about 60% of the executions fail and go to the
 //     dead-letter topic (daemon-mixed reports dlq-share).
@@ -351,14 +385,15 @@ func BenchmarkKafka(b *testing.B) {
 			}
 		}
 	}
-	dm := func(topic string) func(b *testing.B) {
+	dm := func(topic string, withConsole bool) func(b *testing.B) {
 		return func(b *testing.B) {
 			var dlq, recs int64
 			rate, cpu := kafkaPasses(b, topic, func(addrs []string, n int, g string) {
-				dlq += daemonPass(b, addrs, topic, n, g)
+				d, _ := daemonPassWith(b, addrs, topic, n, g, "", 0, withConsole)
+				dlq += d
 				recs += int64(n)
 			})
-			if topic == topicValid {
+			if topic == topicValid && !withConsole {
 				kafkaBench.alRate.Store(uint64(rate))
 			}
 			if ptRate, ok := kafkaBench.ptRate.Load(topic); ok {
@@ -373,14 +408,15 @@ func BenchmarkKafka(b *testing.B) {
 	}
 	b.Run("passthrough", pt(topicValid, true))
 	b.Run("passthrough-bytes", pt(topicValid, false))
-	b.Run("daemon", dm(topicValid))
+	b.Run("daemon", dm(topicValid, false))
+	b.Run("daemon-console", dm(topicValid, true))
 	b.Run("passthrough-mixed", pt(topicMixed, true))
-	b.Run("daemon-mixed", dm(topicMixed))
+	b.Run("daemon-mixed", dm(topicMixed, false))
 	for _, iv := range []time.Duration{kafka.DefaultTxnInterval, 20 * time.Millisecond, 500 * time.Millisecond} {
 		b.Run("daemon-exactly-once/txn="+iv.String(), func(b *testing.B) {
 			var p99 time.Duration
 			rate, _ := kafkaPasses(b, topicValid, func(addrs []string, n int, g string) {
-				_, q := daemonPassWith(b, addrs, topicValid, n, g, "exactly-once", iv)
+				_, q := daemonPassWith(b, addrs, topicValid, n, g, "exactly-once", iv, false)
 				p99 = max(p99, q)
 			})
 			if al := kafkaBench.alRate.Load(); al > 0 {
@@ -414,7 +450,7 @@ func deliveryPairs(b *testing.B, interval time.Duration) {
 		g := fmt.Sprintf("bench-%d", kafkaBench.groups.Add(1))
 		runtime.GC()
 		t0 := time.Now()
-		_, q := daemonPassWith(b, addrs, topicValid, n, g, delivery, interval)
+		_, q := daemonPassWith(b, addrs, topicValid, n, g, delivery, interval, false)
 		p99 = max(p99, q)
 		rate := float64(n) / time.Since(t0).Seconds()
 		deleteTopics(b, addrs, "out-"+g, "dlq-"+g)

@@ -28,6 +28,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
+	"github.com/stepstream/express/console"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/kafka"
 	"github.com/stepstream/express/resources"
@@ -73,6 +74,14 @@ type Options struct {
 	// the metrics address. Off by default: a profile costs CPU while it
 	// runs, and the address may be reachable by more than the operators.
 	Pprof bool
+	// NoConsole turns off the web console, otherwise served under /ui on
+	// the metrics address (package console); ConsoleSamplePerSecond bounds
+	// the executions per workflow and second that record their history for
+	// it (0: console.DefaultSamplePerSecond); ConsoleStateMachines lists
+	// further state machines to show (those of the Step Functions API).
+	NoConsole              bool
+	ConsoleSamplePerSecond int
+	ConsoleStateMachines   console.StateMachines
 	// Ready, when set, is called with the broker addresses and metrics
 	// address once everything is running.
 	Ready func(brokers []string, metricsAddr string)

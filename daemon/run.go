@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kprom"
 
+	"github.com/stepstream/express/console"
 	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/kafka"
@@ -75,6 +76,7 @@ type run struct {
 	pool        *express.BuildPool
 	apiSrv      *http.Server
 	apiAddr     string
+	console     *console.Console // nil when off
 
 	wg      sync.WaitGroup // background loops
 	closers []func()       // run in reverse order by close
@@ -106,9 +108,10 @@ func (r *run) compile(context.Context) error {
 	r.producer = &lateProducer{}
 	r.hooks = map[string]express.Hooks{}
 	r.txnProd = map[string]*lateTxnProducer{}
+	r.newConsole()
 	var mu sync.Mutex
 	r.resolved, err = config.Check(r.f, config.CompileOptions{Producer: r.producer, Hooks: func(name string) express.Hooks {
-		h := r.metrics.Hooks(name)
+		h := r.consoleHooks(name, r.metrics.Hooks(name))
 		mu.Lock()
 		r.hooks[name] = h
 		mu.Unlock()
@@ -131,7 +134,7 @@ func (r *run) compile(context.Context) error {
 			r.o.Logger.Warn("config warning", "workflow", w.Config.Name, "warning", p.String())
 		}
 	}
-	return nil
+	return r.consoleDefinitions()
 }
 
 // executionLog opens the execution log when a level is set.
@@ -253,6 +256,7 @@ func (r *run) processors(ctx context.Context) error {
 		opts.Logger = r.o.Logger
 		opts.ExecutionLog = r.xlog
 		opts.Hooks = r.hooks[w.Config.Name]
+		opts.Observer = r.consoleObserver(w.Config.Name)
 		if opts.DrainTimeout == 0 {
 			opts.DrainTimeout = kafka.DefaultDrainTimeout
 		}
@@ -277,7 +281,7 @@ func (r *run) processors(ctx context.Context) error {
 
 // httpServer serves /metrics, /healthz and /readyz (and the profiles) on
 // the metrics address, when there is one.
-func (r *run) httpServer(context.Context) error {
+func (r *run) httpServer(ctx context.Context) error {
 	if r.f.MetricsAddr == "" {
 		return nil
 	}
@@ -294,10 +298,13 @@ func (r *run) httpServer(context.Context) error {
 		return fmt.Errorf("metrics_addr: %w", err)
 	}
 	r.metricsAddr = ln.Addr().String()
-	r.srv = &http.Server{Handler: handler(r.reg, r.procs, r.watch, r.o.Pprof), ReadHeaderTimeout: 5 * time.Second}
+	r.srv = &http.Server{Handler: r.withConsole(ctx, handler(r.reg, r.procs, r.watch, r.o.Pprof)), ReadHeaderTimeout: 5 * time.Second}
 	r.wg.Add(1)
 	go func() { defer r.wg.Done(); _ = r.srv.Serve(ln) }()
 	fmt.Fprintf(r.o.Out, "express: metrics on http://%s/metrics%s\n", r.metricsAddr, busy)
+	if r.console != nil {
+		fmt.Fprintf(r.o.Out, "express: console on http://%s/ui/\n", r.metricsAddr)
+	}
 	return nil
 }
 

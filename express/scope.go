@@ -353,6 +353,9 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 		if next == End {
 			return out, nil
 		}
+		if hooks.Transition != nil {
+			hooks.Transition(x.wf, st, m.States[next])
+		}
 		input = out
 		i = next
 	}

@@ -75,6 +75,12 @@ type Hooks struct {
 	TaskDone func(wf *Workflow, state, resource string, d time.Duration, err *Error)
 	// Retry is called when a Retrier schedules a new attempt.
 	Retry func(wf *Workflow, state string, err *Error)
+	// Transition is called when a state hands its output to the next
+	// state of its machine (by Next, a Choice rule, Default or a Catcher):
+	// from and to are states of the same Machine. It is not called for a
+	// state that ends its machine or fails. The console counts the edges
+	// of its graph with it; unset, it costs one nil check per state.
+	Transition func(wf *Workflow, from, to *State)
 }
 
 // Options configure a Workflow.

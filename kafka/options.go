@@ -188,6 +188,9 @@ type Options struct {
 	// after this many records admitted, whichever comes first.
 	TxnInterval   time.Duration
 	TxnMaxRecords int
+	// Observer, when set, picks executions that record their history and
+	// sees failed executions and dead letters (the console; see Observer).
+	Observer Observer
 }
 
 // DefaultPropagateHeaders are the headers Options.PropagateHeaders

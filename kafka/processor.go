@@ -577,13 +577,15 @@ func (p *Processor) process(s *slot) *slot {
 	// RawOutput: the output is written with jsonv below, which takes the
 	// engine's objects as they are (an execution log that writes outputs
 	// wants plain values).
+	hist := p.sample()
 	res := wf.Execute(part.ctx, s.val, express.ExecOptions{Name: s.name, InputSize: len(r.Value), RawOutput: !p.o.ExecutionLog.logsOutput(),
-		Headers: s.propagated(p.o.PropagateHeaders)})
+		Headers: s.propagated(p.o.PropagateHeaders), History: hist})
 	nxt := p.handoff(s)
 	if res.Status == express.Aborted && part.ctx.Err() != nil {
 		p.discard(s)
 		return nxt
 	}
+	p.observe(r, &res, hist)
 	s.val = nil
 	s.status = string(res.Status)
 	if p.o.ExecutionLog != nil {
@@ -773,6 +775,7 @@ func (p *Processor) complete(s *slot) {
 			p.m.output.Inc()
 		}
 	case phaseDLQ:
+		p.observeDLQ(s)
 		p.stats.DLQ.Add(1)
 		if p.m != nil {
 			p.m.dlqReason(s.status).Inc()

@@ -1,0 +1,90 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/stepstream/express/console"
+	"github.com/stepstream/express/daemon/config"
+	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/kafka"
+)
+
+// The console (package console) is served under /ui on the metrics
+// address unless Options.NoConsole is set. These are its steps in Run.
+
+// newConsole makes the console when there is a metrics address.
+func (r *run) newConsole() {
+	if r.f.MetricsAddr == "" || r.o.NoConsole {
+		return
+	}
+	r.console = console.New(console.Options{Gatherer: r.reg, ExecutionData: r.o.LogExecutionData,
+		SamplePerSecond: r.o.ConsoleSamplePerSecond, Others: r.o.ConsoleStateMachines})
+}
+
+// consoleHooks adds the console's transition counting to a workflow's hooks.
+func (r *run) consoleHooks(name string, h express.Hooks) express.Hooks {
+	if r.console == nil {
+		return h
+	}
+	return r.console.Workflow(name).Hooks(h)
+}
+
+// consoleDefinitions gives the console every workflow's definition.
+func (r *run) consoleDefinitions() error {
+	if r.console == nil {
+		return nil
+	}
+	for _, w := range r.resolved {
+		def, err := definitionBytes(r.f, w.Config)
+		if err == nil {
+			err = r.console.Workflow(w.Config.Name).SetDefinition(def)
+		}
+		if err != nil {
+			return fmt.Errorf("workflow %q: console: %w", w.Config.Name, err)
+		}
+	}
+	return nil
+}
+
+// definitionBytes reads a workflow's definition as config.Check did.
+func definitionBytes(f *config.File, w *config.Workflow) ([]byte, error) {
+	if w.DefinitionBytes != nil {
+		return w.DefinitionBytes, nil
+	}
+	path := w.Definition
+	if !filepath.IsAbs(path) && f.Dir != "" {
+		path = filepath.Join(f.Dir, path)
+	}
+	return os.ReadFile(path)
+}
+
+// consoleObserver is the observer of a workflow's processor, or nil.
+func (r *run) consoleObserver(name string) kafka.Observer {
+	if r.console == nil {
+		return nil
+	}
+	return r.console.Workflow(name)
+}
+
+// withConsole serves the console under /ui beside h, and keeps its
+// figures up to date until ctx is done.
+func (r *run) withConsole(ctx context.Context, h http.Handler) http.Handler {
+	if r.console == nil {
+		return h
+	}
+	r.wg.Add(1)
+	go func() { defer r.wg.Done(); r.console.Run(ctx) }()
+	ui := r.console.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/ui" || strings.HasPrefix(req.URL.Path, "/ui/") {
+			ui.ServeHTTP(w, req)
+			return
+		}
+		h.ServeHTTP(w, req)
+	})
+}
