@@ -206,3 +206,25 @@ func (s *Server) machine(arn string) (*stateMachine, error) {
 }
 
 func now(s *Server) time.Time { return s.o.now().UTC() }
+
+// StateMachineInfo describes a state machine served by the API, for
+// listings outside it (the web console).
+type StateMachineInfo struct {
+	Name, StateMachineArn, Type string
+	Definition                  string
+	CreationDate                time.Time
+	// Configured is set for the daemon's own workflows (Bind), false for
+	// state machines created through the API.
+	Configured bool
+}
+
+// StateMachines lists the state machines the API serves, sorted by name.
+func (s *Server) StateMachines() []StateMachineInfo {
+	list := s.store.list()
+	out := make([]StateMachineInfo, 0, len(list))
+	for _, m := range list {
+		out = append(out, StateMachineInfo{Name: m.Name, StateMachineArn: m.arn, Type: m.Type, Definition: m.Definition,
+			CreationDate: time.Time(m.Created), Configured: m.configured})
+	}
+	return out
+}

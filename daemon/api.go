@@ -58,6 +58,7 @@ func (r *run) apiServer(context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.apiMachines.s.Store(s)
 	r.onClose(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

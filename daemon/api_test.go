@@ -2,7 +2,9 @@ package daemon
 
 import (
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -177,5 +179,38 @@ func TestAPIFallback(t *testing.T) {
 	d := startForTest(t, &config.File{API: &config.API{Addr: ln.Addr().String()}}, Options{Out: &out, APIFallback: true})
 	if d.APIAddr == ln.Addr().String() || !strings.Contains(out.String(), "is busy") {
 		t.Fatalf("API on %s; output:\n%s", d.APIAddr, out.String())
+	}
+}
+
+// TestConsoleListsAPIStateMachines: the console (on the metrics address)
+// lists the state machines created through the API and draws their graph.
+func TestConsoleListsAPIStateMachines(t *testing.T) {
+	f := &config.File{MetricsAddr: "127.0.0.1:0", API: &config.API{Addr: "127.0.0.1:0"}}
+	d := startForTest(t, f, Options{Out: io.Discard})
+	if d.MetricsAddr == "" {
+		t.Fatal("no metrics address")
+	}
+	c := sfnClient(d.APIAddr)
+	if _, err := c.CreateStateMachine(context.Background(), &sfn.CreateStateMachineInput{Name: aws.String("made-by-api"), Type: types.StateMachineTypeExpress,
+		RoleArn: aws.String("arn:aws:iam::123456789012:role/r"), Definition: aws.String(`{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Succeed"}}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) string {
+		resp, err := http.Get("http://" + d.MetricsAddr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %s: %s", path, resp.Status, b)
+		}
+		return string(b)
+	}
+	if list := get("/ui/api/workflows"); !strings.Contains(list, `"made-by-api"`) || !strings.Contains(list, `"api"`) || !strings.Contains(list, "stateMachine:made-by-api") {
+		t.Fatalf("console list: %s", list)
+	}
+	if g := get("/ui/api/workflows/made-by-api/graph"); !strings.Contains(g, `"A"`) || !strings.Contains(g, `"B"`) {
+		t.Fatalf("console graph: %s", g)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
+	"github.com/stepstream/express/api"
 	"github.com/stepstream/express/console"
 	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/express"
@@ -22,8 +24,35 @@ func (r *run) newConsole() {
 	if r.f.MetricsAddr == "" || r.o.NoConsole {
 		return
 	}
+	others := r.o.ConsoleStateMachines
+	if others == nil {
+		// the state machines created through the Step Functions API, once
+		// apiServer has started it
+		others = &r.apiMachines
+	}
 	r.console = console.New(console.Options{Gatherer: r.reg, ExecutionData: r.o.LogExecutionData,
-		SamplePerSecond: r.o.ConsoleSamplePerSecond, Others: r.o.ConsoleStateMachines})
+		SamplePerSecond: r.o.ConsoleSamplePerSecond, Others: others})
+}
+
+// apiMachines lists the API's state machines to the console: those
+// created through it (the daemon's own workflows are the console's
+// already). Empty until the API server is set.
+type apiMachines struct{ s atomic.Pointer[api.Server] }
+
+func (a *apiMachines) StateMachines() []console.StateMachine {
+	s := a.s.Load()
+	if s == nil {
+		return nil
+	}
+	var out []console.StateMachine
+	for _, m := range s.StateMachines() {
+		if m.Configured {
+			continue
+		}
+		out = append(out, console.StateMachine{Name: m.Name, StateMachineArn: m.StateMachineArn, Type: m.Type,
+			Definition: []byte(m.Definition), CreationDate: m.CreationDate})
+	}
+	return out
 }
 
 // consoleHooks adds the console's transition counting to a workflow's hooks.

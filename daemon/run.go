@@ -77,6 +77,7 @@ type run struct {
 	apiSrv      *http.Server
 	apiAddr     string
 	console     *console.Console // nil when off
+	apiMachines apiMachines      // the API's state machines, for the console
 
 	wg      sync.WaitGroup // background loops
 	closers []func()       // run in reverse order by close

@@ -84,6 +84,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		embeddedRet  = fs.Int("embedded-retention-bytes", daemon.EmbeddedRetentionBytes, "bytes of each output and dead-letter partition the embedded broker keeps in memory (input is kept until committed)")
 		logLevel     = fs.String("log-level", "OFF", "execution logs, as Express names the levels: ALL (every execution and state event), ERROR (failed executions and failed states), FATAL (failed executions) or OFF; JSON lines on stderr")
 		logData      = fs.Bool("log-execution-data", false, "add execution inputs, outputs and failure causes (which can quote record data) to the execution logs")
+		noConsole    = fs.Bool("no-console", false, "do not serve the web console (/ui on the metrics address)")
 		logRate      = fs.Int("log-max-per-second", 1000, "execution log lines per second and level (ALL: executions logged per second) before lines are dropped and counted (express_log_lines_dropped_total); -1: no bound")
 		daemonLevel  = fs.String("daemon-log-level", "info", "the daemon's own logs (connection problems, produce failures): debug, info, warn or error")
 		allowUnmap   = fs.Bool("allow-unmapped", false, "let Tasks with no target fail when they run (States.TaskFailed) instead of refusing to start")
@@ -245,7 +246,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 	err = daemon.Run(ctx, f, daemon.Options{Out: stdout, Progress: *progressF, Demo: *demo, DemoRate: *demoRate,
 		EmbeddedPartitions: int32(*partitions), EmbeddedPort: *embeddedPort, EmbeddedRetentionBytes: *embeddedRet, Logger: logger,
 		LogLevel: xlevel, LogOut: stderr, LogExecutionData: *logData, LogMaxPerSecond: *logRate, StuckAfter: *stuckAfter, Pprof: *pprofOn,
-		APIFallback: apiFallback})
+		APIFallback: apiFallback, NoConsole: *noConsole})
 	if err != nil {
 		printProblems(stderr, "express serve", err)
 		return 1
