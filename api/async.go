@@ -93,7 +93,13 @@ func newAsyncRunner(s *Server, workers, queue int) *asyncRunner {
 func (a *asyncRunner) work() {
 	defer a.wg.Done()
 	for j := range a.queue {
-		res := j.m.wf.Execute(a.ctx, j.input, express.ExecOptions{Name: j.name, RawOutput: true, InputSize: j.size, Invoker: j.inv})
+		xo := express.ExecOptions{Name: j.name, RawOutput: true, InputSize: j.size, Invoker: j.inv}
+		ob := a.s.observer(j.m)
+		if ob != nil {
+			xo.History = ob.Sample()
+		}
+		res := j.m.wf.Execute(a.ctx, j.input, xo)
+		observed(ob, &res, xo.History)
 		if a.s.o.ExecutionLog != nil {
 			a.s.o.ExecutionLog.LogExecution(j.m.Name, []byte(orEmpty(j.text)), &res)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
+	"github.com/stepstream/express/kafka"
 )
 
 func init() { Register(startSyncExecution{}) }
@@ -149,6 +150,22 @@ func (s *Server) prepare(in *startInput) (m *stateMachine, name string, input an
 	return m, name, input, size, inv, err
 }
 
+// observer returns the observer of m's executions, nil when none.
+func (s *Server) observer(m *stateMachine) kafka.Observer {
+	if s.o.Observer == nil || m.configured {
+		// the daemon's own workflows are observed by their processors
+		return nil
+	}
+	return s.o.Observer(m.Name, m.Definition)
+}
+
+// observed hands a sampled or failed execution to the observer, if any.
+func observed(ob kafka.Observer, res *express.Result, h *express.History) {
+	if ob != nil && (h != nil || res.Status != express.Succeeded) {
+		ob.Executed(nil, res, h)
+	}
+}
+
 // mocked returns the invoker of a test case of the mock configuration:
 // its mocked states answer from it, the others call the state machine's
 // resources, as in Step Functions Local.
@@ -192,7 +209,12 @@ func (startSyncExecution) Serve(ctx context.Context, s *Server, body []byte) ([]
 	if s.o.clock != nil {
 		xo.Clock = s.o.clock()
 	}
+	ob := s.observer(m)
+	if ob != nil {
+		xo.History = ob.Sample()
+	}
 	res := m.wf.Execute(ctx, input, xo)
+	observed(ob, &res, xo.History)
 	s.metrics.syncDone(m.Name, string(res.Status), res.Stop.Sub(res.Start))
 	if s.o.ExecutionLog != nil {
 		s.o.ExecutionLog.LogExecution(m.Name, []byte(orEmpty(in.Input)), &res)

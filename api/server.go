@@ -58,6 +58,11 @@ type Options struct {
 	// BuildPool bounds what all running executions have built (see
 	// express.BuildPool); nil: none beyond each execution's own limit.
 	BuildPool *express.BuildPool
+	// Observer, when set, gives the observer of a state machine's
+	// executions (the web console): it picks which ones record their
+	// history (Sample) and sees those and every failed one (Executed, with
+	// no record). definition is the state machine's.
+	Observer func(stateMachine, definition string) kafka.Observer
 	// MockConfig, when set, is Step Functions Local's mock configuration:
 	// a stateMachineArn ending in "#TestCaseName" runs with that test
 	// case's mocked responses (the state machine's name picks its

@@ -109,6 +109,23 @@ func (c *Console) Workflow(name string) *Workflow {
 	return w
 }
 
+// APIStateMachine returns the recorder of a state machine created through
+// the Step Functions API, listed with the source "api", drawn from
+// definition (again when the definition changed). Its executions are
+// observed as the daemon's (Sample, Executed), with no record.
+func (c *Console) APIStateMachine(name, definition string) *Workflow {
+	w := c.Workflow(name)
+	if w.graph.Load() == nil || w.api.Load() {
+		w.api.Store(true)
+		if d := w.def.Load(); d == nil || *d != definition {
+			if err := w.SetDefinition([]byte(definition)); err == nil {
+				w.def.Store(&definition)
+			}
+		}
+	}
+	return w
+}
+
 func (c *Console) workflow(name string) *Workflow {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -78,11 +78,21 @@ func (c *Console) list() []Listed {
 	seen := map[string]bool{}
 	for _, w := range c.workflows() {
 		n := 0
-		if g := w.graph.Load(); g != nil {
+		g := w.graph.Load()
+		if g == nil && !w.api.Load() {
+			// a recorder made for an API state machine's hooks before its
+			// first execution: listed below, from Others
+			continue
+		}
+		if g != nil {
 			n = len(g.model.Nodes)
 		}
 		seen[w.name] = true
-		out = append(out, Listed{Name: w.name, Source: "daemon", States: n})
+		src := "daemon"
+		if w.api.Load() {
+			src = "api"
+		}
+		out = append(out, Listed{Name: w.name, Source: src, States: n})
 	}
 	if c.o.Others != nil {
 		others := c.o.Others.StateMachines()

@@ -20,6 +20,10 @@ import (
 type Workflow struct {
 	c    *Console
 	name string
+	// api is set for a state machine created through the Step Functions
+	// API (see Console.APIStateMachine); def is its definition drawn.
+	api atomic.Bool
+	def atomic.Pointer[string]
 
 	graph atomic.Pointer[graph]
 

@@ -15,6 +15,8 @@ import (
 
 	"github.com/stepstream/express/api"
 	"github.com/stepstream/express/daemon/config"
+	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/kafka"
 	"github.com/stepstream/express/mockconfig"
 	"github.com/stepstream/express/resources"
 )
@@ -43,6 +45,12 @@ func (r *run) apiServer(context.Context) error {
 	o := api.Options{Region: a.Region, Account: a.Account, Invoker: res, CheckResource: res.CheckResource,
 		Hooks: r.metrics.Hooks, BuildPool: r.pool, StateDir: a.StateDir, Registerer: r.reg, Logger: r.o.Logger,
 		ExecutionLog: r.xlog}
+	if r.console != nil {
+		// the console counts API state machines' transitions and keeps
+		// their sampled and failed executions, as the workflows'
+		o.Hooks = func(name string) express.Hooks { return r.consoleHooks(name, r.metrics.Hooks(name)) }
+		o.Observer = func(name, def string) kafka.Observer { return r.console.APIStateMachine(name, def) }
+	}
 	if a.Credentials != "" {
 		if o.Credentials, err = api.ReadCredentials(a.Credentials); err != nil {
 			return fmt.Errorf("api credentials: %w", err)

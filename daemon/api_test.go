@@ -213,4 +213,23 @@ func TestConsoleListsAPIStateMachines(t *testing.T) {
 	if g := get("/ui/api/workflows/made-by-api/graph"); !strings.Contains(g, `"A"`) || !strings.Contains(g, `"B"`) {
 		t.Fatalf("console graph: %s", g)
 	}
+	// its failed executions are kept with their path and history, as a
+	// workflow's: the first execution of a second is sampled
+	fails, err := c.CreateStateMachine(context.Background(), &sfn.CreateStateMachineInput{Name: aws.String("fails-by-api"), Type: types.StateMachineTypeExpress,
+		RoleArn: aws.String("arn:aws:iam::123456789012:role/r"), Definition: aws.String(`{"StartAt":"P","States":{"P":{"Type":"Pass","Next":"F"},"F":{"Type":"Fail","Error":"Api.Boom","Cause":"why"}}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := c.StartSyncExecution(context.Background(), &sfn.StartSyncExecutionInput{StateMachineArn: fails.StateMachineArn, Name: aws.String("boom-1")}); err != nil || res.Status != types.SyncExecutionStatusFailed {
+		t.Fatalf("failing execution: %v %+v", err, res)
+	}
+	st := get("/ui/api/workflows/fails-by-api/stats")
+	for _, want := range []string{`"execution":"boom-1"`, `"error":"Api.Boom"`, `"path":["P","F"]`, `ExecutionFailed`} {
+		if !strings.Contains(st, want) {
+			t.Fatalf("console stats lack %s:\n%s", want, st)
+		}
+	}
+	if list := get("/ui/api/workflows"); !strings.Contains(list, `{"name":"fails-by-api","source":"api","states":2`) {
+		t.Fatalf("console list: %s", list)
+	}
 }
