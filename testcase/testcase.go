@@ -276,6 +276,8 @@ type RunOptions struct {
 	MockConfig *mockconfig.File
 	// History records the execution's events in Outcome.History.
 	History bool
+	// Start is the virtual clock's start (zero: now, to the millisecond).
+	Start time.Time
 }
 
 // mockTestCase returns the mocks of the mock configuration's test case the
@@ -352,10 +354,14 @@ func (c *Case) RunWith(ctx context.Context, ro RunOptions) Outcome {
 	if ro.History {
 		o.History = &express.History{}
 	}
+	start := ro.Start
+	if start.IsZero() {
+		start = time.Now().UTC().Truncate(time.Millisecond)
+	}
 	res := wf.Execute(ctx, c.Input, express.ExecOptions{
 		Name:    "test-" + c.Name,
 		Invoker: inv,
-		Clock:   express.NewVirtualClock(time.Now().UTC().Truncate(time.Millisecond)),
+		Clock:   express.NewVirtualClock(start),
 		History: o.History,
 	})
 	o.Result = res
