@@ -660,11 +660,12 @@ func (p *Processor) produceDLQ(s *slot, name, cause string) {
 	s.phase = phaseDLQ
 	h := append(s.hdrs[:0], r.Headers...)
 	h = s.sourceHeaders(h)
+	status, errName, causeV := s.dlqValues(name, cause)
 	h = append(h,
 		kgo.RecordHeader{Key: HeaderKey, Value: r.Key},
-		kgo.RecordHeader{Key: HeaderStatus, Value: []byte(s.status)},
-		kgo.RecordHeader{Key: HeaderError, Value: []byte(name)},
-		kgo.RecordHeader{Key: HeaderCause, Value: []byte(cause)},
+		kgo.RecordHeader{Key: HeaderStatus, Value: status},
+		kgo.RecordHeader{Key: HeaderError, Value: errName},
+		kgo.RecordHeader{Key: HeaderCause, Value: causeV},
 	)
 	s.hdrs = h
 	s.out = kgo.Record{Topic: p.o.DLQTopic, Key: r.Key, Value: r.Value, Headers: h}

@@ -121,6 +121,34 @@ func (s *slot) propagated(names []string) []express.Header {
 // sourceHeaders appends the headers naming the workflow, execution and
 // source coordinates. Numbers are formatted into s.scratch, which must not
 // grow afterwards (the headers point into it).
+// dlqScratchMax bounds what a dead letter's status, error and cause may
+// add to the slot's scratch buffer: slots are many (one per record in
+// flight) and live long, so a long cause gets a buffer of its own.
+const dlqScratchMax = 512
+
+// dlqValues returns the dead letter's status, error name and cause header
+// values, written after the source headers' values in the slot's scratch
+// buffer (reused with the slot: no allocation per dead letter) unless they
+// are long. Call it after sourceHeaders.
+func (s *slot) dlqValues(name, cause string) (status, errName, causeV []byte) {
+	n := len(s.status) + len(name) + len(cause)
+	b := s.scratch
+	if n > dlqScratchMax || cap(b)-len(b) < n && cap(b)+n > 2*dlqScratchMax {
+		all := make([]byte, 0, n)
+		all = append(append(append(all, s.status...), name...), cause...)
+		n1, n2 := len(s.status), len(s.status)+len(name)
+		return all[:n1:n1], all[n1:n2:n2], all[n2:]
+	}
+	n0 := len(b)
+	b = append(b, s.status...)
+	n1 := len(b)
+	b = append(b, name...)
+	n2 := len(b)
+	b = append(b, cause...)
+	s.scratch = b
+	return b[n0:n1:n1], b[n1:n2:n2], b[n2:len(b):len(b)]
+}
+
 func (s *slot) sourceHeaders(h []kgo.RecordHeader) []kgo.RecordHeader {
 	r := s.rec
 	need := 42 + len(s.name) + len(r.Topic)
