@@ -1,10 +1,10 @@
 package api
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"strings"
 	"unicode"
+
+	"github.com/stepstream/express/internal/uuid"
 )
 
 // stateMachineARN is arn:aws:states:REGION:ACCOUNT:stateMachine:NAME.
@@ -73,17 +73,4 @@ func validName(s string) bool {
 }
 
 // newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var u [16]byte
-	_, _ = rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], u[0:4])
-	hex.Encode(out[9:13], u[4:6])
-	hex.Encode(out[14:18], u[6:8])
-	hex.Encode(out[19:23], u[8:10])
-	hex.Encode(out[24:], u[10:])
-	out[8], out[13], out[18], out[23] = '-', '-', '-', '-'
-	return string(out[:])
-}
+func newUUID() string { return uuid.New() }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
+	"github.com/stepstream/express/internal/uuid"
 )
 
 // AWS limits.
@@ -141,7 +142,7 @@ func init() {
 	fnMathRandom.impl3 = mathRandom
 	fnMathAdd.impl2 = mathAdd
 	fnStringSplit.impl2 = stringSplit
-	fnUUID.impl0 = func(*express.Scope) (any, string) { return newUUID(), "" }
+	fnUUID.impl0 = func(*express.Scope) (any, string) { return uuid.New(), "" }
 
 	fnBase64Encode.cost = stringCost
 	fnBase64Decode.cost = stringCost

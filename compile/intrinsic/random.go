@@ -1,7 +1,6 @@
 package intrinsic
 
 import (
-	"crypto/rand"
 	"math"
 )
 
@@ -54,24 +53,4 @@ func (r *javaRandom) randomBelow(n int64) int64 {
 		v += n
 	}
 	return v
-}
-
-// newUUID returns a random (version 4) UUID in its canonical form.
-func newUUID() string {
-	var u [16]byte
-	_, _ = rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	var b [36]byte
-	j := 0
-	for i, c := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b[j] = '-'
-			j++
-		}
-		b[j] = hexDigits[c>>4]
-		b[j+1] = hexDigits[c&0xf]
-		j += 2
-	}
-	return string(b[:])
 }
