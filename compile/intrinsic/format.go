@@ -272,8 +272,6 @@ func appendJSON(b []byte, v any) []byte {
 	return append(b, jsonv.Marshal(v)...)
 }
 
-const hexDigits = "0123456789abcdef"
-
 // describe names a run-time value's type and shows it, for error messages.
 func describe(v any) string {
 	j := toJSON(v)
