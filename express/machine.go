@@ -42,6 +42,29 @@ type State struct {
 	ExitEvents int
 }
 
+// retrierFor returns the index of the state's Retrier that handles e: the
+// first one whose ErrorEquals matches (only it counts, even when its
+// attempts are spent); -1 when none does.
+func (st *State) retrierFor(e *Error) int {
+	for i := range st.Retry {
+		if e.Matches(st.Retry[i].ErrorEquals) {
+			return i
+		}
+	}
+	return -1
+}
+
+// catcherFor returns the index of the first Catcher matching e, -1 when
+// none does.
+func (st *State) catcherFor(e *Error) int {
+	for i := range st.Catch {
+		if e.Matches(st.Catch[i].ErrorEquals) {
+			return i
+		}
+	}
+	return -1
+}
+
 // Retrier is one entry of a state's Retry list.
 type Retrier struct {
 	ErrorEquals []string

@@ -390,29 +390,17 @@ func (s *Scope) handleError(st *State, input any, err error) (any, int, error) {
 		if e.Terminal() || x.overBuilt() {
 			return nil, 0, e
 		}
-		retried := false
-		for ri := range st.Retry {
-			r := &st.Retry[ri]
-			if !e.Matches(r.ErrorEquals) {
-				continue
-			}
-			// Only the first matching retrier counts.
-			if counts[ri] < r.MaxAttempts {
-				if d := r.Delay(counts[ri], x.rnd); d > 0 {
-					if se := s.Sleep(d); se != nil {
-						return nil, 0, se
-					}
+		if ri := st.retrierFor(e); ri >= 0 && counts[ri] < st.Retry[ri].MaxAttempts {
+			if d := st.Retry[ri].Delay(counts[ri], x.rnd); d > 0 {
+				if se := s.Sleep(d); se != nil {
+					return nil, 0, se
 				}
-				counts[ri]++
-				s.retryCount++
-				if h := x.wf.opts.Hooks.Retry; h != nil {
-					h(x.wf, st.Name, e)
-				}
-				retried = true
 			}
-			break
-		}
-		if retried {
+			counts[ri]++
+			s.retryCount++
+			if h := x.wf.opts.Hooks.Retry; h != nil {
+				h(x.wf, st.Name, e)
+			}
 			out, next, err2 := st.Exec(s, input)
 			if err2 == nil {
 				return out, next, nil
@@ -420,11 +408,8 @@ func (s *Scope) handleError(st *State, input any, err error) (any, int, error) {
 			err = err2
 			continue
 		}
-		for ci := range st.Catch {
+		if ci := st.catcherFor(e); ci >= 0 {
 			c := &st.Catch[ci]
-			if !e.Matches(c.ErrorEquals) {
-				continue
-			}
 			out, aerr := c.Apply(s, input, e.Output())
 			if aerr != nil {
 				return nil, 0, aerr

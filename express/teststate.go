@@ -86,17 +86,9 @@ func (w *Workflow) TestState(ctx context.Context, state string, input any, o Sta
 		return t
 	}
 	st := w.Machine.States[idx]
-	x := &Execution{wf: w, parent: ctx, Input: input, Name: "test-state", invoker: o.Invoker, clock: o.Clock, inspect: o.Inspect}
-	if x.invoker == nil {
-		x.invoker = w.opts.Invoker
-	}
-	if x.clock == nil {
-		x.clock = RealClock
-	}
-	x.rnd = func() float64 { return 1 }
-	x.Start = x.clock.Now()
-	x.deadline = x.Start.Add(w.opts.Timeout)
-	x.events = 1
+	x := &Execution{wf: w, parent: ctx, Input: input, Name: "test-state", invoker: o.Invoker, clock: o.Clock, inspect: o.Inspect,
+		rnd: func() float64 { return 1 }}
+	x.begin()
 	s := &x.root
 	s.x, s.lastEvent, s.inSize = x, 1, -1
 	for k, v := range o.Vars {
@@ -128,23 +120,13 @@ func (w *Workflow) TestState(ctx context.Context, state string, input any, o Sta
 	e := AsError(err)
 	t.Error, t.Cause = e.Name, e.Cause
 	if !e.Terminal() {
-		for ri := range st.Retry {
-			r := &st.Retry[ri]
-			if !e.Matches(r.ErrorEquals) {
-				continue
-			}
-			if o.RetryCount < r.MaxAttempts {
-				t.Status, t.RetryIndex = TestRetriable, ri
-				t.RetryBackoffSeconds = int64(math.Ceil(r.Delay(o.RetryCount, nil).Seconds()))
-				return t
-			}
-			break // only the first matching retrier counts
+		if ri := st.retrierFor(e); ri >= 0 && o.RetryCount < st.Retry[ri].MaxAttempts {
+			t.Status, t.RetryIndex = TestRetriable, ri
+			t.RetryBackoffSeconds = int64(math.Ceil(st.Retry[ri].Delay(o.RetryCount, nil).Seconds()))
+			return t
 		}
-		for ci := range st.Catch {
+		if ci := st.catcherFor(e); ci >= 0 {
 			c := &st.Catch[ci]
-			if !e.Matches(c.ErrorEquals) {
-				continue
-			}
 			out, aerr := c.Apply(s, input, e.Output())
 			if aerr != nil {
 				ae := AsError(aerr)

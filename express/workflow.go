@@ -203,18 +203,7 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 	if x.Name == "" {
 		x.Name = "exec-" + strconv.FormatUint(execSeq.Add(1), 10)
 	}
-	if x.invoker == nil {
-		x.invoker = w.opts.Invoker
-	}
-	if x.clock == nil {
-		x.clock = RealClock
-	}
-	if x.rnd == nil {
-		x.rnd = rand.Float64
-	}
-	x.Start = x.clock.Now()
-	x.deadline = x.Start.Add(w.opts.Timeout)
-	x.events = 1 // ExecutionStarted
+	x.begin()
 	res.Name = x.Name
 	res.Start = x.Start
 	if h := w.opts.Hooks.ExecutionStart; h != nil {
@@ -244,6 +233,24 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 		h(w, &r)
 	}
 	return res
+}
+
+// begin fills in what the execution's options left out (the workflow's
+// invoker, the real clock, math/rand/v2) and starts its clock and deadline;
+// event 1 is ExecutionStarted.
+func (x *Execution) begin() {
+	if x.invoker == nil {
+		x.invoker = x.wf.opts.Invoker
+	}
+	if x.clock == nil {
+		x.clock = RealClock
+	}
+	if x.rnd == nil {
+		x.rnd = rand.Float64
+	}
+	x.Start = x.clock.Now()
+	x.deadline = x.Start.Add(x.wf.opts.Timeout)
+	x.events = 1 // ExecutionStarted
 }
 
 func (x *Execution) runGuarded(s *Scope, input any) (out any, err error) {
