@@ -1,7 +1,9 @@
 package express
 
 import (
+	"cmp"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,11 +104,7 @@ func (h *History) Events() []HistoryEvent {
 	out := append([]HistoryEvent(nil), h.events...)
 	// Map iterations and Parallel branches record from several goroutines:
 	// ids are taken in order, appends may not be.
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].ID < out[j-1].ID; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	slices.SortFunc(out, func(a, b HistoryEvent) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
