@@ -9,28 +9,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stepstream/express/internal/testutil"
 )
-
-func TestServeAPIFlagErrors(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--api-addr", "0.0.0.0:0"}, "/api/addr: 0.0.0.0:0 is not a loopback address and no credentials are set"},
-		{[]string{"--api-addr", "127.0.0.1:0", "--api-credentials", "/nonexistent"}, "/api/credentials"},
-		{[]string{"--api-addr", "127.0.0.1:0", "--api-account", "abc"}, "/api/account"},
-		{[]string{}, "/workflows/0/definition: required"},
-	} {
-		var out, errb testutil.SyncBuffer
-		code := serveMain(append(tc.args, "--metrics-addr", ""), &out, &errb, context.Background())
-		if code != 1 || !strings.Contains(errb.String(), tc.want) {
-			t.Errorf("serve %v: code %d, stderr:\n%s\nwant %q", tc.args, code, errb.String(), tc.want)
-		}
-	}
-}
 
 // TestServeAPIAlone runs `express serve --api-addr` with no workflow and
 // signatures verified, and drives it with the AWS CLI when present.
@@ -49,17 +30,7 @@ func TestServeAPIAlone(t *testing.T) {
 			"--resource", `arn:aws:lambda:us-east-1:123456789012:function:f=static:{"ok":true}`}, &out, &errb, ctx)
 	}()
 	re := regexp.MustCompile(`Step Functions API on (http://127\.0\.0\.1:\d+)`)
-	deadline := time.Now().Add(20 * time.Second)
-	for !re.MatchString(out.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no API line:\n%s\n%s", out.String(), errb.String())
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited %d:\n%s\n%s", code, out.String(), errb.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	waitServe(t, "API line", &out, &errb, done, func() bool { return re.MatchString(out.String()) })
 	if strings.Contains(out.String(), "Kafka") {
 		t.Errorf("a broker for the API alone:\n%s", out.String())
 	}
@@ -91,13 +62,5 @@ func TestServeAPIAlone(t *testing.T) {
 			t.Errorf("state dir: %v", err)
 		}
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("exit %d:\n%s", code, errb.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	stopServe(t, cancel, done, &errb)
 }

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stepstream/express/internal/testutil"
 )
@@ -30,18 +29,8 @@ func TestServeDemoBusyMetricsPort(t *testing.T) {
 			"--demo-rate", "100", "--partitions", "1"}, &out, &errb, ctx)
 	}()
 	line := regexp.MustCompile(`express: metrics on http://(127\.0\.0\.1:\d+)/metrics \(` + regexp.QuoteMeta(taken.Addr().String()) + ` is busy`)
-	deadline := time.Now().Add(30 * time.Second)
 	var m []string
-	for m = line.FindStringSubmatch(out.String()); m == nil; m = line.FindStringSubmatch(out.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no fallback metrics line:\n%s\n%s", out.String(), errb.String())
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited %d:\n%s\n%s", code, out.String(), errb.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	waitServe(t, "fallback metrics line", &out, &errb, done, func() bool { m = line.FindStringSubmatch(out.String()); return m != nil })
 	resp, err := http.Get("http://" + m[1] + "/metrics")
 	if err != nil {
 		t.Fatal(err)

@@ -34,6 +34,10 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"--brokers", "h:1", "--definition", refDefinition, "--topic", "in", "--delivery", "exactly-once",
 			"--resource", "arn:aws:lambda:eu-west-1:123456789012:function:enrich-device=static:{}"}, 1, "exactly-once needs a transactional id"},
 		{[]string{"--config", "x.yaml", "--delivery", "exactly-once"}, 2, "--delivery cannot be combined with --config"},
+		{[]string{"--api-addr", "0.0.0.0:0", "--metrics-addr", ""}, 1, "/api/addr: 0.0.0.0:0 is not a loopback address and no credentials are set"},
+		{[]string{"--api-addr", "127.0.0.1:0", "--api-credentials", "/nonexistent", "--metrics-addr", ""}, 1, "/api/credentials"},
+		{[]string{"--api-addr", "127.0.0.1:0", "--api-account", "abc", "--metrics-addr", ""}, 1, "/api/account"},
+		{[]string{"--metrics-addr", ""}, 1, "/workflows/0/definition: required"},
 	} {
 		var out, errb testutil.SyncBuffer
 		code := serveMain(tc.args, &out, &errb, context.Background())
@@ -54,22 +58,11 @@ func TestServeDemo(t *testing.T) {
 		done <- serveMain([]string{"--demo", "--embedded-port", "0", "--metrics-addr", "127.0.0.1:0", "--progress", "200ms",
 			"--demo-rate", "2000", "--partitions", "3"}, &out, &errb, ctx)
 	}()
-	deadline := time.Now().Add(30 * time.Second)
-	flowing := func() bool {
+	waitServe(t, "progress line", &out, &errb, done, func() bool {
 		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 		last := lines[len(lines)-1]
 		return strings.Contains(last, "rec/s") && !strings.HasSuffix(last, "total in 0")
-	}
-	for !flowing() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no progress line:\n%s\n%s", out.String(), errb.String())
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited %d:\n%s\n%s", code, out.String(), errb.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	})
 	stopServe(t, cancel, done, &errb)
 	for _, want := range []string{"embedded Kafka broker on 127.0.0.1:", `workflow "iot-reference" consuming [readings]`, "demo generator", "express: stopped:"} {
 		if !strings.Contains(out.String(), want) {
@@ -148,6 +141,23 @@ const refDefinition = "../../kafka/testdata/iot-reference.asl.json"
 
 // stopServe cancels a serveMain running in a goroutine (its exit status
 // comes on done) and waits, bounded, for it to exit 0.
+// waitServe waits (30 s at the most) until cond holds of serve's output,
+// failing if serve exits first.
+func waitServe(t *testing.T, what string, out, errb *testutil.SyncBuffer, done <-chan int, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s:\n%s\n%s", what, out.String(), errb.String())
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d:\n%s\n%s", code, out.String(), errb.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 func stopServe(t *testing.T, cancel func(), done <-chan int, errb *testutil.SyncBuffer) {
 	t.Helper()
 	cancel()
