@@ -60,13 +60,8 @@ type asyncRunner struct {
 }
 
 type asyncJob struct {
-	m     *stateMachine
-	name  string
-	arn   string
-	input any
-	size  int
-	text  string
-	inv   express.Invoker // a mock configuration's test case, or nil
+	*start
+	text string // the input as sent, for the execution log
 }
 
 type seenExec struct {
@@ -93,13 +88,7 @@ func newAsyncRunner(s *Server, workers, queue int) *asyncRunner {
 func (a *asyncRunner) work() {
 	defer a.wg.Done()
 	for j := range a.queue {
-		xo := express.ExecOptions{Name: j.name, RawOutput: true, InputSize: j.size, Invoker: j.inv}
-		ob := a.s.observer(j.m)
-		if ob != nil {
-			xo.History = ob.Sample()
-		}
-		res := j.m.wf.Execute(a.ctx, j.input, xo)
-		observed(ob, &res, xo.History)
+		res := a.s.run(a.ctx, j.start)
 		if a.s.o.ExecutionLog != nil {
 			a.s.o.ExecutionLog.LogExecution(j.m.Name, []byte(orEmpty(j.text)), &res)
 		}

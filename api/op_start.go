@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 )
 
@@ -23,17 +22,17 @@ func (startExecution) Serve(ctx context.Context, s *Server, body []byte) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	m, name, input, size, inv, err := s.prepare(in)
+	st, err := s.prepare(in)
 	if err != nil {
 		return nil, err
 	}
+	m, name := st.m, st.name
 	a := s.async
 	t := now(s)
 	key := m.Name + "\x00" + name
-	if inv != nil {
+	if st.inv != nil {
 		// a mock configuration's test case: "#TestCase" tells it apart
-		_, tc, _ := strings.Cut(in.StateMachineArn, "#")
-		key += "#" + tc
+		key += "#" + st.testCase
 	}
 	a.mu.Lock()
 	if a.closed {
@@ -48,11 +47,11 @@ func (startExecution) Serve(ctx context.Context, s *Server, body []byte) ([]byte
 		return startOutput(e.arn, e.start), nil
 	}
 	arn := s.expressExecutionARN(m.Name, name, newUUID())
-	if m.starter == nil || inv != nil {
+	if m.starter == nil || st.inv != nil {
 		// (a mocked execution runs in process even when the state
 		// machine's executions go to a Kafka topic)
 		select {
-		case a.queue <- asyncJob{m: m, name: name, arn: arn, input: input, size: size, text: in.Input, inv: inv}:
+		case a.queue <- asyncJob{start: st, text: in.Input}:
 		default:
 			a.mu.Unlock()
 			return nil, errThrottling()

@@ -132,22 +132,55 @@ func parseInput(in *startInput) (any, int, error) {
 	return v, len(in.Input), nil
 }
 
+// start is a checked StartSyncExecution or StartExecution request.
+type start struct {
+	m     *stateMachine
+	name  string
+	input any
+	size  int
+	// testCase is the mock configuration's test case the ARN names after
+	// '#' ("" for none); inv answers its mocked states.
+	testCase string
+	inv      express.Invoker
+}
+
 // prepare checks what StartSyncExecution and StartExecution share: the
-// state machine, the name (a new UUID when absent) and the input. inv is
-// nil, or the invoker of a mock configuration's test case when the ARN
-// ends in "#TestCaseName".
-func (s *Server) prepare(in *startInput) (m *stateMachine, name string, input any, size int, inv express.Invoker, err error) {
+// state machine (and a mock configuration's "#TestCaseName"), the name (a
+// new UUID when absent) and the input.
+func (s *Server) prepare(in *startInput) (*start, error) {
 	arn, testCase, mocked := strings.Cut(in.StateMachineArn, "#")
-	if m, err = s.machine(arn); err != nil {
-		return nil, "", nil, 0, nil, err
+	m, err := s.machine(arn)
+	if err != nil {
+		return nil, err
 	}
+	st := &start{m: m, testCase: testCase}
 	if mocked {
-		if inv, err = s.mocked(m, testCase); err != nil {
-			return nil, "", nil, 0, nil, err
+		if st.inv, err = s.mocked(m, testCase); err != nil {
+			return nil, err
 		}
 	}
-	name, input, size, err = s.prepareInput(in)
-	return m, name, input, size, inv, err
+	if st.name, st.input, st.size, err = s.prepareInput(in); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// run executes a started execution in process: with the test case's
+// mocks, if any, recording its history when the observer samples it.
+func (s *Server) run(ctx context.Context, st *start) express.Result {
+	xo := express.ExecOptions{Name: st.name, RawOutput: true, InputSize: st.size, Invoker: st.inv}
+	if s.o.clock != nil {
+		xo.Clock = s.o.clock()
+	}
+	ob := s.observer(st.m)
+	if ob != nil {
+		xo.History = ob.Sample()
+	}
+	res := st.m.wf.Execute(ctx, st.input, xo)
+	if ob != nil && (xo.History != nil || res.Status != express.Succeeded) {
+		ob.Executed(nil, &res, xo.History)
+	}
+	return res
 }
 
 // observer returns the observer of m's executions, nil when none.
@@ -157,13 +190,6 @@ func (s *Server) observer(m *stateMachine) kafka.Observer {
 		return nil
 	}
 	return s.o.Observer(m.Name, m.Definition)
-}
-
-// observed hands a sampled or failed execution to the observer, if any.
-func observed(ob kafka.Observer, res *express.Result, h *express.History) {
-	if ob != nil && (h != nil || res.Status != express.Succeeded) {
-		ob.Executed(nil, res, h)
-	}
 }
 
 // mocked returns the invoker of a test case of the mock configuration:
@@ -200,26 +226,17 @@ func (startSyncExecution) Serve(ctx context.Context, s *Server, body []byte) ([]
 	if err != nil {
 		return nil, err
 	}
-	m, name, input, size, inv, err := s.prepare(in)
+	st, err := s.prepare(in)
 	if err != nil {
 		return nil, err
 	}
-	arn := s.expressExecutionARN(m.Name, name, newUUID())
-	xo := express.ExecOptions{Name: name, RawOutput: true, InputSize: size, Invoker: inv}
-	if s.o.clock != nil {
-		xo.Clock = s.o.clock()
-	}
-	ob := s.observer(m)
-	if ob != nil {
-		xo.History = ob.Sample()
-	}
-	res := m.wf.Execute(ctx, input, xo)
-	observed(ob, &res, xo.History)
-	s.metrics.syncDone(m.Name, string(res.Status), res.Stop.Sub(res.Start))
+	arn := s.expressExecutionARN(st.m.Name, st.name, newUUID())
+	res := s.run(ctx, st)
+	s.metrics.syncDone(st.m.Name, string(res.Status), res.Stop.Sub(res.Start))
 	if s.o.ExecutionLog != nil {
-		s.o.ExecutionLog.LogExecution(m.Name, []byte(orEmpty(in.Input)), &res)
+		s.o.ExecutionLog.LogExecution(st.m.Name, []byte(orEmpty(in.Input)), &res)
 	}
-	return appendSyncResult(make([]byte, 0, 512+len(in.Input)), m, arn, name, &res, in), nil
+	return appendSyncResult(make([]byte, 0, 512+len(in.Input)), st.m, arn, st.name, &res, in), nil
 }
 
 // appendSyncResult writes StartSyncExecutionOutput.
