@@ -82,7 +82,7 @@ type StateMachine struct {
 type Console struct {
 	o Options
 
-	mu    sync.Mutex
+	mu    sync.RWMutex
 	wfs   map[string]*Workflow
 	order []string
 	last  time.Time
@@ -98,12 +98,20 @@ func New(o Options) *Console {
 
 // Workflow returns the recorder of the named workflow, made on first use.
 func (c *Console) Workflow(name string) *Workflow {
+	// read-locked first: the API asks for its state machines' recorders
+	// on every execution
+	c.mu.RLock()
+	w := c.wfs[name]
+	c.mu.RUnlock()
+	if w != nil {
+		return w
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if w := c.wfs[name]; w != nil {
 		return w
 	}
-	w := newWorkflow(c, name)
+	w = newWorkflow(c, name)
 	c.wfs[name] = w
 	c.order = append(c.order, name)
 	return w
