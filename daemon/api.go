@@ -73,13 +73,7 @@ func (r *run) apiServer(context.Context) error {
 		s.Close(ctx)
 	})
 	for _, w := range r.resolved {
-		def := string(w.Config.DefinitionBytes)
-		if def == "" {
-			if b, err := os.ReadFile(definitionPath(r.f, w.Config)); err == nil {
-				def = string(b)
-			}
-		}
-		if err := s.Bind(w.Config.Name, def, w.Workflow.WithBuildPool(r.pool), topicStarter{r.producer, w.Options.Topics[0]}); err != nil {
+		if err := s.Bind(w.Config.Name, string(w.Definition), w.Workflow.WithBuildPool(r.pool), topicStarter{r.producer, w.Options.Topics[0]}); err != nil {
 			return fmt.Errorf("api: workflow %q: %w", w.Config.Name, err)
 		}
 	}
@@ -102,16 +96,6 @@ func (r *run) apiServer(context.Context) error {
 	}
 	return nil
 }
-
-// definitionPath is where a workflow's definition was read from.
-func definitionPath(f *config.File, w *config.Workflow) string {
-	if f.Dir != "" && !isAbs(w.Definition) {
-		return f.Dir + string(os.PathSeparator) + w.Definition
-	}
-	return w.Definition
-}
-
-func isAbs(p string) bool { return len(p) > 0 && p[0] == os.PathSeparator }
 
 // topicStarter hands StartExecution's executions of a configured workflow
 // to its input topic: the input as the record value, the execution name as

@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 
 	"github.com/stepstream/express/api"
 	"github.com/stepstream/express/console"
-	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/kafka"
 )
@@ -69,27 +66,11 @@ func (r *run) consoleDefinitions() error {
 		return nil
 	}
 	for _, w := range r.resolved {
-		def, err := definitionBytes(r.f, w.Config)
-		if err == nil {
-			err = r.console.Workflow(w.Config.Name).SetDefinition(def)
-		}
-		if err != nil {
+		if err := r.console.Workflow(w.Config.Name).SetDefinition(w.Definition); err != nil {
 			return fmt.Errorf("workflow %q: console: %w", w.Config.Name, err)
 		}
 	}
 	return nil
-}
-
-// definitionBytes reads a workflow's definition as config.Check did.
-func definitionBytes(f *config.File, w *config.Workflow) ([]byte, error) {
-	if w.DefinitionBytes != nil {
-		return w.DefinitionBytes, nil
-	}
-	path := w.Definition
-	if !filepath.IsAbs(path) && f.Dir != "" {
-		path = filepath.Join(f.Dir, path)
-	}
-	return os.ReadFile(path)
 }
 
 // consoleObserver is the observer of a workflow's processor, or nil.

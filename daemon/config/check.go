@@ -97,7 +97,7 @@ func (c *checker) workflow(i int, w *Workflow, d kafka.Delivery) *Resolved {
 	if wf == nil {
 		return nil
 	}
-	return &Resolved{Config: w, Workflow: wf, Resources: res, Routes: routes, Warnings: warnings}
+	return &Resolved{Config: w, Definition: def, Workflow: wf, Resources: res, Routes: routes, Warnings: warnings}
 }
 
 // checker collects the problems of one Check.

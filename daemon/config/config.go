@@ -286,11 +286,13 @@ func Parse(b []byte) (*File, error) {
 
 // Resolved is a checked, compiled workflow ready to run.
 type Resolved struct {
-	Config    *Workflow
-	Workflow  *express.Workflow
-	Resources *resources.Resources
-	Options   kafka.Options // without ClientOpts, Metrics and Logger
-	Routes    map[string][]resources.Target
+	Config *Workflow
+	// Definition is the definition's text as it was read and compiled.
+	Definition []byte
+	Workflow   *express.Workflow
+	Resources  *resources.Resources
+	Options    kafka.Options // without ClientOpts, Metrics and Logger
+	Routes     map[string][]resources.Target
 	// Warnings are the definition's warnings (compile.Warnings): nothing
 	// that stops it from running, but worth a look (a loop with no way out).
 	Warnings diag.Problems
