@@ -60,6 +60,8 @@ type Processor struct {
 
 	tx *txnState // exactly once; nil at least once
 
+	runBuf []*slot // the poll loop's slots to start (admit)
+
 	stats       Stats
 	lat         latency
 	ready       atomic.Bool
@@ -414,9 +416,10 @@ func (p *Processor) pollOnce(ctx context.Context, max int, logged map[string]tim
 	return pause, false
 }
 
-// dispatch admits the records of one poll. It returns the partitions that
-// became full.
+// dispatch admits the records of one poll (admit). It returns the
+// partitions that must pause.
 func (p *Processor) dispatch(fs kgo.Fetches, pause []*partition) []*partition {
+	t0 := time.Now().UnixNano() // one admission time for the whole poll
 	p.assignMu.RLock()
 	defer p.assignMu.RUnlock()
 	fs.EachPartition(func(ftp kgo.FetchTopicPartition) {
@@ -431,34 +434,76 @@ func (p *Processor) dispatch(fs kgo.Fetches, pause []*partition) []*partition {
 		if ftp.HighWatermark > 0 {
 			part.hw.Store(ftp.HighWatermark)
 		}
-		if len(ftp.Records) == 0 {
-			return
-		}
-		full := false
-		for _, r := range ftp.Records {
-			full = p.admit(part, r) || full
-		}
-		if full {
+		if len(ftp.Records) > 0 && p.admit(part, ftp.Records, t0) {
 			pause = append(pause, part)
 		}
 	})
 	return pause
 }
 
-// admit queues or starts r; it reports whether the partition is now full.
-func (p *Processor) admit(part *partition, r *kgo.Record) bool {
+// admit takes the polled records of one partition. While the partition's
+// ring has fewer than MaxInFlightPerPartition records they enter it
+// (enter: started, or queued behind their key); the rest are held, in
+// memory and in order, and enter the ring as it drains (complete). Held or
+// not they count in the in-flight records and bytes at once, so the global
+// bounds stop polling before memory grows. It reports whether the
+// partition must pause: its held records reached MaxInFlightPerPartition
+// too (only then does the client drop what it buffered for the partition,
+// to fetch it again on resume).
+func (p *Processor) admit(part *partition, rs []*kgo.Record, t0 int64) bool {
+	run := p.runBuf[:0]
+	var n, bytes int64
+	pause := false
+	part.mu.Lock()
+	if part.revoked.Load() {
+		part.mu.Unlock()
+		return false
+	}
+	for _, r := range rs {
+		if r.Offset < part.next {
+			continue // stale: fetched again after a rewind
+		}
+		if part.first < 0 {
+			part.first = r.Offset
+		}
+		part.next = r.Offset + 1
+		n++
+		bytes += int64(len(r.Value))
+		if part.n < p.o.MaxInFlightPerPartition && part.heldLen() == 0 {
+			if s := p.enter(part, r, t0); s != nil {
+				run = append(run, s)
+			}
+		} else {
+			part.held = append(part.held, heldRec{r, t0})
+		}
+	}
+	if part.heldLen() >= p.o.MaxInFlightPerPartition && !part.paused {
+		part.paused, pause = true, true
+	}
+	// counted before the lock is released: a completion may move held
+	// records into the ring and finish them at once
+	p.total.Add(n)
+	p.bytes.Add(bytes)
+	part.mu.Unlock()
+	p.stats.Consumed.Add(n)
+	if p.m != nil && n > 0 {
+		p.m.consumed.Add(float64(n))
+	}
+	p.start(run)
+	clear(run)
+	p.runBuf = run[:0]
+	return pause
+}
+
+// enter puts r into its partition's ring with a slot and returns the slot
+// when it can run now (nil when it waits behind its key). Called with
+// part.mu held.
+func (p *Processor) enter(part *partition, r *kgo.Record, t0 int64) *slot {
 	var hash uint64
 	chained := p.o.Ordering == OrderPartition
 	if p.o.Ordering == OrderKey && len(r.Key) > 0 {
 		// records without a key have no key order to keep
 		hash, chained = maphash.Bytes(p.seed, r.Key), true
-	}
-	t0 := time.Now().UnixNano()
-	run := true
-	part.mu.Lock()
-	if part.revoked.Load() || r.Offset < part.next {
-		part.mu.Unlock()
-		return false
 	}
 	var s *slot
 	if k := len(part.free); k > 0 {
@@ -470,36 +515,29 @@ func (p *Processor) admit(part *partition, r *kgo.Record) bool {
 	}
 	s.part, s.rec, s.t0, s.hash, s.chained = part, r, t0, hash, chained
 	s.size = int64(len(r.Value))
-	if part.first < 0 {
-		part.first = r.Offset
-	}
-	part.next = r.Offset + 1
 	part.push(s)
 	if chained {
-		if tail, ok := part.keys[s.hash]; ok {
+		tail, ok := part.keys[hash]
+		part.keys[hash] = s
+		if ok {
 			tail.next = s
-			run = false
+			return nil
 		}
-		part.keys[s.hash] = s
 	}
-	if run {
-		part.running++
+	part.running++
+	return s
+}
+
+// start hands slots that can run to the pool.
+func (p *Processor) start(run []*slot) {
+	if len(run) == 0 {
+		return
 	}
-	full := false
-	if part.n >= p.o.MaxInFlightPerPartition && !part.paused {
-		part.paused, full = true, true
+	if !p.pool.submitAll(run) {
+		for _, s := range run {
+			p.discard(s) // pool closed: shutting down
+		}
 	}
-	part.mu.Unlock()
-	p.total.Add(1)
-	p.bytes.Add(s.size)
-	p.stats.Consumed.Add(1)
-	if p.m != nil {
-		p.m.consumed.Inc()
-	}
-	if run && !p.pool.submit(s) {
-		p.discard(s) // pool closed: shutting down
-	}
-	return full
 }
 
 func (p *Processor) work(s *slot) {
@@ -785,7 +823,8 @@ func (p *Processor) complete(s *slot) {
 	p.stats.Finished.Add(1)
 	p.lat.observe(now - s.t0)
 	part := s.part
-	var freeBuf [16]*slot
+	var freeBuf, runBuf [16]*slot
+	run := runBuf[:0]
 	part.mu.Lock()
 	s.done = true
 	part.running--
@@ -795,13 +834,24 @@ func (p *Processor) complete(s *slot) {
 	if !part.detached {
 		// a detached partition's records were already subtracted
 		popped, bytes, free = part.advance(freeBuf[:0])
+		if popped > 0 && !part.revoked.Load() {
+			// held records enter the ring as it drains (their in-flight
+			// count was taken when they were polled)
+			for part.heldLen() > 0 && part.n < p.o.MaxInFlightPerPartition {
+				h := part.popHeld()
+				if r := p.enter(part, h.r, h.t0); r != nil {
+					run = append(run, r)
+				}
+			}
+		}
 	}
 	resume := false
-	if part.paused && part.n <= p.o.MaxInFlightPerPartition/2 {
+	if part.paused && part.heldLen() <= p.o.MaxInFlightPerPartition/2 {
 		part.paused, resume = false, true
 	}
 	part.checkIdle()
 	part.mu.Unlock()
+	p.start(run)
 	if popped > 0 {
 		p.untrack(popped, bytes)
 		for _, f := range free {
