@@ -55,7 +55,12 @@ type Processor struct {
 	topicLimits sync.Map // topic -> topicLimit
 	recreated   recreated
 
-	slots   sync.Pool
+	// spare are recycled slots beyond the partitions' own lists (at most
+	// MaxInFlight): unlike a sync.Pool they survive garbage collections,
+	// which emptied the pool every few hundred milliseconds and made about
+	// every other record allocate a new slot
+	spareMu sync.Mutex
+	spare   []*slot
 	parsers sync.Pool
 
 	tx *txnState // exactly once; nil at least once
@@ -110,7 +115,6 @@ func New(o Options) (*Processor, error) {
 	if o.Metrics != nil {
 		p.m = o.Metrics.workflow(o.Workflow.Name(), p)
 	}
-	p.slots.New = func() any { return newSlot(p) }
 	p.parsers.New = func() any { return &jsonv.Parser{} }
 	p.pool = newWorkers(o.Concurrency, p.work)
 	p.base, p.cancelBase = context.WithCancel(context.Background())
@@ -505,13 +509,16 @@ func (p *Processor) enter(part *partition, r *kgo.Record, t0 int64) *slot {
 		// records without a key have no key order to keep
 		hash, chained = maphash.Bytes(p.seed, r.Key), true
 	}
+	if len(part.free) == 0 {
+		p.takeSpare(part)
+	}
 	var s *slot
 	if k := len(part.free); k > 0 {
 		s = part.free[k-1]
 		part.free[k-1] = nil
 		part.free = part.free[:k-1]
 	} else {
-		s = p.slots.Get().(*slot)
+		s = newSlot(p)
 	}
 	s.part, s.rec, s.t0, s.hash, s.chained = part, r, t0, hash, chained
 	s.size = int64(len(r.Value))
@@ -526,6 +533,29 @@ func (p *Processor) enter(part *partition, r *kgo.Record, t0 int64) *slot {
 	}
 	part.running++
 	return s
+}
+
+// spareBatch is how many spare slots a partition takes at once.
+const spareBatch = 64
+
+// takeSpare moves up to spareBatch spare slots to part's list. Called with
+// part.mu held.
+func (p *Processor) takeSpare(part *partition) {
+	p.spareMu.Lock()
+	k := max(len(p.spare)-spareBatch, 0)
+	part.free = append(part.free, p.spare[k:]...)
+	clear(p.spare[k:])
+	p.spare = p.spare[:k]
+	p.spareMu.Unlock()
+}
+
+// putSpare keeps finished slots (reset) for later records, up to
+// MaxInFlight of them; the rest are left to the garbage collector.
+func (p *Processor) putSpare(ss []*slot) {
+	p.spareMu.Lock()
+	n := min(len(ss), p.o.MaxInFlight-len(p.spare))
+	p.spare = append(p.spare, ss[:max(n, 0)]...)
+	p.spareMu.Unlock()
 }
 
 // start hands slots that can run to the pool.
@@ -568,7 +598,7 @@ func (p *Processor) process(s *slot) *slot {
 	if !s.parsed {
 		s.parsed = true
 		if len(r.Value) > p.o.MaxRecordBytes {
-			s.name = offsetKey(r, s.scratch)
+			s.setOffsetName()
 			nxt := p.handoff(s)
 			p.reject(s, ErrRecordTooLarge, "record value is "+strconv.Itoa(len(r.Value))+" bytes, over the limit of "+strconv.Itoa(p.o.MaxRecordBytes))
 			return nxt
@@ -579,13 +609,17 @@ func (p *Processor) process(s *slot) *slot {
 		v, err := ps.Parse(r.Value)
 		p.parsers.Put(ps)
 		if err != nil {
-			s.name = offsetKey(r, s.scratch)
+			s.setOffsetName()
 			nxt := p.handoff(s)
 			p.reject(s, ErrInvalidJSON, err.Error())
 			return nxt
 		}
 		s.val = v
-		s.name = p.o.IdempotencyKey.key(r, v, s.scratch)
+		if p.o.IdempotencyKey.IsDefault() {
+			s.setOffsetName()
+		} else {
+			s.name = p.o.IdempotencyKey.key(r, v, s.scratch)
+		}
 	}
 	if p.dd != nil {
 		s.waitRefs.Store(2)
@@ -647,12 +681,7 @@ func (p *Processor) process(s *slot) *slot {
 	val := jsonv.AppendJSON(s.buf[:0], res.Output)
 	s.buf = val
 	s.phase = phaseOutput
-	h := s.hdrs[:0]
-	for _, x := range s.prop {
-		h = append(h, kgo.RecordHeader{Key: x.Key, Value: x.Value})
-	}
-	s.hdrs = s.sourceHeaders(h)
-	s.out = kgo.Record{Topic: p.o.OutputTopic, Key: r.Key, Value: val, Headers: s.hdrs}
+	s.outputRecord(p.o.OutputTopic, val)
 	p.produce(s)
 	return nxt
 }
@@ -693,20 +722,9 @@ func (p *Processor) reject(s *slot, name, cause string) {
 }
 
 func (p *Processor) produceDLQ(s *slot, name, cause string) {
-	r := s.rec
 	s.errName, s.cause = name, cause
 	s.phase = phaseDLQ
-	h := append(s.hdrs[:0], r.Headers...)
-	h = s.sourceHeaders(h)
-	status, errName, causeV := s.dlqValues(name, cause)
-	h = append(h,
-		kgo.RecordHeader{Key: HeaderKey, Value: r.Key},
-		kgo.RecordHeader{Key: HeaderStatus, Value: status},
-		kgo.RecordHeader{Key: HeaderError, Value: errName},
-		kgo.RecordHeader{Key: HeaderCause, Value: causeV},
-	)
-	s.hdrs = h
-	s.out = kgo.Record{Topic: p.o.DLQTopic, Key: r.Key, Value: r.Value, Headers: h}
+	s.deadLetter(p.o.DLQTopic, name, cause)
 	p.produce(s)
 }
 
@@ -854,8 +872,8 @@ func (p *Processor) complete(s *slot) {
 	p.start(run)
 	if popped > 0 {
 		p.untrack(popped, bytes)
-		for _, f := range free {
-			p.slots.Put(f)
+		if len(free) > 0 {
+			p.putSpare(free)
 		}
 	}
 	if resume {
