@@ -25,7 +25,9 @@ func (c *fetchCounter) OnFetchBatchRead(_ kgo.BrokerMetadata, _ string, _ int32,
 // admitted, the global bound for all of them, keys keep their order, and
 // every record is fetched once.
 func TestHeldNotRefetched(t *testing.T) {
-	const n, perPart, global, poll = 2000, 100, 150, 50
+	// the global bound is reached before a quarter of it is held (holdBound):
+	// polling stops and nothing is paused
+	const n, perPart, global, poll = 2000, 100, 116, 10
 	addrs := startCluster(t, 1, "in", "out", "dlq")
 	var rs []*kgo.Record
 	for i := range n {
@@ -89,5 +91,76 @@ func TestHeldNotRefetched(t *testing.T) {
 			t.Fatalf("key %s: record %d after %d", k, seq, prev)
 		}
 		last[k] = seq
+	}
+}
+
+// TestStuckPartitionHoldsItsShare: a partition stuck on a key admits
+// MaxInFlightPerPartition records, holds holdBound more and is then
+// paused; the other partition's records all finish meanwhile, and the
+// in-flight count stays within MaxInFlight.
+func TestStuckPartitionHoldsItsShare(t *testing.T) {
+	const perPart, global, poll, others = 50, 200, 20, 500
+	addrs := startCluster(t, 2, "in", "out", "dlq")
+	rs := []*kgo.Record{{Topic: "in", Partition: 0, Key: []byte("stuck"), Value: []byte(`{"sleepMs":600000}`)}}
+	for range 300 {
+		rs = append(rs, &kgo.Record{Topic: "in", Partition: 0, Key: []byte("stuck"), Value: []byte(`{}`)})
+	}
+	for i := range others {
+		rs = append(rs, &kgo.Record{Topic: "in", Partition: 1, Key: []byte(strconv.Itoa(i)), Value: []byte(`{}`)})
+	}
+	produceAll(t, newClient(t, addrs, kgo.RecordPartitioner(kgo.ManualPartitioner())), rs)
+	p, err := New(Options{Workflow: fakeWorkflow("stuck"), Topics: []string{"in"}, Group: "g", OutputTopic: "out", DLQTopic: "dlq",
+		Concurrency: 8, MaxInFlight: global, MaxInFlightPerPartition: perPart, MaxPollRecords: poll, DrainTimeout: 100 * time.Millisecond,
+		ClientOpts: []kgo.Opt{kgo.SeedBrokers(addrs...)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hb := holdBound(global, perPart); hb != perPart {
+		t.Fatalf("holdBound(%d, %d) = %d", global, perPart, hb)
+	}
+	stop := runProcessor(t, p)
+	waitFor(t, 30*time.Second, "the other partition's records finished", func() bool { return p.Stats().Finished.Load() >= others })
+	var stuck *partition
+	waitFor(t, 10*time.Second, "the stuck partition paused", func() bool {
+		p.eachPart(func(part *partition) {
+			if part.id == 0 {
+				stuck = part
+			}
+		})
+		if stuck == nil {
+			return false
+		}
+		stuck.mu.Lock()
+		defer stuck.mu.Unlock()
+		return stuck.paused
+	})
+	stuck.mu.Lock()
+	n, held := stuck.n, stuck.heldLen()
+	stuck.mu.Unlock()
+	if n != perPart || held < perPart || held > perPart+poll {
+		t.Errorf("stuck partition: %d admitted (want %d), %d held (want %d..%d)", n, perPart, held, perPart, perPart+poll)
+	}
+	if in := p.InFlight(); in != int64(n+held) || in > global+poll {
+		t.Errorf("%d in flight, the stuck partition has %d", in, n+held)
+	}
+	stop()
+	if p.InFlight() != 0 || p.bytes.Load() != 0 {
+		t.Errorf("%d records, %d bytes in flight after shutdown", p.InFlight(), p.bytes.Load())
+	}
+}
+
+// TestHoldBound: a partition holds as many records as it admits, at most a
+// quarter of MaxInFlight, at least one.
+func TestHoldBound(t *testing.T) {
+	for _, c := range []struct{ global, per, want int }{
+		{DefaultMaxInFlight, DefaultMaxInFlightPerPartition, 8192},
+		{32768, 1000, 1000},
+		{32768, 32768, 8192},
+		{3, 2, 1},
+		{1, 1, 1},
+	} {
+		if got := holdBound(c.global, c.per); got != c.want {
+			t.Errorf("holdBound(%d, %d) = %d, want %d", c.global, c.per, got, c.want)
+		}
 	}
 }

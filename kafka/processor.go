@@ -65,7 +65,8 @@ type Processor struct {
 
 	tx *txnState // exactly once; nil at least once
 
-	runBuf []*slot // the poll loop's slots to start (admit)
+	runBuf  []*slot // the poll loop's slots to start (admit)
+	heldMax int     // held records at which a partition pauses (holdBound)
 
 	stats       Stats
 	lat         latency
@@ -105,6 +106,7 @@ func New(o Options) (*Processor, error) {
 		resumeCh: make(chan struct{}, 1),
 		lowMark:  int64(o.MaxInFlight) * 3 / 4,
 		lowBytes: o.MaxInFlightBytes * 3 / 4,
+		heldMax:  holdBound(o.MaxInFlight, o.MaxInFlightPerPartition),
 	}
 	if o.DedupSize > 0 {
 		p.dd = newDedup(o.DedupSize, o.DedupWindow)
@@ -451,8 +453,7 @@ func (p *Processor) dispatch(fs kgo.Fetches, pause []*partition) []*partition {
 // memory and in order, and enter the ring as it drains (complete). Held or
 // not they count in the in-flight records and bytes at once, so the global
 // bounds stop polling before memory grows. It reports whether the
-// partition must pause: its held records reached MaxInFlightPerPartition
-// too (only then does the client drop what it buffered for the partition,
+// partition must pause: its held records reached holdBound (only then does the client drop what it buffered for the partition,
 // to fetch it again on resume).
 func (p *Processor) admit(part *partition, rs []*kgo.Record, t0 int64) bool {
 	run := p.runBuf[:0]
@@ -481,7 +482,7 @@ func (p *Processor) admit(part *partition, rs []*kgo.Record, t0 int64) bool {
 			part.held = append(part.held, heldRec{r, t0})
 		}
 	}
-	if part.heldLen() >= p.o.MaxInFlightPerPartition && !part.paused {
+	if part.heldLen() >= p.heldMax && !part.paused {
 		part.paused, pause = true, true
 	}
 	// counted before the lock is released: a completion may move held
@@ -497,6 +498,15 @@ func (p *Processor) admit(part *partition, rs []*kgo.Record, t0 int64) bool {
 	clear(run)
 	p.runBuf = run[:0]
 	return pause
+}
+
+// holdBound is how many records a partition may hold beyond its
+// MaxInFlightPerPartition admitted before its fetching pauses: as many
+// again, but at most a quarter of MaxInFlight, so that a partition stuck
+// on a key takes at most that much more of the budget than it did when
+// full partitions paused at once.
+func holdBound(maxInFlight, perPartition int) int {
+	return max(1, min(perPartition, maxInFlight/4))
 }
 
 // enter puts r into its partition's ring with a slot and returns the slot
@@ -864,7 +874,7 @@ func (p *Processor) complete(s *slot) {
 		}
 	}
 	resume := false
-	if part.paused && part.heldLen() <= p.o.MaxInFlightPerPartition/2 {
+	if part.paused && part.heldLen() <= p.heldMax/2 {
 		part.paused, resume = false, true
 	}
 	part.checkIdle()
