@@ -660,35 +660,43 @@ func (p *Processor) process(s *slot) *slot {
 	// engine's objects as they are (an execution log that writes outputs
 	// wants plain values).
 	hist := p.sample()
-	res := wf.Execute(part.ctx, s.val, express.ExecOptions{Name: s.name, InputSize: len(r.Value), RawOutput: !p.o.ExecutionLog.logsOutput(),
+	// the result lives in the slot: a local would be moved to the heap
+	// (it is passed to the Observer), one allocation per record
+	s.res = wf.Execute(part.ctx, s.val, express.ExecOptions{Name: s.name, InputSize: len(r.Value), RawOutput: !p.o.ExecutionLog.logsOutput(),
 		Headers: s.propagated(p.o.PropagateHeaders), History: hist})
+	res := &s.res
 	nxt := p.handoff(s)
 	if res.Status == express.Aborted && part.ctx.Err() != nil {
+		s.res = express.Result{}
 		p.discard(s)
 		return nxt
 	}
-	p.observe(r, &res, hist)
+	p.observe(r, res, hist)
 	s.val = nil
 	s.status = string(res.Status)
 	if p.o.ExecutionLog != nil {
-		p.o.ExecutionLog.end(s, &res)
+		p.o.ExecutionLog.end(s, res)
 	}
 	if p.m != nil {
-		p.m.execution(&res)
+		p.m.execution(res)
 	}
 	if res.Status != express.Succeeded {
 		p.stats.Failed.Add(1)
-		p.produceDLQ(s, res.Error, res.Cause)
+		name, cause := res.Error, res.Cause
+		s.res = express.Result{} // s is not ours once produced
+		p.produceDLQ(s, name, cause)
 		return nxt
 	}
 	p.stats.Succeeded.Add(1)
 	if p.o.OutputTopic == "" {
+		s.res = express.Result{}
 		p.complete(s)
 		return nxt
 	}
 	// jsonv.AppendJSON writes any value the engine returns (it does not
 	// fail or panic); the buffer is the slot's, reused once acknowledged.
 	val := jsonv.AppendJSON(s.buf[:0], res.Output)
+	s.res = express.Result{}
 	s.buf = val
 	s.phase = phaseOutput
 	s.outputRecord(p.o.OutputTopic, val)

@@ -53,6 +53,7 @@ type slot struct {
 	refusals  int   // produces of a dead letter refused as too large (truncateDLQ)
 	size      int64 // len(rec.Value), counted in the in-flight bytes
 	val       any
+	res       express.Result // the execution's, until its output is written (process)
 	parsed    bool
 	handedOff bool
 	name      string // execution name (idempotency key)
@@ -88,7 +89,7 @@ func (s *slot) reset() {
 	s.prop = s.prop[:0]
 	hdrs, scratch := s.hdrs[:0], s.scratch[:0]
 	clear(s.hdrs[:cap(s.hdrs)])
-	s.out = kgo.Record{}
+	s.out, s.res = kgo.Record{}, express.Result{}
 	s.hdrs, s.scratch = hdrs, scratch
 	if cap(s.buf) > 64<<10 {
 		s.buf = nil // do not keep a rare large output's buffer
