@@ -2,12 +2,15 @@ package kafka
 
 import (
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/ohler55/ojg/oj"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/jsonv"
 )
 
 // fetchCounter counts the records franz-go decodes from fetch responses.
@@ -22,8 +25,8 @@ func (c *fetchCounter) OnFetchBatchRead(_ kgo.BrokerMetadata, _ string, _ int32,
 // of the partition being paused, which made the client drop what it had
 // buffered and fetch it again (each record was fetched ~3 times in the
 // end-to-end runs). The per-partition bound still holds for the records
-// admitted, the global bound for all of them, keys keep their order, and
-// every record is fetched once.
+// admitted, the global bound for all of them, the records of a key run in
+// offset order, and every record is fetched once.
 func TestHeldNotRefetched(t *testing.T) {
 	// the global bound is reached before a quarter of it is held (holdBound):
 	// polling stops and nothing is paused
@@ -36,7 +39,25 @@ func TestHeldNotRefetched(t *testing.T) {
 	}
 	produceAll(t, newClient(t, addrs), rs)
 	fc := &fetchCounter{}
-	p, err := New(Options{Workflow: fakeWorkflow("held"), Topics: []string{"in"}, Group: "g", OutputTopic: "out", DLQTopic: "dlq",
+	// the order the executions start in, per key (the guarantee of
+	// OrderKey; outputs are produced after the key is handed on)
+	type run struct {
+		key string
+		seq int64
+	}
+	var mu sync.Mutex
+	var ran []run
+	wf := express.NewWorkflow(&express.Machine{Blocking: true, States: []*express.State{{
+		Name: "Record", Type: "Task",
+		Exec: func(_ *express.Scope, in any) (any, int, error) {
+			v := jsonv.Plain(in).(map[string]any)
+			mu.Lock()
+			ran = append(ran, run{v["key"].(string), v["seq"].(int64)})
+			mu.Unlock()
+			return v, express.End, nil
+		},
+	}}}, express.Options{Name: "held"})
+	p, err := New(Options{Workflow: wf, Topics: []string{"in"}, Group: "g", OutputTopic: "out", DLQTopic: "dlq",
 		Concurrency: 8, MaxInFlight: global, MaxInFlightPerPartition: perPart, MaxPollRecords: poll,
 		ClientOpts: []kgo.Opt{kgo.SeedBrokers(addrs...), kgo.WithHooks(fc)}})
 	if err != nil {
@@ -83,14 +104,20 @@ func TestHeldNotRefetched(t *testing.T) {
 	if p.InFlight() != 0 || p.bytes.Load() != 0 {
 		t.Errorf("%d records, %d bytes in flight when done", p.InFlight(), p.bytes.Load())
 	}
+	if got := len(consumeN(t, addrs, n, 30*time.Second, "out")); got != n {
+		t.Fatalf("%d outputs, want %d", got, n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
 	last := map[string]int64{}
-	for _, r := range consumeN(t, addrs, n, 30*time.Second, "out") {
-		v := oj.MustParse(r.Value).(map[string]any)
-		k, seq := v["key"].(string), v["seq"].(int64)
-		if prev, ok := last[k]; ok && seq < prev {
-			t.Fatalf("key %s: record %d after %d", k, seq, prev)
+	for _, e := range ran {
+		if prev, ok := last[e.key]; ok && e.seq < prev {
+			t.Fatalf("key %s: record %d ran after %d", e.key, e.seq, prev)
 		}
-		last[k] = seq
+		last[e.key] = e.seq
+	}
+	if len(ran) != n {
+		t.Fatalf("%d executions, want %d", len(ran), n)
 	}
 }
 
