@@ -191,3 +191,33 @@ func TestHoldBound(t *testing.T) {
 		}
 	}
 }
+
+// TestSpareTrimmed: spare slots are kept up to the records in flight (at
+// least spareBatch) and without large output buffers, so an idle daemon
+// does not keep a backlog's worth of slots.
+func TestSpareTrimmed(t *testing.T) {
+	p := &Processor{o: Options{MaxInFlight: 1000}}
+	var ss []*slot
+	for i := range 600 {
+		s := newSlot(p)
+		if i == 0 {
+			s.buf = make([]byte, 0, 2*spareBufMax)
+		}
+		ss = append(ss, s)
+	}
+	p.putSpare(ss)
+	p.putSpare(ss[:500]) // over MaxInFlight: not kept
+	if len(p.spare) != 1000 || ss[0].buf != nil {
+		t.Fatalf("%d spare slots (want 1000), large buffer kept: %v", len(p.spare), ss[0].buf != nil)
+	}
+	p.total.Store(300)
+	p.trimSpare()
+	if len(p.spare) != 300 {
+		t.Fatalf("%d spare slots with 300 in flight", len(p.spare))
+	}
+	p.total.Store(0)
+	p.trimSpare()
+	if len(p.spare) != spareBatch {
+		t.Fatalf("%d spare slots when idle, want %d", len(p.spare), spareBatch)
+	}
+}

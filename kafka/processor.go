@@ -560,11 +560,33 @@ func (p *Processor) takeSpare(part *partition) {
 }
 
 // putSpare keeps finished slots (reset) for later records, up to
-// MaxInFlight of them; the rest are left to the garbage collector.
+// MaxInFlight of them, without output buffers over spareBufMax; the rest
+// are left to the garbage collector.
 func (p *Processor) putSpare(ss []*slot) {
+	for _, s := range ss {
+		if cap(s.buf) > spareBufMax {
+			s.buf = nil
+		}
+	}
 	p.spareMu.Lock()
 	n := min(len(ss), p.o.MaxInFlight-len(p.spare))
 	p.spare = append(p.spare, ss[:max(n, 0)]...)
+	p.spareMu.Unlock()
+}
+
+// spareBufMax is the largest output buffer a spare slot keeps.
+const spareBufMax = 4 << 10
+
+// trimSpare drops the spare slots beyond the records now in flight: after
+// a backlog the daemon does not keep a backlog's worth of slots. Called
+// every CommitInterval (at least once) or transaction (exactly once).
+func (p *Processor) trimSpare() {
+	keep := int(max(p.total.Load(), spareBatch))
+	p.spareMu.Lock()
+	if len(p.spare) > keep {
+		clear(p.spare[keep:])
+		p.spare = p.spare[:keep]
+	}
 	p.spareMu.Unlock()
 }
 
