@@ -21,6 +21,7 @@ func (p *Processor) commitLoop(ctx context.Context) {
 		var parts []*partition
 		p.eachPart(func(part *partition) { parts = append(parts, part) })
 		p.commit(ctx, parts)
+		p.trimSpare()
 	}
 }
 

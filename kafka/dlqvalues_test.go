@@ -42,3 +42,65 @@ func TestDLQValues(t *testing.T) {
 	}
 	check("short again")
 }
+
+// TestRecordHeaders: the output record and the dead letter carry the same
+// source headers whether the execution is named by its offset (the
+// values are then cut from the name's bytes) or by an idempotency key
+// (formatted), and on a warm slot neither allocates: a dead letter costs
+// no more allocations than an output.
+func TestRecordHeaders(t *testing.T) {
+	p := &Processor{wfName: []byte("wf")}
+	for _, named := range []string{"", "order-17"} {
+		s := newSlot(p)
+		s.rec = &kgo.Record{Topic: "readings", Partition: 11, Offset: 123456, Key: []byte("k"), Value: []byte(`{"a":1}`),
+			Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-x")}}}
+		s.status = "FAILED"
+		exec := named
+		if named == "" {
+			s.setOffsetName()
+			exec = "readings/11/123456"
+		} else {
+			s.name = named
+		}
+		if s.name != exec {
+			t.Fatalf("name %q, want %q", s.name, exec)
+		}
+		want := map[string]string{HeaderWorkflow: "wf", HeaderExecution: exec, HeaderSourceTopic: "readings", HeaderSourcePartition: "11", HeaderSourceOffset: "123456"}
+		check := func(what string, r *kgo.Record, extra map[string]string) {
+			t.Helper()
+			got := map[string]string{}
+			for _, h := range r.Headers {
+				got[h.Key] = string(h.Value)
+			}
+			for k, v := range want {
+				if got[k] != v {
+					t.Errorf("%s (name %q): %s = %q, want %q", what, named, k, got[k], v)
+				}
+			}
+			for k, v := range extra {
+				if got[k] != v {
+					t.Errorf("%s (name %q): %s = %q, want %q", what, named, k, got[k], v)
+				}
+			}
+		}
+		val := []byte(`{"a":1,"processed":true}`)
+		s.outputRecord("out", val)
+		check("output", &s.out, nil)
+		s.deadLetter("dlq", "Reading.OutOfRange", "type or value outside the accepted range")
+		check("dead letter", &s.out, map[string]string{HeaderKey: "k", HeaderStatus: "FAILED", HeaderError: "Reading.OutOfRange",
+			HeaderCause: "type or value outside the accepted range", "traceparent": "00-x"})
+		if string(s.out.Value) != `{"a":1}` {
+			t.Errorf("dead letter value %q", s.out.Value)
+		}
+		// an output refused, then sent as a dead letter, then again as output
+		s.outputRecord("out", val)
+		check("output again", &s.out, nil)
+		out := testing.AllocsPerRun(200, func() { s.outputRecord("out", val) })
+		dl := testing.AllocsPerRun(200, func() {
+			s.deadLetter("dlq", "Reading.OutOfRange", "type or value outside the accepted range")
+		})
+		if out != 0 || dl != 0 {
+			t.Errorf("name %q: %v allocations per output record, %v per dead letter; want 0", named, out, dl)
+		}
+	}
+}

@@ -13,7 +13,14 @@
 // idle goes straight to the worker pool's queue (which never blocks the
 // poll loop); otherwise it is chained behind the
 // running one, and the worker that finishes a record runs the next of its
-// key itself (no extra goroutine or channel hop). A worker parses the value
+// key itself (no extra goroutine or channel hop). A partition admits at
+// most MaxInFlightPerPartition records; what a poll brings beyond that is
+// held in memory, in order, and admitted as the ring drains (the records
+// are not handed back to the client, which would drop and fetch them
+// again); only when a partition also holds as many (at most a quarter of
+// MaxInFlight, holdBound) is its fetching paused. Admitted and held records count in MaxInFlight
+// and MaxInFlightBytes, at which the poll loop stops polling (the client
+// keeps what it buffered). A worker parses the value
 // once (internal/jsonv), derives the idempotency key, consults the dedup cache, runs
 // the execution and produces the result asynchronously: output to the
 // output topic, failures and unparseable or oversized records, unchanged, to
@@ -59,7 +66,7 @@
 //	express_task_duration_seconds{workflow,resource}         histogram  Task invocation latency per attempt, 0 for a static result (via Metrics.Hooks)
 //	express_task_errors_total{workflow,resource}             counter    Task attempts that failed (via Metrics.Hooks)
 //	express_retries_total{workflow,state}                    counter    retries scheduled by Retry rules (via Metrics.Hooks)
-//	express_records_consumed_total{workflow}                 counter    records fetched and admitted
+//	express_records_consumed_total{workflow}                 counter    records fetched and taken in (admitted or held)
 //	express_output_records_total{workflow}                   counter    output records acknowledged
 //	express_dlq_records_total{workflow,reason}               counter    dead letters acknowledged by the broker, by reason (failed, timed_out, aborted, rejected)
 //	express_dlq_truncated_total{workflow,result}             counter    dead letters refused as too large: sent truncated (truncated), or given up and committed without one (gave_up)
@@ -70,7 +77,7 @@
 //	express_transactions_total{workflow,result}              counter    exactly-once transactions ended (committed, aborted)
 //	express_transaction_duration_seconds{workflow}           histogram  exactly-once committed transactions, begin to committed
 //	express_transaction_records{workflow}                    histogram  records consumed per committed exactly-once transaction
-//	express_inflight_records{workflow}                       gauge      records admitted and not finished
+//	express_inflight_records{workflow}                       gauge      records fetched and not finished (admitted or held)
 //	express_inflight_bytes{workflow}                         gauge      value bytes of those records (bounded by --max-in-flight-bytes)
 //	express_pool_running{workflow}                           gauge      pool worker goroutines alive
 //	express_pool_busy{workflow}                              gauge      pool workers running executions
@@ -80,7 +87,7 @@
 //	express_consumer_lag_seconds{workflow,topic,partition}   gauge      age of the oldest fetched record not yet finished (0 when none is in flight)
 //	express_oldest_inflight_seconds{workflow,topic,partition} gauge     time since the oldest unfinished record was admitted (a stuck key or Task shows here)
 //	express_partitions_assigned{workflow}                    gauge      partitions assigned
-//	express_partitions_paused{workflow}                      gauge      assigned partitions paused because they are full (MaxInFlightPerPartition)
+//	express_partitions_paused{workflow}                      gauge      assigned partitions paused: MaxInFlightPerPartition records admitted and holdBound held
 //	express_log_lines_total{level}                           counter    execution log lines written by slog level: info, warn, error (ExecutionLog)
 //	express_log_lines_dropped_total{reason}                  counter    execution log lines dropped: rate_limited, queue_full (ExecutionLog)
 //	express_kafka_connects_total{client,node_id}             counter    broker connections opened (franz-go kprom, as all express_kafka_*)

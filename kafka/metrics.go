@@ -65,7 +65,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_retries_total",
 			Help: "Retries scheduled by Retry rules."}, []string{"workflow", "state"}),
 		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_records_consumed_total",
-			Help: "Records fetched and admitted."}, wf),
+			Help: "Records fetched and taken in (admitted, or held while their partition has MaxInFlightPerPartition admitted)."}, wf),
 		output: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_output_records_total",
 			Help: "Output records acknowledged by the broker."}, wf),
 		dlq: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_dlq_records_total",
@@ -90,8 +90,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Exactly-once committed transactions: time from begin to the end of the commit.", Buckets: []float64{.01, .025, .05, .1, .15, .2, .3, .5, 1, 2.5, 5, 10, 30}}, wf),
 		txnRecords: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "express_transaction_records",
 			Help: "Exactly-once committed transactions: records consumed in each.", Buckets: []float64{1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000}}, wf),
-		inflightDesc:      prometheus.NewDesc("express_inflight_records", "Records admitted and not yet finished.", wf, nil),
-		inflightBytesDesc: prometheus.NewDesc("express_inflight_bytes", "Value bytes of the records admitted and not yet finished (bounded by MaxInFlightBytes).", wf, nil),
+		inflightDesc:      prometheus.NewDesc("express_inflight_records", "Records fetched and not yet finished (admitted or held).", wf, nil),
+		inflightBytesDesc: prometheus.NewDesc("express_inflight_bytes", "Value bytes of the records fetched and not yet finished (bounded by MaxInFlightBytes).", wf, nil),
 		poolRunningDesc:   prometheus.NewDesc("express_pool_running", "Pool worker goroutines alive.", wf, nil),
 		poolQueuedDesc:    prometheus.NewDesc("express_pool_queued", "Records admitted and waiting for a free worker.", wf, nil),
 		poolBusyDesc:      prometheus.NewDesc("express_pool_busy", "Pool workers running executions.", wf, nil),
@@ -103,7 +103,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		oldestDesc: prometheus.NewDesc("express_oldest_inflight_seconds", "How long ago the oldest unfinished record of the partition was admitted (0 when none): it holds the partition's commits; in ordering=key mode a key stuck on it holds the partition once MaxInFlightPerPartition records are in flight there.",
 			[]string{"workflow", "topic", "partition"}, nil),
 		assignedDesc: prometheus.NewDesc("express_partitions_assigned", "Partitions assigned to the processor.", wf, nil),
-		pausedDesc:   prometheus.NewDesc("express_partitions_paused", "Assigned partitions whose fetching is paused because they are full (MaxInFlightPerPartition).", wf, nil),
+		pausedDesc:   prometheus.NewDesc("express_partitions_paused", "Assigned partitions whose fetching is paused: MaxInFlightPerPartition records admitted and as many (at most MaxInFlight/4) held.", wf, nil),
 	}
 	for _, c := range []prometheus.Collector{m.executions, m.duration, m.transitions, m.taskDuration, m.taskErrors,
 		m.retries, m.consumed, m.output, m.dlq, m.dedup, m.commits, m.produceErrors, m.dlqTruncated, m.rebalances, m.stateExits, m.stateErrors, m.txns, m.txnDuration, m.txnRecords, (*gauges)(m)} {

@@ -126,8 +126,13 @@ type Options struct {
 	// Concurrency is the number of pool workers (executions running at once).
 	Concurrency int
 	// MaxInFlight bounds the records fetched and not yet finished (executed,
-	// result acknowledged) over all partitions; MaxInFlightPerPartition does
-	// so per partition. When a partition is full its fetching pauses.
+	// result acknowledged) over all partitions: polling waits at it.
+	// MaxInFlightPerPartition bounds the records of one partition admitted
+	// (running, queued for a worker or behind their key, or waiting for
+	// their result's acknowledgement); records fetched beyond it are held
+	// in memory, in order, until the partition has room, and when as many
+	// are held (at most a quarter of MaxInFlight) the partition's fetching
+	// pauses.
 	MaxInFlight             int
 	MaxInFlightPerPartition int
 	// MaxInFlightBytes bounds the value bytes of those records (fetching

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 type tp struct {
@@ -29,6 +31,12 @@ type partition struct {
 	head int
 	n    int
 	free []*slot // recycled slots
+	// held are records polled while the ring had MaxInFlightPerPartition
+	// records: they wait here, in offset order, to enter the ring as it
+	// drains (admitHeld) instead of being fetched again. They count in the
+	// processor's in-flight records and bytes; heldHead is the first.
+	held     []heldRec
+	heldHead int
 	// keys maps a key hash to the last admitted record of that key (the
 	// tail of its chain); the chain's head is running. Unused when
 	// unordered; partition ordering uses the single hash 0.
@@ -49,6 +57,33 @@ type partition struct {
 	revoked atomic.Bool
 }
 
+// heldRec is a record polled and not yet admitted to its partition's ring,
+// with its poll time.
+type heldRec struct {
+	r  *kgo.Record
+	t0 int64
+}
+
+// heldLen is the number of held records. Called with mu held.
+func (p *partition) heldLen() int { return len(p.held) - p.heldHead }
+
+// popHeld returns the first held record. Called with mu held, held not
+// empty.
+func (p *partition) popHeld() heldRec {
+	h := p.held[p.heldHead]
+	p.held[p.heldHead] = heldRec{}
+	p.heldHead++
+	switch {
+	case p.heldHead == len(p.held):
+		p.held, p.heldHead = p.held[:0], 0
+	case p.heldHead >= 1024 && 2*p.heldHead >= len(p.held):
+		n := copy(p.held, p.held[p.heldHead:])
+		clear(p.held[n:])
+		p.held, p.heldHead = p.held[:n], 0
+	}
+	return h
+}
+
 // checkIdle closes idle when a revoked partition has nothing running.
 // Called with mu held.
 func (p *partition) checkIdle() {
@@ -58,8 +93,8 @@ func (p *partition) checkIdle() {
 	}
 }
 
-// detach empties the ring of a released partition and returns how many
-// records (and value bytes) it held: they were never finished and are
+// detach empties the ring and the held records of a released partition and
+// returns how many records (and value bytes) there were: they were never finished and are
 // subtracted from the processor's in-flight count by the caller. Workers
 // still holding one of them finish or discard it without touching the
 // ring. Called with mu held.
@@ -68,14 +103,18 @@ func (p *partition) detach() (int, int64) {
 		return 0, 0
 	}
 	p.detached = true
-	n := p.n
+	n := p.n + p.heldLen()
 	var bytes int64
 	for i := range p.n {
 		k := (p.head + i) % len(p.ring)
 		bytes += p.ring[k].size
 		p.ring[k] = nil
 	}
+	for _, h := range p.held[p.heldHead:] {
+		bytes += int64(len(h.r.Value))
+	}
 	p.n, p.head = 0, 0
+	p.held, p.heldHead = nil, 0
 	p.free = nil
 	clear(p.keys)
 	return n, bytes
@@ -155,6 +194,8 @@ func (p *partition) lag() int64 {
 		wm = p.next
 		if p.n > 0 {
 			wm = p.ring[p.head].rec.Offset
+		} else if p.heldLen() > 0 {
+			wm = p.held[p.heldHead].r.Offset
 		}
 	}
 	p.mu.Unlock()

@@ -55,10 +55,18 @@ type Processor struct {
 	topicLimits sync.Map // topic -> topicLimit
 	recreated   recreated
 
-	slots   sync.Pool
+	// spare are recycled slots beyond the partitions' own lists (at most
+	// MaxInFlight): unlike a sync.Pool they survive garbage collections,
+	// which emptied the pool every few hundred milliseconds and made about
+	// every other record allocate a new slot
+	spareMu sync.Mutex
+	spare   []*slot
 	parsers sync.Pool
 
 	tx *txnState // exactly once; nil at least once
+
+	runBuf  []*slot // the poll loop's slots to start (admit)
+	heldMax int     // held records at which a partition pauses (holdBound)
 
 	stats       Stats
 	lat         latency
@@ -98,6 +106,7 @@ func New(o Options) (*Processor, error) {
 		resumeCh: make(chan struct{}, 1),
 		lowMark:  int64(o.MaxInFlight) * 3 / 4,
 		lowBytes: o.MaxInFlightBytes * 3 / 4,
+		heldMax:  holdBound(o.MaxInFlight, o.MaxInFlightPerPartition),
 	}
 	if o.DedupSize > 0 {
 		p.dd = newDedup(o.DedupSize, o.DedupWindow)
@@ -108,7 +117,6 @@ func New(o Options) (*Processor, error) {
 	if o.Metrics != nil {
 		p.m = o.Metrics.workflow(o.Workflow.Name(), p)
 	}
-	p.slots.New = func() any { return newSlot(p) }
 	p.parsers.New = func() any { return &jsonv.Parser{} }
 	p.pool = newWorkers(o.Concurrency, p.work)
 	p.base, p.cancelBase = context.WithCancel(context.Background())
@@ -414,9 +422,10 @@ func (p *Processor) pollOnce(ctx context.Context, max int, logged map[string]tim
 	return pause, false
 }
 
-// dispatch admits the records of one poll. It returns the partitions that
-// became full.
+// dispatch admits the records of one poll (admit). It returns the
+// partitions that must pause.
 func (p *Processor) dispatch(fs kgo.Fetches, pause []*partition) []*partition {
+	t0 := time.Now().UnixNano() // one admission time for the whole poll
 	p.assignMu.RLock()
 	defer p.assignMu.RUnlock()
 	fs.EachPartition(func(ftp kgo.FetchTopicPartition) {
@@ -431,34 +440,87 @@ func (p *Processor) dispatch(fs kgo.Fetches, pause []*partition) []*partition {
 		if ftp.HighWatermark > 0 {
 			part.hw.Store(ftp.HighWatermark)
 		}
-		if len(ftp.Records) == 0 {
-			return
-		}
-		full := false
-		for _, r := range ftp.Records {
-			full = p.admit(part, r) || full
-		}
-		if full {
+		if len(ftp.Records) > 0 && p.admit(part, ftp.Records, t0) {
 			pause = append(pause, part)
 		}
 	})
 	return pause
 }
 
-// admit queues or starts r; it reports whether the partition is now full.
-func (p *Processor) admit(part *partition, r *kgo.Record) bool {
+// admit takes the polled records of one partition. While the partition's
+// ring has fewer than MaxInFlightPerPartition records they enter it
+// (enter: started, or queued behind their key); the rest are held, in
+// memory and in order, and enter the ring as it drains (complete). Held or
+// not they count in the in-flight records and bytes at once, so the global
+// bounds stop polling before memory grows. It reports whether the
+// partition must pause: its held records reached holdBound (only then does the client drop what it buffered for the partition,
+// to fetch it again on resume).
+func (p *Processor) admit(part *partition, rs []*kgo.Record, t0 int64) bool {
+	run := p.runBuf[:0]
+	var n, bytes int64
+	pause := false
+	part.mu.Lock()
+	if part.revoked.Load() {
+		part.mu.Unlock()
+		return false
+	}
+	for _, r := range rs {
+		if r.Offset < part.next {
+			continue // stale: fetched again after a rewind
+		}
+		if part.first < 0 {
+			part.first = r.Offset
+		}
+		part.next = r.Offset + 1
+		n++
+		bytes += int64(len(r.Value))
+		if part.n < p.o.MaxInFlightPerPartition && part.heldLen() == 0 {
+			if s := p.enter(part, r, t0); s != nil {
+				run = append(run, s)
+			}
+		} else {
+			part.held = append(part.held, heldRec{r, t0})
+		}
+	}
+	if part.heldLen() >= p.heldMax && !part.paused {
+		part.paused, pause = true, true
+	}
+	// counted before the lock is released: a completion may move held
+	// records into the ring and finish them at once
+	p.total.Add(n)
+	p.bytes.Add(bytes)
+	part.mu.Unlock()
+	p.stats.Consumed.Add(n)
+	if p.m != nil && n > 0 {
+		p.m.consumed.Add(float64(n))
+	}
+	p.start(run)
+	clear(run)
+	p.runBuf = run[:0]
+	return pause
+}
+
+// holdBound is how many records a partition may hold beyond its
+// MaxInFlightPerPartition admitted before its fetching pauses: as many
+// again, but at most a quarter of MaxInFlight, so that a partition stuck
+// on a key takes at most that much more of the budget than it did when
+// full partitions paused at once.
+func holdBound(maxInFlight, perPartition int) int {
+	return max(1, min(perPartition, maxInFlight/4))
+}
+
+// enter puts r into its partition's ring with a slot and returns the slot
+// when it can run now (nil when it waits behind its key). Called with
+// part.mu held.
+func (p *Processor) enter(part *partition, r *kgo.Record, t0 int64) *slot {
 	var hash uint64
 	chained := p.o.Ordering == OrderPartition
 	if p.o.Ordering == OrderKey && len(r.Key) > 0 {
 		// records without a key have no key order to keep
 		hash, chained = maphash.Bytes(p.seed, r.Key), true
 	}
-	t0 := time.Now().UnixNano()
-	run := true
-	part.mu.Lock()
-	if part.revoked.Load() || r.Offset < part.next {
-		part.mu.Unlock()
-		return false
+	if len(part.free) == 0 {
+		p.takeSpare(part)
 	}
 	var s *slot
 	if k := len(part.free); k > 0 {
@@ -466,40 +528,78 @@ func (p *Processor) admit(part *partition, r *kgo.Record) bool {
 		part.free[k-1] = nil
 		part.free = part.free[:k-1]
 	} else {
-		s = p.slots.Get().(*slot)
+		s = newSlot(p)
 	}
 	s.part, s.rec, s.t0, s.hash, s.chained = part, r, t0, hash, chained
 	s.size = int64(len(r.Value))
-	if part.first < 0 {
-		part.first = r.Offset
-	}
-	part.next = r.Offset + 1
 	part.push(s)
 	if chained {
-		if tail, ok := part.keys[s.hash]; ok {
+		tail, ok := part.keys[hash]
+		part.keys[hash] = s
+		if ok {
 			tail.next = s
-			run = false
+			return nil
 		}
-		part.keys[s.hash] = s
 	}
-	if run {
-		part.running++
+	part.running++
+	return s
+}
+
+// spareBatch is how many spare slots a partition takes at once.
+const spareBatch = 64
+
+// takeSpare moves up to spareBatch spare slots to part's list. Called with
+// part.mu held.
+func (p *Processor) takeSpare(part *partition) {
+	p.spareMu.Lock()
+	k := max(len(p.spare)-spareBatch, 0)
+	part.free = append(part.free, p.spare[k:]...)
+	clear(p.spare[k:])
+	p.spare = p.spare[:k]
+	p.spareMu.Unlock()
+}
+
+// putSpare keeps finished slots (reset) for later records, up to
+// MaxInFlight of them, without output buffers over spareBufMax; the rest
+// are left to the garbage collector.
+func (p *Processor) putSpare(ss []*slot) {
+	for _, s := range ss {
+		if cap(s.buf) > spareBufMax {
+			s.buf = nil
+		}
 	}
-	full := false
-	if part.n >= p.o.MaxInFlightPerPartition && !part.paused {
-		part.paused, full = true, true
+	p.spareMu.Lock()
+	n := min(len(ss), p.o.MaxInFlight-len(p.spare))
+	p.spare = append(p.spare, ss[:max(n, 0)]...)
+	p.spareMu.Unlock()
+}
+
+// spareBufMax is the largest output buffer a spare slot keeps.
+const spareBufMax = 4 << 10
+
+// trimSpare drops the spare slots beyond the records now in flight: after
+// a backlog the daemon does not keep a backlog's worth of slots. Called
+// every CommitInterval (at least once) or transaction (exactly once).
+func (p *Processor) trimSpare() {
+	keep := int(max(p.total.Load(), spareBatch))
+	p.spareMu.Lock()
+	if len(p.spare) > keep {
+		clear(p.spare[keep:])
+		p.spare = p.spare[:keep]
 	}
-	part.mu.Unlock()
-	p.total.Add(1)
-	p.bytes.Add(s.size)
-	p.stats.Consumed.Add(1)
-	if p.m != nil {
-		p.m.consumed.Inc()
+	p.spareMu.Unlock()
+}
+
+// start hands slots that can run to the pool.
+func (p *Processor) start(run []*slot) {
+	if len(run) == 0 {
+		return
 	}
-	if run && !p.pool.submit(s) {
-		p.discard(s) // pool closed: shutting down
+	if !p.pool.submitAll(run) {
+		for _, s := range run {
+			p.discard(s) // pool closed: shutting down
+		}
 	}
-	return full
 }
 
 func (p *Processor) work(s *slot) {
@@ -530,7 +630,7 @@ func (p *Processor) process(s *slot) *slot {
 	if !s.parsed {
 		s.parsed = true
 		if len(r.Value) > p.o.MaxRecordBytes {
-			s.name = offsetKey(r, s.scratch)
+			s.setOffsetName()
 			nxt := p.handoff(s)
 			p.reject(s, ErrRecordTooLarge, "record value is "+strconv.Itoa(len(r.Value))+" bytes, over the limit of "+strconv.Itoa(p.o.MaxRecordBytes))
 			return nxt
@@ -541,13 +641,17 @@ func (p *Processor) process(s *slot) *slot {
 		v, err := ps.Parse(r.Value)
 		p.parsers.Put(ps)
 		if err != nil {
-			s.name = offsetKey(r, s.scratch)
+			s.setOffsetName()
 			nxt := p.handoff(s)
 			p.reject(s, ErrInvalidJSON, err.Error())
 			return nxt
 		}
 		s.val = v
-		s.name = p.o.IdempotencyKey.key(r, v, s.scratch)
+		if p.o.IdempotencyKey.IsDefault() {
+			s.setOffsetName()
+		} else {
+			s.name = p.o.IdempotencyKey.key(r, v, s.scratch)
+		}
 	}
 	if p.dd != nil {
 		s.waitRefs.Store(2)
@@ -578,43 +682,46 @@ func (p *Processor) process(s *slot) *slot {
 	// engine's objects as they are (an execution log that writes outputs
 	// wants plain values).
 	hist := p.sample()
-	res := wf.Execute(part.ctx, s.val, express.ExecOptions{Name: s.name, InputSize: len(r.Value), RawOutput: !p.o.ExecutionLog.logsOutput(),
+	// the result lives in the slot: a local would be moved to the heap
+	// (it is passed to the Observer), one allocation per record
+	s.res = wf.Execute(part.ctx, s.val, express.ExecOptions{Name: s.name, InputSize: len(r.Value), RawOutput: !p.o.ExecutionLog.logsOutput(),
 		Headers: s.propagated(p.o.PropagateHeaders), History: hist})
+	res := &s.res
 	nxt := p.handoff(s)
 	if res.Status == express.Aborted && part.ctx.Err() != nil {
+		s.res = express.Result{}
 		p.discard(s)
 		return nxt
 	}
-	p.observe(r, &res, hist)
+	p.observe(r, res, hist)
 	s.val = nil
 	s.status = string(res.Status)
 	if p.o.ExecutionLog != nil {
-		p.o.ExecutionLog.end(s, &res)
+		p.o.ExecutionLog.end(s, res)
 	}
 	if p.m != nil {
-		p.m.execution(&res)
+		p.m.execution(res)
 	}
 	if res.Status != express.Succeeded {
 		p.stats.Failed.Add(1)
-		p.produceDLQ(s, res.Error, res.Cause)
+		name, cause := res.Error, res.Cause
+		s.res = express.Result{} // s is not ours once produced
+		p.produceDLQ(s, name, cause)
 		return nxt
 	}
 	p.stats.Succeeded.Add(1)
 	if p.o.OutputTopic == "" {
+		s.res = express.Result{}
 		p.complete(s)
 		return nxt
 	}
 	// jsonv.AppendJSON writes any value the engine returns (it does not
 	// fail or panic); the buffer is the slot's, reused once acknowledged.
 	val := jsonv.AppendJSON(s.buf[:0], res.Output)
+	s.res = express.Result{}
 	s.buf = val
 	s.phase = phaseOutput
-	h := s.hdrs[:0]
-	for _, x := range s.prop {
-		h = append(h, kgo.RecordHeader{Key: x.Key, Value: x.Value})
-	}
-	s.hdrs = s.sourceHeaders(h)
-	s.out = kgo.Record{Topic: p.o.OutputTopic, Key: r.Key, Value: val, Headers: s.hdrs}
+	s.outputRecord(p.o.OutputTopic, val)
 	p.produce(s)
 	return nxt
 }
@@ -655,20 +762,9 @@ func (p *Processor) reject(s *slot, name, cause string) {
 }
 
 func (p *Processor) produceDLQ(s *slot, name, cause string) {
-	r := s.rec
 	s.errName, s.cause = name, cause
 	s.phase = phaseDLQ
-	h := append(s.hdrs[:0], r.Headers...)
-	h = s.sourceHeaders(h)
-	status, errName, causeV := s.dlqValues(name, cause)
-	h = append(h,
-		kgo.RecordHeader{Key: HeaderKey, Value: r.Key},
-		kgo.RecordHeader{Key: HeaderStatus, Value: status},
-		kgo.RecordHeader{Key: HeaderError, Value: errName},
-		kgo.RecordHeader{Key: HeaderCause, Value: causeV},
-	)
-	s.hdrs = h
-	s.out = kgo.Record{Topic: p.o.DLQTopic, Key: r.Key, Value: r.Value, Headers: h}
+	s.deadLetter(p.o.DLQTopic, name, cause)
 	p.produce(s)
 }
 
@@ -785,7 +881,8 @@ func (p *Processor) complete(s *slot) {
 	p.stats.Finished.Add(1)
 	p.lat.observe(now - s.t0)
 	part := s.part
-	var freeBuf [16]*slot
+	var freeBuf, runBuf [16]*slot
+	run := runBuf[:0]
 	part.mu.Lock()
 	s.done = true
 	part.running--
@@ -795,17 +892,28 @@ func (p *Processor) complete(s *slot) {
 	if !part.detached {
 		// a detached partition's records were already subtracted
 		popped, bytes, free = part.advance(freeBuf[:0])
+		if popped > 0 && !part.revoked.Load() {
+			// held records enter the ring as it drains (their in-flight
+			// count was taken when they were polled)
+			for part.heldLen() > 0 && part.n < p.o.MaxInFlightPerPartition {
+				h := part.popHeld()
+				if r := p.enter(part, h.r, h.t0); r != nil {
+					run = append(run, r)
+				}
+			}
+		}
 	}
 	resume := false
-	if part.paused && part.n <= p.o.MaxInFlightPerPartition/2 {
+	if part.paused && part.heldLen() <= p.heldMax/2 {
 		part.paused, resume = false, true
 	}
 	part.checkIdle()
 	part.mu.Unlock()
+	p.start(run)
 	if popped > 0 {
 		p.untrack(popped, bytes)
-		for _, f := range free {
-			p.slots.Put(f)
+		if len(free) > 0 {
+			p.putSpare(free)
 		}
 	}
 	if resume {

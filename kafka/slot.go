@@ -53,9 +53,11 @@ type slot struct {
 	refusals  int   // produces of a dead letter refused as too large (truncateDLQ)
 	size      int64 // len(rec.Value), counted in the in-flight bytes
 	val       any
+	res       express.Result // the execution's, until its output is written (process)
 	parsed    bool
 	handedOff bool
 	name      string // execution name (idempotency key)
+	offSlash  int    // > 0: name is topic/partition/offset, its bytes at the start of scratch, its second '/' here
 	owner     bool   // owns its dedup entry
 	rerun     bool   // a waiting duplicate whose owner was abandoned
 	waitRefs  atomic.Int32
@@ -74,20 +76,20 @@ type slot struct {
 }
 
 func newSlot(p *Processor) *slot {
-	s := &slot{p: p, hdrs: make([]kgo.RecordHeader, 0, 10), scratch: make([]byte, 0, 64)}
+	s := &slot{p: p, hdrs: make([]kgo.RecordHeader, 0, 10), scratch: make([]byte, 0, 192)}
 	s.ack = s.onAck
 	return s
 }
 
 func (s *slot) reset() {
 	s.part, s.rec, s.hash, s.chained, s.next, s.done, s.size = nil, nil, 0, false, nil, false, 0
-	s.val, s.parsed, s.handedOff, s.name, s.owner, s.rerun = nil, false, false, "", false, false
+	s.val, s.parsed, s.handedOff, s.name, s.owner, s.rerun, s.offSlash = nil, false, false, "", false, false, 0
 	s.phase, s.status, s.errName, s.cause, s.attempts, s.refusals = phaseNone, "", "", "", 0, 0
 	clear(s.prop)
 	s.prop = s.prop[:0]
 	hdrs, scratch := s.hdrs[:0], s.scratch[:0]
 	clear(s.hdrs[:cap(s.hdrs)])
-	s.out = kgo.Record{}
+	s.out, s.res = kgo.Record{}, express.Result{}
 	s.hdrs, s.scratch = hdrs, scratch
 	if cap(s.buf) > 64<<10 {
 		s.buf = nil // do not keep a rare large output's buffer
@@ -100,6 +102,37 @@ func (s *slot) onAck(_ *kgo.Record, err error) {
 		return
 	}
 	s.p.complete(s)
+}
+
+// outputRecord makes s.out the output record: value val, the record's key,
+// its propagated headers and the source headers. It does not allocate once
+// the slot's buffers have grown to fit (TestRecordHeaders).
+func (s *slot) outputRecord(topic string, val []byte) {
+	h := s.hdrs[:0]
+	for _, x := range s.prop {
+		h = append(h, kgo.RecordHeader{Key: x.Key, Value: x.Value})
+	}
+	s.hdrs = s.sourceHeaders(h)
+	s.out = kgo.Record{Topic: topic, Key: s.rec.Key, Value: val, Headers: s.hdrs}
+}
+
+// deadLetter makes s.out the dead letter: the record's key, value and
+// headers unchanged, the source headers and the key, status, error name and
+// cause. Like outputRecord it does not allocate on a warm slot (a cause over
+// dlqScratchMax bytes aside).
+func (s *slot) deadLetter(topic, name, cause string) {
+	r := s.rec
+	h := append(s.hdrs[:0], r.Headers...)
+	h = s.sourceHeaders(h)
+	status, errName, causeV := s.dlqValues(name, cause)
+	h = append(h,
+		kgo.RecordHeader{Key: HeaderKey, Value: r.Key},
+		kgo.RecordHeader{Key: HeaderStatus, Value: status},
+		kgo.RecordHeader{Key: HeaderError, Value: errName},
+		kgo.RecordHeader{Key: HeaderCause, Value: causeV},
+	)
+	s.hdrs = h
+	s.out = kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: h}
 }
 
 // propagated returns the headers of the record named in names (compared
@@ -118,9 +151,6 @@ func (s *slot) propagated(names []string) []express.Header {
 	return s.prop
 }
 
-// sourceHeaders appends the headers naming the workflow, execution and
-// source coordinates. Numbers are formatted into s.scratch, which must not
-// grow afterwards (the headers point into it).
 // dlqScratchMax bounds what a dead letter's status, error and cause may
 // add to the slot's scratch buffer: slots are many (one per record in
 // flight) and live long, so a long cause gets a buffer of its own.
@@ -149,28 +179,56 @@ func (s *slot) dlqValues(name, cause string) (status, errName, causeV []byte) {
 	return b[n0:n1:n1], b[n1:n2:n2], b[n2:len(b):len(b)]
 }
 
+// setOffsetName names the execution topic/partition/offset (the default
+// idempotency key) and keeps the name's bytes at the start of s.scratch:
+// sourceHeaders takes the source coordinates' header values from them
+// instead of formatting them again.
+func (s *slot) setOffsetName() {
+	r := s.rec
+	b := append(s.scratch[:0], r.Topic...)
+	b = append(b, '/')
+	b = strconv.AppendInt(b, int64(r.Partition), 10)
+	s.offSlash = len(b)
+	b = append(b, '/')
+	b = strconv.AppendInt(b, r.Offset, 10)
+	s.scratch = b
+	s.name = string(b)
+}
+
+// sourceHeaders appends the headers naming the workflow, execution and
+// source coordinates. Their values are in s.scratch (the name's bytes when
+// setOffsetName wrote them, else formatted here); later appends to it
+// (dlqValues) leave them in place.
 func (s *slot) sourceHeaders(h []kgo.RecordHeader) []kgo.RecordHeader {
 	r := s.rec
-	need := 42 + len(s.name) + len(r.Topic)
-	b := s.scratch[:0]
-	if cap(b) < need {
-		b = make([]byte, 0, need+32)
+	var exec, topic, part, off []byte
+	if n, t := len(s.name), len(r.Topic); s.offSlash > 0 {
+		// the name's bytes, written by setOffsetName, hold all four
+		b := s.scratch[:n]
+		s.scratch = b
+		exec, topic, part, off = b[:n:n], b[:t:t], b[t+1:s.offSlash:s.offSlash], b[s.offSlash+1:n:n]
+	} else {
+		need := 42 + n + t
+		b := s.scratch[:0]
+		if cap(b) < need {
+			b = make([]byte, 0, need+32)
+		}
+		b = append(b, s.name...)
+		n1 := len(b)
+		b = append(b, r.Topic...)
+		n2 := len(b)
+		b = strconv.AppendInt(b, int64(r.Partition), 10)
+		n3 := len(b)
+		b = strconv.AppendInt(b, r.Offset, 10)
+		n4 := len(b)
+		s.scratch = b
+		exec, topic, part, off = b[:n1:n1], b[n1:n2:n2], b[n2:n3:n3], b[n3:n4:n4]
 	}
-	b = append(b, s.name...)
-	n1 := len(b)
-	b = append(b, r.Topic...)
-	n2 := len(b)
-	b = strconv.AppendInt(b, int64(r.Partition), 10)
-	n3 := len(b)
-	b = strconv.AppendInt(b, r.Offset, 10)
-	n4 := len(b)
-	s.scratch = b
-	h = append(h,
+	return append(h,
 		kgo.RecordHeader{Key: HeaderWorkflow, Value: s.p.wfName},
-		kgo.RecordHeader{Key: HeaderExecution, Value: b[:n1:n1]},
-		kgo.RecordHeader{Key: HeaderSourceTopic, Value: b[n1:n2:n2]},
-		kgo.RecordHeader{Key: HeaderSourcePartition, Value: b[n2:n3:n3]},
-		kgo.RecordHeader{Key: HeaderSourceOffset, Value: b[n3:n4:n4]},
+		kgo.RecordHeader{Key: HeaderExecution, Value: exec},
+		kgo.RecordHeader{Key: HeaderSourceTopic, Value: topic},
+		kgo.RecordHeader{Key: HeaderSourcePartition, Value: part},
+		kgo.RecordHeader{Key: HeaderSourceOffset, Value: off},
 	)
-	return h
 }

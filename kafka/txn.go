@@ -303,6 +303,7 @@ func (p *Processor) endTxn(drain, timeout time.Duration, again bool) bool {
 		}
 		p.resetParts()
 	}
+	p.trimSpare()
 	if err != nil {
 		p.log.Error("ending the transaction failed: starting a new session", "err", err,
 			"hint", "if another process uses the same transactional id, give each process its own (--instance-id or --transactional-id)")

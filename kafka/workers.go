@@ -58,6 +58,28 @@ func (w *workers) submit(s *slot) bool {
 	return true
 }
 
+// submitAll queues every slot of ss; it reports false (queuing none) when
+// the pool is closed.
+func (w *workers) submitAll(ss []*slot) bool {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return false
+	}
+	for _, s := range ss {
+		if w.n == len(w.q) {
+			w.q, w.head = growRing(w.q, w.head), 0
+		}
+		w.q[(w.head+w.n)%len(w.q)] = s
+		w.n++
+	}
+	w.mu.Unlock()
+	for range min(len(ss), w.size) {
+		w.cond.Signal()
+	}
+	return true
+}
+
 // queued is the number of slots waiting for a worker.
 func (w *workers) queued() int {
 	w.mu.Lock()

@@ -66,7 +66,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		propagate    = fs.String("propagate-headers", strings.Join(kafka.DefaultPropagateHeaders, ","), "input record `HEADERS` (comma-separated) copied to the output record and sent with Task calls (empty: none)")
 		concurrency  = fs.Int("concurrency", 0, "executions running at once (default 256)")
 		maxInFlight  = fs.Int("max-in-flight", 0, "records fetched and unfinished, over all partitions (default 32768)")
-		maxPerPart   = fs.Int("max-in-flight-per-partition", 0, "records fetched and unfinished per partition (default 8192)")
+		maxPerPart   = fs.Int("max-in-flight-per-partition", 0, "records admitted and unfinished per partition; as many more wait in memory before its fetching pauses (default 8192)")
 		maxInBytes   = fs.Int("max-in-flight-bytes", 0, "value bytes of the records fetched and unfinished; fetching waits at this bound (default 67108864)")
 		maxBuild     = fs.Int64("max-build-bytes", 0, "bytes of strings, arrays and objects one execution's JSONata and intrinsic functions may build before it fails (default 67108864)")
 		maxBuildAll  = fs.Int64("max-build-bytes-total", 0, "the same, for all running executions together (default 402653184; -1: no limit)")
