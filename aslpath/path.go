@@ -197,6 +197,17 @@ func (p *Path) IsRoot() bool { return p.root == Input && p.definite && len(p.ste
 // Depth is the number of steps of a definite path.
 func (p *Path) Depth() int { return len(p.steps) }
 
+// Field returns the key of a "$.name" path (one child step from the
+// input), its jsonv.KeyHash and the path's slot hint, for callers that do
+// the lookup themselves (jsonv.Object.GetHint inlines); ok is false for
+// any other path. What they find is what Get finds.
+func (p *Path) Field() (key string, hash uint32, hint *int32, ok bool) {
+	if p.field == "" {
+		return "", 0, nil, false
+	}
+	return p.field, p.fieldHash, p.steps[0].hint, true
+}
+
 // KeyHash returns jsonv.KeyHash of the key of step i.
 func (p *Path) KeyHash(i int) uint32 { return p.steps[i].hash }
 

@@ -23,6 +23,12 @@ type tmplField struct {
 	isConst bool
 	// keyHash is jsonv.KeyHash(key).
 	keyHash uint32
+	// from, fromHash and fromHint are p's key when p is "$.name" (see
+	// aslpath.Path.Field): evalSized looks it up in an *jsonv.Object
+	// itself.
+	from     string
+	fromHash uint32
+	fromHint *int32
 	// keySize is the JSON size of the key with its quotes, colon and comma
 	// counted as an upper bound (see express.SizeBound); litSize that of
 	// the literal.
@@ -95,6 +101,9 @@ func (c *compiler) compileTemplate(v any, ptr string) *template {
 			f := &tp.fields[i]
 			f.keySize = 6*len(f.key) + 3
 			f.keyHash = jsonv.KeyHash(f.key)
+			if f.p != nil {
+				f.from, f.fromHash, f.fromHint, _ = f.p.Field()
+			}
 			if f.isConst {
 				f.litSize = express.SizeBound(f.literal)
 			}
@@ -152,8 +161,23 @@ func (t *template) evalSized(s *express.Scope, in any) (any, int, error) {
 	}
 	out := jsonv.NewObject(len(t.fields) + t.extraCap)
 	size := 2
+	obj, _ := in.(*jsonv.Object)
 	for i := range t.fields {
 		f := &t.fields[i]
+		if f.from != "" && obj != nil {
+			// the most common field, "x.$": "$.x", without calls
+			if v, ok := obj.GetHint(f.from, f.fromHash, f.fromHint); ok {
+				n := 0
+				if str, isStr := v.(string); isStr {
+					n = 6*len(str) + 2
+				} else {
+					n = express.SizeBound(v)
+				}
+				out.AppendHash(f.key, f.keyHash, v)
+				size += f.keySize + n
+				continue
+			}
+		}
 		v, n, err := f.value(s, in)
 		if err != nil {
 			return nil, 0, err
