@@ -62,7 +62,7 @@ func (c *compiler) compileTemplate(v any, ptr string) *template {
 			fptr := diag.Pointer(ptr, k)
 			if strings.HasSuffix(k, ".$") {
 				allConst = false
-				f := tmplField{key: strings.TrimSuffix(k, ".$"), srcKey: k}
+				f := tmplField{key: aslpath.Keys(c.keys).Intern(strings.TrimSuffix(k, ".$")), srcKey: k}
 				s, ok := fv.(string)
 				if !ok {
 					c.problem(fptr, "the value of a field ending in \".$\" must be a string holding a JSONPath or an intrinsic function call, not %s", jsonv.TypeName(fv))
@@ -76,7 +76,7 @@ func (c *compiler) compileTemplate(v any, ptr string) *template {
 					}
 					f.fn = fn
 				} else {
-					p, err := aslpath.Parse(s)
+					p, err := aslpath.ParseKeys(s, aslpath.Keys(c.keys))
 					if err != nil {
 						c.problem(fptr, "%v", err)
 						continue
@@ -89,9 +89,9 @@ func (c *compiler) compileTemplate(v any, ptr string) *template {
 			sub := c.compileTemplate(fv, fptr)
 			if sub != nil && !sub.isConst {
 				allConst = false
-				tp.fields = append(tp.fields, tmplField{key: k, srcKey: k, sub: sub})
+				tp.fields = append(tp.fields, tmplField{key: aslpath.Keys(c.keys).Intern(k), srcKey: k, sub: sub})
 			} else {
-				tp.fields = append(tp.fields, tmplField{key: k, srcKey: k, literal: fv, isConst: true})
+				tp.fields = append(tp.fields, tmplField{key: aslpath.Keys(c.keys).Intern(k), srcKey: k, literal: fv, isConst: true})
 			}
 		}
 		if allConst {
