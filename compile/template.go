@@ -160,21 +160,19 @@ func (t *template) evalSized(s *express.Scope, in any) (any, int, error) {
 		return out, size, nil
 	}
 	out := jsonv.NewObject(len(t.fields) + t.extraCap)
+	// The fields are written in place: the object has room for them all.
+	fs := out.Fields[:len(t.fields)]
 	size := 2
 	obj, _ := in.(*jsonv.Object)
 	for i := range t.fields {
 		f := &t.fields[i]
+		d := &fs[i]
+		d.Key, d.Hash = f.key, f.keyHash
 		if f.from != "" && obj != nil {
 			// the most common field, "x.$": "$.x", without calls
 			if v, ok := obj.GetHint(f.from, f.fromHash, f.fromHint); ok {
-				n := 0
-				if str, isStr := v.(string); isStr {
-					n = 6*len(str) + 2
-				} else {
-					n = express.SizeBound(v)
-				}
-				out.AppendHash(f.key, f.keyHash, v)
-				size += f.keySize + n
+				d.Val = v
+				size += f.keySize + sizeBound(v)
 				continue
 			}
 		}
@@ -182,10 +180,22 @@ func (t *template) evalSized(s *express.Scope, in any) (any, int, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		out.AppendHash(f.key, f.keyHash, v)
+		d.Val = v
 		size += f.keySize + n
 	}
+	out.Fields = fs
 	return out, size, nil
+}
+
+// sizeBound is express.SizeBound with its commonest cases inlined.
+func sizeBound(v any) int {
+	switch t := v.(type) {
+	case string:
+		return 6*len(t) + 2
+	case float64, int64:
+		return 24
+	}
+	return express.SizeBound(v)
 }
 
 func (f *tmplField) value(s *express.Scope, in any) (any, int, error) {
