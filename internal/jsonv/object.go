@@ -75,8 +75,9 @@ func (o *Object) Get(key string) (any, bool) {
 
 // GetHash is Get with the key's hash already known.
 func (o *Object) GetHash(key string, h uint32) (any, bool) {
-	for i := range o.Fields {
-		if f := &o.Fields[i]; f.Hash == h && f.Key == key {
+	fs := o.Fields // a local slice: its length and base stay in registers
+	for i := range fs {
+		if f := &fs[i]; f.Hash == h && f.Key == key {
 			return f.Val, true
 		}
 	}
@@ -88,14 +89,15 @@ func (o *Object) GetHash(key string, h uint32) (any, bool) {
 // keys in the same slots), tried first. The hint is read and written
 // atomically, so one compiled path can serve any number of goroutines.
 func (o *Object) GetHint(key string, h uint32, hint *int32) (any, bool) {
+	fs := o.Fields
 	i := int(atomic.LoadInt32(hint))
-	if i < len(o.Fields) {
-		if f := &o.Fields[i]; f.Hash == h && f.Key == key {
+	if i < len(fs) {
+		if f := &fs[i]; f.Hash == h && f.Key == key {
 			return f.Val, true
 		}
 	}
-	for i := range o.Fields {
-		if f := &o.Fields[i]; f.Hash == h && f.Key == key {
+	for i := range fs {
+		if f := &fs[i]; f.Hash == h && f.Key == key {
 			atomic.StoreInt32(hint, int32(i))
 			return f.Val, true
 		}
@@ -108,8 +110,9 @@ func (o *Object) Put(key string, v any) { o.PutHash(key, KeyHash(key), v) }
 
 // PutHash is Put with the key's hash already known.
 func (o *Object) PutHash(key string, h uint32, v any) {
-	for i := range o.Fields {
-		if f := &o.Fields[i]; f.Hash == h && f.Key == key {
+	fs := o.Fields
+	for i := range fs {
+		if f := &fs[i]; f.Hash == h && f.Key == key {
 			f.Val = v
 			return
 		}
