@@ -21,8 +21,9 @@ type tmplField struct {
 	fn      *intrinsic.Func
 	sub     *template
 	isConst bool
-	// keyHash is jsonv.KeyHash(key).
-	keyHash uint32
+	// keyHash is jsonv.KeyHash(key), keyPlain jsonv.PlainKey(key).
+	keyHash  uint32
+	keyPlain bool
 	// from, fromHash and fromHint are p's key when p is "$.name" (see
 	// aslpath.Path.Field): evalSized looks it up in an *jsonv.Object
 	// itself.
@@ -100,7 +101,7 @@ func (c *compiler) compileTemplate(v any, ptr string) *template {
 		for i := range tp.fields {
 			f := &tp.fields[i]
 			f.keySize = 6*len(f.key) + 3
-			f.keyHash = jsonv.KeyHash(f.key)
+			f.keyHash, f.keyPlain = jsonv.KeyHash(f.key), jsonv.PlainKey(f.key)
 			if f.p != nil {
 				f.from, f.fromHash, f.fromHint, _ = f.p.Field()
 			}
@@ -167,7 +168,7 @@ func (t *template) evalSized(s *express.Scope, in any) (any, int, error) {
 	for i := range t.fields {
 		f := &t.fields[i]
 		d := &fs[i]
-		d.Key, d.Hash = f.key, f.keyHash
+		d.SetKey(f.key, f.keyHash, f.keyPlain)
 		if f.from != "" && obj != nil {
 			// the most common field, "x.$": "$.x", without calls
 			if v, ok := obj.GetHint(f.from, f.fromHash, f.fromHint); ok {

@@ -129,6 +129,14 @@ func FuzzAppendString(f *testing.F) {
 		if !bytes.Equal(got, want) {
 			t.Fatalf("AppendString(%q) = %q, want %q", s, got, want)
 		}
+		// A plain key is written as it is, and as AppendString writes it.
+		o := NewObject(1)
+		o.Fields = o.Fields[:1]
+		o.Fields[0].SetKey(s, KeyHash(s), PlainKey(s))
+		o.Fields[0].Val = int64(1)
+		if got, want := AppendJSON(nil, o), append(appendStringRef([]byte("{"), s), ":1}"...); !bytes.Equal(got, want) {
+			t.Fatalf("an object with the key %q (plain %v) is written %q, want %q", s, PlainKey(s), got, want)
+		}
 		for i := 0; i <= len(s); i++ {
 			if got, want := plainRun(s, i), plainRunRef(s, i); got != want {
 				t.Fatalf("plainRun(%q, %d) = %d, want %d", s, i, got, want)

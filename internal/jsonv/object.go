@@ -24,8 +24,22 @@ type Object struct {
 type Field struct {
 	Key  string
 	Hash uint32
-	Val  any
+	// plain is set (by SetKey) when Key needs no escaping in JSON: the
+	// writer copies it as it is. It sits in what would be padding.
+	plain bool
+	Val   any
 }
+
+// SetKey sets the field's key and its hash (KeyHash(key)). plain must be
+// PlainKey(key): callers that set the same key many times (templates)
+// work it out once.
+func (f *Field) SetKey(key string, h uint32, plain bool) {
+	f.Key, f.Hash, f.plain = key, h, plain
+}
+
+// PlainKey reports whether key is written in JSON as it is, between
+// quotes: ASCII without control characters, '"' or '\\'.
+func PlainKey(key string) bool { return plainRun(key, 0) == len(key) }
 
 // KeyHash is the hash an Object keeps for a key (FNV-1a, 32 bits). Callers
 // that look the same key up many times compute it once (compiled paths and
@@ -126,13 +140,13 @@ func (o *Object) PutHash(key string, h uint32, v any) {
 			return
 		}
 	}
-	o.Fields = append(o.Fields, Field{key, h, v})
+	o.Fields = append(o.Fields, Field{Key: key, Hash: h, Val: v})
 }
 
 // AppendHash adds a field known not to be there yet (template keys are
 // unique), with the key's hash already known.
 func (o *Object) AppendHash(key string, h uint32, v any) {
-	o.Fields = append(o.Fields, Field{key, h, v})
+	o.Fields = append(o.Fields, Field{Key: key, Hash: h, Val: v})
 }
 
 // Len is the number of fields.

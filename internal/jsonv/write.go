@@ -39,12 +39,19 @@ func AppendJSON(buf []byte, v any) []byte {
 	case *Object:
 		buf = append(buf, '{')
 		for i := range t.Fields {
+			f := &t.Fields[i]
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = appendString(buf, t.Fields[i].Key)
-			buf = append(buf, ':')
-			buf = AppendJSON(buf, t.Fields[i].Val)
+			if f.plain {
+				buf = append(buf, '"')
+				buf = append(buf, f.Key...)
+				buf = append(buf, '"', ':')
+			} else {
+				buf = appendString(buf, f.Key)
+				buf = append(buf, ':')
+			}
+			buf = AppendJSON(buf, f.Val)
 		}
 		return append(buf, '}')
 	case map[string]any:
