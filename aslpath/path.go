@@ -50,9 +50,33 @@ type Path struct {
 	definite bool
 }
 
+// Keys interns object keys while a workflow is compiled: paths parsed with
+// ParseKeys and the objects the workflow builds (payload templates,
+// ResultPath) then hold the very same string for the same key, and
+// comparing a path's key with an object's costs a pointer comparison (Go
+// compares the strings' data pointers before their bytes). A nil Keys
+// interns nothing. Keys is for one goroutine.
+type Keys map[string]string
+
+// Intern returns the string equal to s that k holds, adding s first if
+// there is none.
+func (k Keys) Intern(s string) string {
+	if k == nil {
+		return s
+	}
+	if v, ok := k[s]; ok {
+		return v
+	}
+	k[s] = s
+	return s
+}
+
 // Parse compiles an ASL path. The error message says what is wrong and is
 // meant to be prefixed with the field's location.
-func Parse(src string) (*Path, error) {
+func Parse(src string) (*Path, error) { return ParseKeys(src, nil) }
+
+// ParseKeys is Parse with the keys of the path's steps interned in keys.
+func ParseKeys(src string, keys Keys) (*Path, error) {
 	if !strings.HasPrefix(src, "$") {
 		return nil, fmt.Errorf("%q is not a JSONPath: it must start with $", src)
 	}
@@ -75,6 +99,7 @@ func Parse(src string) (*Path, error) {
 	if steps, ok := parseSimple(rest); ok {
 		p.steps, p.definite = steps, true
 		for i := range steps {
+			steps[i].key = keys.Intern(steps[i].key)
 			steps[i].hash = jsonv.KeyHash(steps[i].key)
 			steps[i].hint = new(int32)
 		}
@@ -196,6 +221,17 @@ func (p *Path) IsRoot() bool { return p.root == Input && p.definite && len(p.ste
 
 // Depth is the number of steps of a definite path.
 func (p *Path) Depth() int { return len(p.steps) }
+
+// Field returns the key of a "$.name" path (one child step from the
+// input), its jsonv.KeyHash and the path's slot hint, for callers that do
+// the lookup themselves (jsonv.Object.GetHint inlines); ok is false for
+// any other path. What they find is what Get finds.
+func (p *Path) Field() (key string, hash uint32, hint *int32, ok bool) {
+	if p.field == "" {
+		return "", 0, nil, false
+	}
+	return p.field, p.fieldHash, p.steps[0].hint, true
+}
 
 // KeyHash returns jsonv.KeyHash of the key of step i.
 func (p *Path) KeyHash(i int) uint32 { return p.steps[i].hash }

@@ -2,6 +2,7 @@ package aslpath
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/stepstream/express/internal/jsonv"
 )
@@ -110,4 +111,38 @@ func FuzzPath(f *testing.F) {
 			_, _ = p.Set(in, "v")
 		}
 	})
+}
+
+// TestParseKeys checks that paths parsed with the same Keys share their
+// key strings with each other and with the keys interned directly, and
+// that they find what Parse's paths find.
+func TestParseKeys(t *testing.T) {
+	keys := Keys{}
+	tmplKey := keys.Intern(string([]byte("deviceId"))) // a template's key
+	a, err := ParseKeys("$.deviceId", keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ParseKeys("$['deviceId'].x", keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*Path{a, b} {
+		if k := p.Key(0); k != tmplKey || unsafe.StringData(k) != unsafe.StringData(tmplKey) {
+			t.Errorf("%s: key %q is not the interned string", p, k)
+		}
+	}
+	in := map[string]any{"deviceId": map[string]any{"x": int64(1)}}
+	for _, src := range []string{"$.deviceId", "$['deviceId'].x"} {
+		p, _ := ParseKeys(src, keys)
+		q := MustParse(src)
+		pv, pok := p.Get(nil, in)
+		qv, qok := q.Get(nil, in)
+		if pok != qok || jsonv.Marshal(pv) != jsonv.Marshal(qv) {
+			t.Errorf("%s: ParseKeys finds %v %v, Parse %v %v", src, pv, pok, qv, qok)
+		}
+	}
+	if Keys(nil).Intern("a") != "a" {
+		t.Error("a nil Keys must return its argument")
+	}
 }

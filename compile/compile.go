@@ -127,7 +127,7 @@ func Validate(def []byte) diag.Problems {
 
 // CompileValue compiles an already decoded definition.
 func CompileValue(doc any, opts Options) (*express.Workflow, error) {
-	c := &compiler{opts: opts}
+	c := &compiler{opts: opts, keys: map[string]string{}}
 	root, ok := doc.(map[string]any)
 	if !ok {
 		return nil, diag.Problems{{Pointer: "", Message: "a definition must be a JSON object with StartAt and States"}}
@@ -183,6 +183,9 @@ type compiler struct {
 	// shapeProblems are the problems that leave the shape unknown (see
 	// ModelOf).
 	shapeProblems diag.Problems
+	// keys interns the keys of JSONPath paths and templates (an
+	// aslpath.Keys, used by the flow files).
+	keys map[string]string
 }
 
 // mentionsContext reports whether any string of the definition refers to

@@ -205,7 +205,7 @@ func (c *compiler) optPath(st map[string]any, ptr, field string, reference bool)
 	if !ok {
 		return nil, false
 	}
-	p, err := aslpath.Parse(s)
+	p, err := aslpath.ParseKeys(s, aslpath.Keys(c.keys))
 	if err != nil {
 		c.problem(fptr, "%v", err)
 		return nil, false
@@ -232,7 +232,7 @@ func (sc *stateCompiler) refPath(v any, field string) *aslpath.Path {
 	if !ok {
 		return nil
 	}
-	p, err := aslpath.Parse(src)
+	p, err := aslpath.ParseKeys(src, aslpath.Keys(sc.c.keys))
 	if err != nil {
 		sc.c.problem(sc.field(field), "%v", err)
 		return nil
@@ -435,7 +435,7 @@ func (f *pathFlow) seconds(sc *stateCompiler, lit string) durationFn {
 	if !ok {
 		return nil
 	}
-	p, err := aslpath.Parse(src)
+	p, err := aslpath.ParseKeys(src, aslpath.Keys(sc.c.keys))
 	if err != nil {
 		c.problem(sc.field(pathField), "%v", err)
 		return nil
@@ -543,7 +543,7 @@ func (f *pathFlow) failField(sc *stateCompiler, lit string) stringFn {
 			return stringOrJSON(v), nil
 		}
 	}
-	p, err := aslpath.Parse(src)
+	p, err := aslpath.ParseKeys(src, aslpath.Keys(sc.c.keys))
 	if err != nil {
 		sc.c.problem(sc.field(pathField), "%v", err)
 		return nil
@@ -559,7 +559,7 @@ func (f *pathFlow) failField(sc *stateCompiler, lit string) stringFn {
 
 func (f *pathFlow) rule(sc *stateCompiler, obj map[string]any, ptr string) choiceRule {
 	c := sc.c
-	cond, probs := choice.Compile(obj, ptr)
+	cond, probs := choice.CompileKeys(obj, ptr, c.keys)
 	c.problems = append(c.problems, probs...)
 	r := choiceRule{cond: cond}
 	if v, ok := obj["Assign"]; ok {

@@ -202,6 +202,10 @@ func (b *machineBuilder) state(i int, name string, obj map[string]any, ptr strin
 		c.problem(diag.Pointer(ptr, "Type"), "unknown state type %q: use one of Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map%s", typ,
 			suggest(typ, fieldSet("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")))
 	}
+	switch typ {
+	case "Pass", "Choice", "Wait", "Succeed", "Fail":
+		st.CallsNothing = true
+	}
 	if st.Exec == nil {
 		st.Exec = func(s *express.Scope, in any) (any, int, error) {
 			return nil, express.End, fmt.Errorf("state %q was not compiled", name)

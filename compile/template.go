@@ -21,8 +21,15 @@ type tmplField struct {
 	fn      *intrinsic.Func
 	sub     *template
 	isConst bool
-	// keyHash is jsonv.KeyHash(key).
-	keyHash uint32
+	// keyHash is jsonv.KeyHash(key), keyPlain jsonv.PlainKey(key).
+	keyHash  uint32
+	keyPlain bool
+	// from, fromHash and fromHint are p's key when p is "$.name" (see
+	// aslpath.Path.Field): evalSized looks it up in an *jsonv.Object
+	// itself.
+	from     string
+	fromHash uint32
+	fromHint *int32
 	// keySize is the JSON size of the key with its quotes, colon and comma
 	// counted as an upper bound (see express.SizeBound); litSize that of
 	// the literal.
@@ -56,7 +63,7 @@ func (c *compiler) compileTemplate(v any, ptr string) *template {
 			fptr := diag.Pointer(ptr, k)
 			if strings.HasSuffix(k, ".$") {
 				allConst = false
-				f := tmplField{key: strings.TrimSuffix(k, ".$"), srcKey: k}
+				f := tmplField{key: aslpath.Keys(c.keys).Intern(strings.TrimSuffix(k, ".$")), srcKey: k}
 				s, ok := fv.(string)
 				if !ok {
 					c.problem(fptr, "the value of a field ending in \".$\" must be a string holding a JSONPath or an intrinsic function call, not %s", jsonv.TypeName(fv))
@@ -70,7 +77,7 @@ func (c *compiler) compileTemplate(v any, ptr string) *template {
 					}
 					f.fn = fn
 				} else {
-					p, err := aslpath.Parse(s)
+					p, err := aslpath.ParseKeys(s, aslpath.Keys(c.keys))
 					if err != nil {
 						c.problem(fptr, "%v", err)
 						continue
@@ -83,9 +90,9 @@ func (c *compiler) compileTemplate(v any, ptr string) *template {
 			sub := c.compileTemplate(fv, fptr)
 			if sub != nil && !sub.isConst {
 				allConst = false
-				tp.fields = append(tp.fields, tmplField{key: k, srcKey: k, sub: sub})
+				tp.fields = append(tp.fields, tmplField{key: aslpath.Keys(c.keys).Intern(k), srcKey: k, sub: sub})
 			} else {
-				tp.fields = append(tp.fields, tmplField{key: k, srcKey: k, literal: fv, isConst: true})
+				tp.fields = append(tp.fields, tmplField{key: aslpath.Keys(c.keys).Intern(k), srcKey: k, literal: fv, isConst: true})
 			}
 		}
 		if allConst {
@@ -94,7 +101,10 @@ func (c *compiler) compileTemplate(v any, ptr string) *template {
 		for i := range tp.fields {
 			f := &tp.fields[i]
 			f.keySize = 6*len(f.key) + 3
-			f.keyHash = jsonv.KeyHash(f.key)
+			f.keyHash, f.keyPlain = jsonv.KeyHash(f.key), jsonv.PlainKey(f.key)
+			if f.p != nil {
+				f.from, f.fromHash, f.fromHint, _ = f.p.Field()
+			}
 			if f.isConst {
 				f.litSize = express.SizeBound(f.literal)
 			}
@@ -151,17 +161,42 @@ func (t *template) evalSized(s *express.Scope, in any) (any, int, error) {
 		return out, size, nil
 	}
 	out := jsonv.NewObject(len(t.fields) + t.extraCap)
+	// The fields are written in place: the object has room for them all.
+	fs := out.Fields[:len(t.fields)]
 	size := 2
+	obj, _ := in.(*jsonv.Object)
 	for i := range t.fields {
 		f := &t.fields[i]
+		d := &fs[i]
+		d.SetKey(f.key, f.keyHash, f.keyPlain)
+		if f.from != "" && obj != nil {
+			// the most common field, "x.$": "$.x", without calls
+			if v, ok := obj.GetHint(f.from, f.fromHash, f.fromHint); ok {
+				d.Val = v
+				size += f.keySize + sizeBound(v)
+				continue
+			}
+		}
 		v, n, err := f.value(s, in)
 		if err != nil {
 			return nil, 0, err
 		}
-		out.AppendHash(f.key, f.keyHash, v)
+		d.Val = v
 		size += f.keySize + n
 	}
+	out.Fields = fs
 	return out, size, nil
+}
+
+// sizeBound is express.SizeBound with its commonest cases inlined.
+func sizeBound(v any) int {
+	switch t := v.(type) {
+	case string:
+		return 6*len(t) + 2
+	case float64, int64:
+		return 24
+	}
+	return express.SizeBound(v)
 }
 
 func (f *tmplField) value(s *express.Scope, in any) (any, int, error) {

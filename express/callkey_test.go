@@ -34,6 +34,8 @@ func TestCallKey(t *testing.T) {
 			[]string{"exec/Flaky 0", "exec/Flaky 1"}},
 		{"loop entries", `{"StartAt":"Poll","States":{"Poll":{"Type":"Task","Resource":"r","ResultPath":null,"Next":"Count"},"Count":{"Type":"Pass","Parameters":{"n.$":"States.MathAdd($.n, 1)","items.$":"$.items"},"Next":"Again"},"Again":{"Type":"Choice","Choices":[{"Variable":"$.n","NumericLessThan":3,"Next":"Poll"}],"Default":"Done"},"Done":{"Type":"Succeed"}}}`,
 			[]string{"exec/Poll 0", "exec/Poll#2 0", "exec/Poll#3 0"}},
+		{"map in a loop", `{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items","MaxConcurrency":1,"ResultPath":null,"ItemProcessor":{"StartAt":"In","States":{"In":{"Type":"Task","Resource":"r","End":true}}},"Next":"Count"},"Count":{"Type":"Pass","Parameters":{"n.$":"States.MathAdd($.n, 1)","items.$":"$.items"},"Next":"Again"},"Again":{"Type":"Choice","Choices":[{"Variable":"$.n","NumericLessThan":2,"Next":"M"}],"Default":"Done"},"Done":{"Type":"Succeed"}}}`,
+			[]string{"exec/M#2/0/In 0", "exec/M#2/1/In 0", "exec/M#2/2/In 0", "exec/M/0/In 0", "exec/M/1/In 0", "exec/M/2/In 0"}},
 		{"names escaped", `{"StartAt":"a/b#c%","States":{"a/b#c%":{"Type":"Task","Resource":"r","End":true}}}`,
 			[]string{"exec/a%2Fb%23c%25 0"}},
 	}

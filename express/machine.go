@@ -40,6 +40,11 @@ type State struct {
 	// ExitEvents is how many history events the state adds after its
 	// Exec returns successfully (the StateExited event; 0 for Fail).
 	ExitEvents int
+	// CallsNothing is set when the state neither calls a resource nor runs
+	// a nested machine (Pass, Choice, Wait, Succeed, Fail): nothing needs
+	// to know how many times it was entered (see TaskRequest.CallKey), so
+	// its entries are not counted.
+	CallsNothing bool
 }
 
 // retrierFor returns the index of the state's Retrier that handles e: the

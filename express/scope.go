@@ -284,6 +284,10 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 	// transitions are counted locally and added to the execution's total
 	// once; the previous state's exit events are added with the next
 	// state's entered event, in one atomic operation.
+	if !timed {
+		s.enteredAt = time.Time{} // a child's copy of its parent's
+	}
+	recording := x.hist != nil
 	transitions, exitEvents := int64(0), int64(0)
 	defer func() {
 		atomic.AddInt64(&x.transitions, transitions)
@@ -300,8 +304,10 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 		}
 		s.stateName = st.Name
 		s.retryCount = 0
-		s.entered(i)
-		if x.hist != nil {
+		if !st.CallsNothing {
+			s.entered(i)
+		}
+		if recording {
 			s.recordEntered(st, input)
 			s.enteredEvent = s.lastEvent
 		} else {
@@ -311,8 +317,8 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 		var t0 time.Time
 		if timed {
 			t0 = x.clock.Now()
+			s.enteredAt = t0
 		}
-		s.enteredAt = t0
 		s.inOwned, s.outOwned = s.outOwned, owned{}
 		s.inSize, s.outSize = size, -1
 		out, next, err := st.Exec(s, input)
@@ -343,7 +349,7 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 			}
 			return nil, s.timedOut(err, st.Name, false)
 		}
-		if x.hist != nil {
+		if recording {
 			if st.ExitEvents > 0 {
 				s.recordExited(st, out)
 			}

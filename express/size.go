@@ -25,6 +25,10 @@ func SizeBound(v any) int {
 		return 6*len(t) + 2
 	case nil, bool, int64, float64:
 		return 24
+	case []any:
+		if n, flat := flatBound(t); flat {
+			return min(n, MaxPayloadBytes+1)
+		}
 	}
 	left := MaxPayloadBytes
 	if !fitsBound(v, &left) {
@@ -41,6 +45,24 @@ func exactSize(v any, limit int) int {
 		return limit + 1
 	}
 	return limit - left
+}
+
+// flatBound is what fitsBound counts for an array of strings and numbers
+// (tags, readings), without its calls; flat is false when some element is
+// an object or an array.
+func flatBound(a []any) (n int, flat bool) {
+	n = 2 + len(a)
+	for _, e := range a {
+		switch t := e.(type) {
+		case string:
+			n += 6*len(t) + 2
+		case map[string]any, *jsonv.Object, []any:
+			return 0, false
+		default:
+			n += 24
+		}
+	}
+	return n, true
 }
 
 func fitsBound(v any, left *int) bool {

@@ -199,7 +199,11 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 		*x = Execution{}
 		execPool.Put(x)
 	}()
-	*x = Execution{wf: w, parent: ctx, Input: input, Name: opts.Name, invoker: opts.Invoker, clock: opts.Clock, rnd: opts.Rand, inputSize: opts.InputSize, rawOutput: opts.RawOutput, hist: opts.History, headers: opts.Headers}
+	// x is zero (see the deferred reset): only the fields that are not
+	// are set.
+	x.wf, x.parent, x.Input, x.Name = w, ctx, input, opts.Name
+	x.invoker, x.clock, x.rnd = opts.Invoker, opts.Clock, opts.Rand
+	x.inputSize, x.rawOutput, x.hist, x.headers = opts.InputSize, opts.RawOutput, opts.History, opts.Headers
 	if x.Name == "" {
 		x.Name = "exec-" + strconv.FormatUint(execSeq.Add(1), 10)
 	}
@@ -335,6 +339,8 @@ type Execution struct {
 	root  Scope
 }
 
+// execPool holds zeroed executions: Execute resets one before putting it
+// back.
 var execPool = sync.Pool{New: func() any { return new(Execution) }}
 
 // Workflow returns the workflow being executed.

@@ -53,7 +53,13 @@ type Cond func(s *express.Scope, in any) (bool, error)
 // Inside the rule, nested operands of And, Or and Not are held to the ASL
 // rules for nested rules: they may carry a Comment but not Next or Assign.
 func Compile(rule map[string]any, ptr string) (Cond, diag.Problems) {
-	var c compiler
+	return CompileKeys(rule, ptr, nil)
+}
+
+// CompileKeys is Compile with the keys of the rule's paths interned in
+// keys (see aslpath.Keys).
+func CompileKeys(rule map[string]any, ptr string, keys aslpath.Keys) (Cond, diag.Problems) {
+	c := compiler{keys: keys}
 	cond := c.rule(rule, ptr, true)
 	if len(c.ps) > 0 {
 		return nil, c.ps
@@ -62,7 +68,8 @@ func Compile(rule map[string]any, ptr string) (Cond, diag.Problems) {
 }
 
 type compiler struct {
-	ps diag.Problems
+	ps   diag.Problems
+	keys aslpath.Keys
 }
 
 func (c *compiler) problem(ptr, format string, args ...any) {
@@ -176,7 +183,7 @@ func (c *compiler) refPath(v any, ptr, field string) *aslpath.Path {
 		c.problem(ptr, "%s must be a string holding a path such as \"$.value\", not %s", field, describe(v))
 		return nil
 	}
-	p, err := aslpath.Parse(s)
+	p, err := aslpath.ParseKeys(s, c.keys)
 	if err != nil {
 		c.problem(ptr, "%s is not a valid path: %v", field, err)
 		return nil

@@ -85,7 +85,11 @@ func formatParts(parts []string, vals []any) string {
 	b.Grow(n)
 	b.WriteString(parts[0])
 	for i, v := range vals {
-		writeFormatValue(&b, v)
+		if str, ok := v.(string); ok {
+			b.WriteString(str)
+		} else {
+			writeFormatValue(&b, v)
+		}
 		b.WriteString(parts[i+1])
 	}
 	return b.String()

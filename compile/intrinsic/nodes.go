@@ -30,6 +30,10 @@ func (n *pathNode) eval(f *Func, s *express.Scope, in any) (any, *express.Error)
 	}
 	// The functions work on plain values (see jsonv.Object); scalars, the
 	// usual arguments, pass through as they are.
+	switch v.(type) {
+	case string, float64, int64:
+		return v, nil
+	}
 	return jsonv.Plain(v), nil
 }
 

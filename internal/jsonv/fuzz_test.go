@@ -3,6 +3,7 @@ package jsonv
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"testing"
 	"unicode/utf8"
@@ -114,4 +115,59 @@ func fromStd(v any) any {
 		}
 	}
 	return v
+}
+
+// FuzzAppendString checks the word-at-a-time AppendString against the
+// byte-by-byte escaping it replaced (appendStringRef), on any bytes.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "a", "ab\"", "abcdefg\\", "0123456789abcdef", "é", "\x00\x1f\x7f", "abcdefgh\xff", "dev-42/temperature/2026-11-22T10:00:00Z", "\u2028<>&"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := AppendString([]byte("x"), s)
+		want := appendStringRef([]byte("x"), s)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("AppendString(%q) = %q, want %q", s, got, want)
+		}
+		// A plain key is written as it is, and as AppendString writes it.
+		o := NewObject(1)
+		o.Fields = o.Fields[:1]
+		o.Fields[0].SetKey(s, KeyHash(s), PlainKey(s))
+		o.Fields[0].Val = int64(1)
+		if got, want := AppendJSON(nil, o), append(appendStringRef([]byte("{"), s), ":1}"...); !bytes.Equal(got, want) {
+			t.Fatalf("an object with the key %q (plain %v) is written %q, want %q", s, PlainKey(s), got, want)
+		}
+		for i := 0; i <= len(s); i++ {
+			if got, want := plainRun(s, i), plainRunRef(s, i); got != want {
+				t.Fatalf("plainRun(%q, %d) = %d, want %d", s, i, got, want)
+			}
+		}
+	})
+}
+
+// plainRunRef is plainRun one byte at a time.
+func plainRunRef(s string, i int) int {
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			break
+		}
+	}
+	return i
+}
+
+// appendStringRef is JSON's string escaping written one character at a
+// time: ranging over a string gives U+FFFD for each invalid byte.
+func appendStringRef(buf []byte, s string) []byte {
+	short := map[rune]string{'"': `\"`, '\\': `\\`, '\n': `\n`, '\r': `\r`, '\t': `\t`, '\b': `\b`, '\f': `\f`}
+	buf = append(buf, '"')
+	for _, r := range s {
+		if e, ok := short[r]; ok {
+			buf = append(buf, e...)
+		} else if r < 0x20 {
+			buf = fmt.Appendf(buf, `\u%04x`, r)
+		} else {
+			buf = utf8.AppendRune(buf, r)
+		}
+	}
+	return append(buf, '"')
 }

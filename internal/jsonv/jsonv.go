@@ -190,7 +190,7 @@ func Copy(v any) any {
 	case *Object:
 		c := &Object{Fields: make([]Field, len(t.Fields))}
 		for i, f := range t.Fields {
-			c.Fields[i] = Field{f.Key, f.Hash, Copy(f.Val)}
+			c.Fields[i] = Field{Key: f.Key, Hash: f.Hash, plain: f.plain, Val: Copy(f.Val)}
 		}
 		return c
 	}

@@ -57,3 +57,15 @@ func TestMarshal(t *testing.T) {
 		t.Error("TypeName")
 	}
 }
+
+// TestPlainKey checks which keys the writer may copy as they are.
+func TestPlainKey(t *testing.T) {
+	for key, want := range map[string]bool{
+		"": true, "deviceId": true, "a b/c-d.e": true, "0123456789abcdefXYZ": true,
+		`a"b`: false, `a\b`: false, "a\nb": false, "\x7f": true, "é": false, "abcdefgh\x00": false,
+	} {
+		if got := PlainKey(key); got != want {
+			t.Errorf("PlainKey(%q) = %v, want %v", key, got, want)
+		}
+	}
+}

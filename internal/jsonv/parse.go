@@ -1,9 +1,11 @@
 package jsonv
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -44,12 +46,11 @@ func (r *reader) fail(what string) error {
 
 func (r *reader) skipSpace() {
 	for r.i < len(r.b) {
-		switch r.b[r.i] {
-		case ' ', '\t', '\n', '\r':
-			r.i++
-		default:
+		c := r.b[r.i]
+		if c > ' ' || (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
 			return
 		}
+		r.i++
 	}
 }
 
@@ -57,8 +58,9 @@ func (r *reader) skipSpace() {
 // scratch space is used (and kept, grown, for the next document).
 func parseDoc(b []byte, p *Parser) (any, error) {
 	r := reader{b: b, stack: p.stack[:0], elems: p.elems[:0]}
-	// about one string per 24 bytes of a typical record, fewer numbers
-	r.slabs.chunk = min(max(len(b)/24, 4), 64)
+	// about one string per 20–24 bytes of a typical record, fewer
+	// numbers: one slab of each for most records
+	r.slabs.chunk = min(max(len(b)/16, 4), 64)
 	v, err := r.doc()
 	if err != nil {
 		// Values left half-read: drop what they hold.
@@ -124,6 +126,10 @@ func (r *reader) object() (any, error) {
 	}
 	r.i++ // {
 	mark := len(r.stack)
+	// seen has a bit per key hash (modulo 64): without two keys on the
+	// same bit there are no duplicate keys to resolve.
+	var seen uint64
+	dup := false
 	r.skipSpace()
 	if r.i < len(r.b) && r.b[r.i] == '}' {
 		r.i++
@@ -149,7 +155,13 @@ func (r *reader) object() (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.stack = append(r.stack, Field{Key: key, Hash: KeyHash(key), Val: v})
+		h := KeyHash(key)
+		if bit := uint64(1) << (h & 63); seen&bit == 0 {
+			seen |= bit
+		} else {
+			dup = true // maybe: two keys share the bit
+		}
+		r.stack = append(r.stack, Field{Key: key, Hash: h, Val: v})
 		r.skipSpace()
 		if r.i >= len(r.b) {
 			return nil, r.fail("unterminated object")
@@ -178,6 +190,10 @@ func (r *reader) object() (any, error) {
 		return m, nil
 	}
 	o := NewObject(len(fields))
+	if !dup {
+		o.Fields = append(o.Fields, fields...)
+		return o, nil
+	}
 	for _, f := range fields {
 		o.PutHash(f.Key, f.Hash, f.Val) // the last of duplicate keys wins
 	}
@@ -227,8 +243,21 @@ func (r *reader) array() (any, error) {
 func (r *reader) str() (string, error) {
 	start := r.i + 1
 	i := start
-	for i < len(r.b) {
-		c := r.b[i]
+	b := r.b
+	// eight bytes at a time to the first '"', '\\' or control character
+	// (the tests of plainRun in write.go, on bytes)
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q := x ^ (ones * '"')
+		e := x ^ (ones * '\\')
+		if m := ((x - ones*0x20) | (q - ones) | (e - ones)) &^ x & highs; m != 0 {
+			// the lowest bit set is that of the first such byte
+			i += bits.TrailingZeros64(m) / 8
+			break
+		}
+	}
+	for i < len(b) {
+		c := b[i]
 		if c == '"' {
 			r.i = i + 1
 			return r.slice(start, i), nil

@@ -3,6 +3,7 @@ package jsonv
 import (
 	"encoding/json"
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -38,12 +39,19 @@ func AppendJSON(buf []byte, v any) []byte {
 	case *Object:
 		buf = append(buf, '{')
 		for i := range t.Fields {
+			f := &t.Fields[i]
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = appendString(buf, t.Fields[i].Key)
-			buf = append(buf, ':')
-			buf = AppendJSON(buf, t.Fields[i].Val)
+			if f.plain {
+				buf = append(buf, '"')
+				buf = append(buf, f.Key...)
+				buf = append(buf, '"', ':')
+			} else {
+				buf = appendString(buf, f.Key)
+				buf = append(buf, ':')
+			}
+			buf = AppendJSON(buf, f.Val)
 		}
 		return append(buf, '}')
 	case map[string]any:
@@ -85,12 +93,12 @@ func AppendString(buf []byte, s string) []byte { return appendString(buf, s) }
 func appendString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
+	for i := 0; ; {
+		i = plainRun(s, i)
+		if i >= len(s) {
+			break
 		}
+		c := s[i]
 		if c < utf8.RuneSelf {
 			buf = append(buf, s[start:i]...)
 			switch c {
@@ -126,3 +134,80 @@ func appendString(buf []byte, s string) []byte {
 	buf = append(buf, s[start:]...)
 	return append(buf, '"')
 }
+
+// Word-at-a-time tests of eight bytes (see "Bit Twiddling Hacks", "Determine
+// if a word has a byte less than n"): the tests are exact about whether
+// some byte matches, which is all plainRun asks.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plainRun returns the index of the first byte of s at or after i that a
+// JSON string cannot hold as it is (a control character, '"', '\\' or the
+// start of a non-ASCII character), or len(s).
+func plainRun(s string, i int) int {
+	// Whole words first; a short rest (or string) is tested as one word
+	// made of overlapping loads, padded with plain bytes. Only when some
+	// byte is special is it looked for byte by byte.
+	switch n := len(s) - i; {
+	case n >= 8:
+		for ; i+8 <= len(s); i += 8 {
+			if m := special(load8(s[i:])); m != 0 {
+				// the lowest bit set is that of the first such byte
+				return i + bits.TrailingZeros64(m)/8
+			}
+		}
+		if i == len(s) || special(load8(s[len(s)-8:])) == 0 {
+			return len(s)
+		}
+	case n >= 4:
+		if special(load4(s[i:])|load4(s[len(s)-4:])<<32) == 0 {
+			return len(s)
+		}
+	case n > 0:
+		if special(uint64(s[i])|uint64(s[i+n/2])<<8|uint64(s[len(s)-1])<<16|pad3) == 0 {
+			return len(s)
+		}
+	default:
+		return i
+	}
+	for i < len(s) && plainByte[s[i]] {
+		i++
+	}
+	return i
+}
+
+// pad3 fills the five high bytes of a word with a plain byte ('a').
+const pad3 = ones * 'a' &^ 0xffffff
+
+// load4 reads four bytes of w (at least four long) as a little-endian word.
+func load4(w string) uint64 {
+	_ = w[3]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24
+}
+
+// load8 reads eight bytes of w (at least eight long) as a little-endian word.
+func load8(w string) uint64 {
+	_ = w[7]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+}
+
+// special has the high bit of each byte of x set that a JSON string cannot
+// hold as it is — below 0x20, '"' or '\\' (zero after the xor), or with
+// the high bit set — and maybe of some bytes after such a byte (never when
+// there is none).
+func special(x uint64) uint64 {
+	q := x ^ (ones * '"')
+	b := x ^ (ones * '\\')
+	return (((x-ones*0x20)|(q-ones)|(b-ones))&^x | x) & highs
+}
+
+// plainByte tells the bytes a JSON string holds as they are.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
