@@ -13,7 +13,10 @@
 // idle goes straight to the worker pool's queue (which never blocks the
 // poll loop); otherwise it is chained behind the
 // running one, and the worker that finishes a record runs the next of its
-// key itself (no extra goroutine or channel hop). A partition admits at
+// key itself (no extra goroutine or channel hop). The key is handed on
+// only after the record's result was given to the client to produce, so
+// the results of a key reach their output partition in the order the
+// records ran (beforeProduce, afterProduce). A partition admits at
 // most MaxInFlightPerPartition records; what a poll brings beyond that is
 // held in memory, in order, and admitted as the ring drains (the records
 // are not handed back to the client, which would drop and fetch them

@@ -631,9 +631,9 @@ func (p *Processor) process(s *slot) *slot {
 		s.parsed = true
 		if len(r.Value) > p.o.MaxRecordBytes {
 			s.setOffsetName()
-			nxt := p.handoff(s)
+			nxt, held := p.beforeProduce(s)
 			p.reject(s, ErrRecordTooLarge, "record value is "+strconv.Itoa(len(r.Value))+" bytes, over the limit of "+strconv.Itoa(p.o.MaxRecordBytes))
-			return nxt
+			return p.afterProduce(s, held, nxt)
 		}
 		// jsonv.Parser validates as it reads and never panics: a malformed
 		// record goes to the DLQ, nothing else.
@@ -642,9 +642,9 @@ func (p *Processor) process(s *slot) *slot {
 		p.parsers.Put(ps)
 		if err != nil {
 			s.setOffsetName()
-			nxt := p.handoff(s)
+			nxt, held := p.beforeProduce(s)
 			p.reject(s, ErrInvalidJSON, err.Error())
-			return nxt
+			return p.afterProduce(s, held, nxt)
 		}
 		s.val = v
 		if p.o.IdempotencyKey.IsDefault() {
@@ -687,12 +687,13 @@ func (p *Processor) process(s *slot) *slot {
 	s.res = wf.Execute(part.ctx, s.val, express.ExecOptions{Name: s.name, InputSize: len(r.Value), RawOutput: !p.o.ExecutionLog.logsOutput(),
 		Headers: s.propagated(p.o.PropagateHeaders), History: hist})
 	res := &s.res
-	nxt := p.handoff(s)
 	if res.Status == express.Aborted && part.ctx.Err() != nil {
+		nxt := p.handoff(s)
 		s.res = express.Result{}
 		p.discard(s)
 		return nxt
 	}
+	nxt, held := p.beforeProduce(s)
 	p.observe(r, res, hist)
 	s.val = nil
 	s.status = string(res.Status)
@@ -707,13 +708,13 @@ func (p *Processor) process(s *slot) *slot {
 		name, cause := res.Error, res.Cause
 		s.res = express.Result{} // s is not ours once produced
 		p.produceDLQ(s, name, cause)
-		return nxt
+		return p.afterProduce(s, held, nxt)
 	}
 	p.stats.Succeeded.Add(1)
 	if p.o.OutputTopic == "" {
 		s.res = express.Result{}
 		p.complete(s)
-		return nxt
+		return p.afterProduce(s, held, nxt)
 	}
 	// jsonv.AppendJSON writes any value the engine returns (it does not
 	// fail or panic); the buffer is the slot's, reused once acknowledged.
@@ -722,8 +723,59 @@ func (p *Processor) process(s *slot) *slot {
 	s.buf = val
 	s.phase = phaseOutput
 	s.outputRecord(p.o.OutputTopic, val)
+	if testHookBeforeProduce != nil {
+		testHookBeforeProduce(s)
+	}
 	p.produce(s)
+	return p.afterProduce(s, held, nxt)
+}
+
+// testHookBeforeProduce, set by tests only, runs before a worker produces
+// an execution's output.
+var testHookBeforeProduce func(*slot)
+
+// beforeProduce is called by s's worker before it produces s's result.
+// Unless s runs in no key order, its key is handed on only after the
+// produce call (afterProduce): the records of a key are produced in the
+// order they ran, so their results reach the (same) output partition in
+// offset order. Handed on before, the next record of the key could run on
+// another worker and be produced first. It returns the next record of the
+// key when it is handed on at once.
+func (p *Processor) beforeProduce(s *slot) (nxt *slot, held bool) {
+	if !s.chained || s.handedOff {
+		return p.handoff(s), false
+	}
+	s.keyHeld.Store(2)
+	return nil, true
+}
+
+// afterProduce hands on the key that beforeProduce held and returns the
+// next record of the key (to be run by this worker). s cannot finish while
+// its key is held: its acknowledgement's complete (or a discard) waits for
+// this, and whichever of the two comes last finishes s.
+func (p *Processor) afterProduce(s *slot, held bool, nxt *slot) *slot {
+	if !held {
+		return nxt
+	}
+	nxt = p.handoff(s)
+	if s.keyHeld.Add(-1) == 0 {
+		if s.heldDiscarded {
+			p.discard(s)
+		} else {
+			p.complete(s)
+		}
+	}
 	return nxt
+}
+
+// deferFinish reports whether finishing s must wait for its worker to hand
+// its key on (afterProduce finishes it then).
+func (p *Processor) deferFinish(s *slot, discard bool) bool {
+	if s.keyHeld.Load() == 0 {
+		return false
+	}
+	s.heldDiscarded = discard
+	return s.keyHeld.Add(-1) != 0
 }
 
 // handoff releases s's key to the next record of the same key, which is
@@ -854,6 +906,9 @@ func retryDelay(attempt int) time.Duration {
 // complete marks s finished, moves its partition's watermark and recycles
 // the records popped from the ring. s must not be used afterwards.
 func (p *Processor) complete(s *slot) {
+	if p.deferFinish(s, false) {
+		return
+	}
 	now := time.Now().UnixNano()
 	if s.owner {
 		for _, w := range p.dd.finish(s.name, now) {
@@ -948,6 +1003,9 @@ func (p *Processor) releaseWaiter(w *slot) {
 // discard gives up on s: it stays unfinished, so its offset is never
 // committed by this process.
 func (p *Processor) discard(s *slot) {
+	if p.deferFinish(s, true) {
+		return
+	}
 	if s.owner {
 		s.owner = false
 		for _, w := range p.dd.abandon(s.name) {

@@ -61,10 +61,15 @@ type slot struct {
 	owner     bool   // owns its dedup entry
 	rerun     bool   // a waiting duplicate whose owner was abandoned
 	waitRefs  atomic.Int32
-	phase     uint8
-	status    string
-	errName   string
-	cause     string
+	// keyHeld is 2 while the worker that produced s has not handed its key
+	// on yet (beforeProduce): the acknowledgement may come first, and the
+	// last of the two finishes s (deferFinish, afterProduce).
+	keyHeld       atomic.Int32
+	heldDiscarded bool // the deferred finish is a discard
+	phase         uint8
+	status        string
+	errName       string
+	cause         string
 
 	out     kgo.Record
 	hdrs    []kgo.RecordHeader
