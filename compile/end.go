@@ -25,9 +25,23 @@ func (sc *stateCompiler) succeed() {
 func (sc *stateCompiler) fail() {
 	fl := sc.newFlow()
 	sc.allow(fl.fields("Fail"), "Error", "Cause")
-	errFn := fl.failField(sc, "Error")
-	causeFn := fl.failField(sc, "Cause")
+	errFn, errConst := fl.failField(sc, "Error")
+	causeFn, causeConst := fl.failField(sc, "Cause")
 	sc.st.ExitEvents = 0
+	if errConst && causeConst {
+		// the same error in every execution: built once (the engine only
+		// reads an *express.Error), no allocation per failed execution
+		e := &express.Error{}
+		if errFn != nil {
+			e.Name, _ = errFn(nil, nil)
+		}
+		if causeFn != nil {
+			e.Cause, _ = causeFn(nil, nil)
+			e.HasCause = true
+		}
+		sc.st.Exec = func(*express.Scope, any) (any, int, error) { return nil, 0, e }
+		return
+	}
 	sc.st.Exec = func(s *express.Scope, in any) (any, int, error) {
 		e := &express.Error{}
 		if errFn != nil {

@@ -62,8 +62,10 @@ type flow interface {
 	seconds(sc *stateCompiler, field string) durationFn
 	// waitUntil compiles Wait's Seconds or Timestamp: when the wait ends.
 	waitUntil(sc *stateCompiler) timeFn
-	// failField compiles Fail's Error or Cause; nil when absent.
-	failField(sc *stateCompiler, field string) stringFn
+	// failField compiles Fail's Error or Cause; nil when absent. constant
+	// reports a value that is the same in every execution (absent, or a
+	// literal that fn returns without reading its arguments).
+	failField(sc *stateCompiler, field string) (fn stringFn, constant bool)
 	// rule compiles one Choice rule (not its Next).
 	rule(sc *stateCompiler, obj map[string]any, ptr string) choiceRule
 	// items compiles how a Map finds its items (ItemsPath, Items).

@@ -452,16 +452,19 @@ func (f *jaFlow) waitUntil(sc *stateCompiler) timeFn {
 }
 
 // failField: a string or an expression that gives one.
-func (f *jaFlow) failField(sc *stateCompiler, field string) stringFn {
+func (f *jaFlow) failField(sc *stateCompiler, field string) (stringFn, bool) {
 	v, ok := sc.obj[field]
 	if !ok {
-		return nil
+		return nil, true
 	}
 	if _, isStr := v.(string); !isStr {
 		sc.c.problem(sc.field(field), "%s must be a string or a JSONata expression", field)
-		return nil
+		return nil, false
 	}
 	t := sc.c.compileJA(v, field, sc.field(field))
+	if lit, ok := t.lit.(string); ok && t.isLit {
+		return func(*express.Scope, any) (string, error) { return lit, nil }, true
+	}
 	return func(s *express.Scope, in any) (string, error) {
 		v, err := t.eval(s, f.env(s, in))
 		if err != nil {
@@ -472,7 +475,7 @@ func (f *jaFlow) failField(sc *stateCompiler, field string) stringFn {
 			return "", t.typeError(s, "string", v)
 		}
 		return str, nil
-	}
+	}, false
 }
 
 // rule: Condition, and the rule's own Output and Assign.

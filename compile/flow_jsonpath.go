@@ -507,33 +507,33 @@ func (sc *stateCompiler) waitPath(v any, field string, until func(s *express.Sco
 }
 
 // failField compiles Error/ErrorPath or Cause/CausePath of a Fail state.
-func (f *pathFlow) failField(sc *stateCompiler, lit string) stringFn {
+func (f *pathFlow) failField(sc *stateCompiler, lit string) (stringFn, bool) {
 	pathField := lit + "Path"
 	lv, hasLit := sc.obj[lit]
 	pv, hasPath := sc.obj[pathField]
 	if hasLit && hasPath {
 		sc.c.problem(sc.ptr, "%s and %s cannot both be set: keep one", lit, pathField)
-		return nil
+		return nil, false
 	}
 	if hasLit {
 		s, ok := sc.c.str(lv, sc.field(lit))
 		if !ok {
-			return nil
+			return nil, false
 		}
-		return func(*express.Scope, any) (string, error) { return s, nil }
+		return func(*express.Scope, any) (string, error) { return s, nil }, true
 	}
 	if !hasPath {
-		return nil
+		return nil, true
 	}
 	src, ok := sc.c.str(pv, sc.field(pathField))
 	if !ok {
-		return nil
+		return nil, false
 	}
 	if intrinsic.IsIntrinsic(src) {
 		fn, err := intrinsic.Compile(src)
 		if err != nil {
 			sc.c.problem(sc.field(pathField), "invalid intrinsic function call: %v", err)
-			return nil
+			return nil, false
 		}
 		return func(s *express.Scope, in any) (string, error) {
 			v, err := fn.Eval(s, in)
@@ -541,12 +541,12 @@ func (f *pathFlow) failField(sc *stateCompiler, lit string) stringFn {
 				return "", err
 			}
 			return stringOrJSON(v), nil
-		}
+		}, false
 	}
 	p, err := aslpath.ParseKeys(src, aslpath.Keys(sc.c.keys))
 	if err != nil {
 		sc.c.problem(sc.field(pathField), "%v", err)
-		return nil
+		return nil, false
 	}
 	return func(s *express.Scope, in any) (string, error) {
 		v, ok := p.Get(s, in)
@@ -554,7 +554,7 @@ func (f *pathFlow) failField(sc *stateCompiler, lit string) stringFn {
 			return "", missingInTemplate(s, p, pathField, in)
 		}
 		return stringOrJSON(v), nil
-	}
+	}, false
 }
 
 func (f *pathFlow) rule(sc *stateCompiler, obj map[string]any, ptr string) choiceRule {

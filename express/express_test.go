@@ -3,6 +3,7 @@ package express_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -205,5 +206,25 @@ func TestResultStateAndStateDone(t *testing.T) {
 	}
 	if len(done) != 3 || done[0] != "A" || done[1] != "F" || done[2] != "P" {
 		t.Errorf("StateDone calls %v", done)
+	}
+}
+
+// TestAsErrorNoAllocation: the engine's own errors are returned as they are,
+// without errors.As (whose target escapes): a failed execution calls
+// AsError several times. Wrapped errors are still found.
+func TestAsErrorNoAllocation(t *testing.T) {
+	e := express.NewError("Test.Fail", "cause")
+	if n := testing.AllocsPerRun(100, func() {
+		if express.AsError(e) != e {
+			t.Fatal("not the same error")
+		}
+	}); n != 0 {
+		t.Errorf("express.AsError(*Error) allocates %v times", n)
+	}
+	if got := express.AsError(fmt.Errorf("wrapped: %w", e)); got != e {
+		t.Errorf("wrapped: got %v", got)
+	}
+	if got := express.AsError(errors.New("plain")); got.Name != express.ErrTaskFailed || got.Cause != "plain" {
+		t.Errorf("plain error: got %+v", got)
 	}
 }
