@@ -139,7 +139,6 @@ var (
 
 // handle answers one request.
 func (h *HTTPServer) handle(c *fasthttp.RequestCtx) {
-	start := time.Now()
 	req := &c.Request
 	method := methodPostName
 	if !req.Header.IsPost() {
@@ -155,7 +154,7 @@ func (h *HTTPServer) handle(c *fasthttp.RequestCtx) {
 		readErr = errTooLarge
 		c.SetConnectionClose()
 	}
-	status, typ, out := h.s.answer(h.ctx, start, method, target, fastRequest{req}, body, readErr)
+	status, typ, out := h.s.answer(h.ctx, method, target, fastRequest{req}, body, readErr)
 	h.write(c, status, typ, out)
 }
 
@@ -190,7 +189,7 @@ func (h *HTTPServer) readFailed(c *fasthttp.RequestCtx, err error) {
 	default:
 		e = errSerialization("malformed HTTP request: %v", err)
 	}
-	h.s.metrics.request("unknown", e.Type, 0)
+	h.s.metrics.request("unknown", e.Type)
 	h.write(c, e.status(), e.Type, appendError(nil, e))
 }
 

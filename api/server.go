@@ -166,8 +166,8 @@ const targetPrefix = "AWSStepFunctions."
 // body; the front writes them with contentType and a new request id.
 
 // answer runs one request. readErr, when not nil, is the front's failure
-// to read the body (an *Error); start is when the request arrived.
-func (s *Server) answer(ctx context.Context, start time.Time, method string, target []byte, sr signedRequest, body []byte, readErr error) (status int, errType string, out []byte) {
+// to read the body (an *Error).
+func (s *Server) answer(ctx context.Context, method string, target []byte, sr signedRequest, body []byte, readErr error) (status int, errType string, out []byte) {
 	name := "unknown"
 	var err error
 	if method != http.MethodPost {
@@ -185,10 +185,10 @@ func (s *Server) answer(ctx context.Context, start time.Time, method string, tar
 			e = errInternal(err)
 			s.o.Logger.Error("api: operation failed", "operation", name, "error", err)
 		}
-		s.metrics.request(name, e.Type, time.Since(start))
+		s.metrics.request(name, e.Type)
 		return e.status(), e.Type, appendError(nil, e)
 	}
-	s.metrics.request(name, "ok", time.Since(start))
+	s.metrics.request(name, "ok")
 	if out == nil {
 		out = emptyDoc
 	}
@@ -202,7 +202,6 @@ var errTooLarge = &Error{Type: "SerializationException", Message: fmt.Sprintf("t
 
 // ServeHTTP answers one request (the net/http front).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
 	var body []byte
 	var bp *[]byte
 	var readErr error
@@ -220,7 +219,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if t := r.Header["X-Amz-Target"]; len(t) > 0 {
 		target = []byte(t[0])
 	}
-	status, typ, out := s.answer(r.Context(), start, r.Method, target, stdRequest{r}, body, readErr)
+	status, typ, out := s.answer(r.Context(), r.Method, target, stdRequest{r}, body, readErr)
 	h := w.Header()
 	h["Content-Type"] = contentType
 	h["X-Amzn-Requestid"] = []string{newUUID()}
