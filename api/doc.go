@@ -21,7 +21,7 @@
 //
 // Two fronts answer alike: Server.ServeHTTP (an http.Handler) and
 // HTTPServer (Server.NewHTTPServer, on github.com/valyala/fasthttp, what
-// `express serve --api-addr` uses: about half the CPU per request).
+// `express serve --api-addr` uses: less CPU per request).
 //
 // Metrics (on Options.Registerer):
 //
