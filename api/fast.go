@@ -185,6 +185,8 @@ func (h *HTTPServer) readFailed(c *fasthttp.RequestCtx, err error) {
 	case errors.As(err, &tooLarge):
 		e = &Error{Type: "SerializationException", Message: fmt.Sprintf("the request's line and headers are over %d bytes", MaxHeaderBytes), Namespace: nsCoral, Status: 431}
 	case errors.As(err, &timeout) && timeout.Timeout():
+		// RequestTimeoutException is among the transient error codes
+		// botocore retries (botocore/retries/standard.py, data/_retry.json)
 		e = &Error{Type: "RequestTimeoutException", Message: fmt.Sprintf("the request was not read within %s", ReadTimeout), Namespace: nsCoral, Status: 408}
 	default:
 		e = errSerialization("malformed HTTP request: %v", err)
