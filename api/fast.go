@@ -130,24 +130,19 @@ func (h *HTTPServer) Close() error {
 }
 
 var (
-	ctJSON         = []byte("application/x-amz-json-1.0")
-	hdrRequestID   = []byte("X-Amzn-Requestid")
-	hdrErrorType   = []byte("X-Amzn-Errortype")
-	hdrTarget      = "X-Amz-Target"
-	methodPostName = "POST"
+	ctJSON       = []byte("application/x-amz-json-1.0")
+	hdrRequestID = []byte("X-Amzn-Requestid")
+	hdrErrorType = []byte("X-Amzn-Errortype")
 )
 
 // handle answers one request.
 func (h *HTTPServer) handle(c *fasthttp.RequestCtx) {
 	req := &c.Request
-	method := methodPostName
+	method := "POST"
 	if !req.Header.IsPost() {
 		method = string(req.Header.Method())
 	}
-	var target []byte
-	if t := req.Header.Peek(hdrTarget); t != nil {
-		target = t
-	}
+	target := req.Header.Peek("X-Amz-Target") // nil when absent
 	body := req.Body()
 	var readErr error
 	if len(body) > MaxRequestBytes {
