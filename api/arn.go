@@ -74,3 +74,6 @@ func validName(s string) bool {
 
 // newUUID returns a random (version 4) UUID.
 func newUUID() string { return uuid.New() }
+
+// appendUUID appends a random (version 4) UUID.
+func appendUUID(b []byte) []byte { return uuid.Append(b) }

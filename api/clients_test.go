@@ -95,7 +95,7 @@ func needAWSCLI(t *testing.T) {
 	}
 }
 
-func TestAWSCLI(t *testing.T) {
+func testAWSCLI(t *testing.T) {
 	needAWSCLI(t)
 	if t.Skipped() {
 		return
@@ -172,7 +172,7 @@ func TestAWSCLI(t *testing.T) {
 	}
 }
 
-func TestBoto3(t *testing.T) {
+func testBoto3(t *testing.T) {
 	py, err := exec.LookPath("python3")
 	if err != nil {
 		testutil.Missing(t, "python3 is not installed")

@@ -19,6 +19,10 @@
 // invoker given in Options (the daemon's resource mapping). With
 // Options.Credentials every request's SigV4 signature is verified.
 //
+// Two fronts answer alike: Server.ServeHTTP (an http.Handler) and
+// HTTPServer (Server.NewHTTPServer, on github.com/valyala/fasthttp, what
+// `express serve --api-addr` uses: less CPU per request).
+//
 // Metrics (on Options.Registerer):
 //
 //	express_api_requests_total{operation,outcome}   requests; outcome is ok or the error code

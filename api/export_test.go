@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net"
 	"time"
 
 	"github.com/stepstream/express/express"
@@ -14,3 +15,9 @@ func VirtualTime(o *Options) {
 
 // SetNow sets the clock of dates and signature checks.
 func SetNow(o *Options, now func() time.Time) { o.now = now }
+
+// ServeConn answers the requests read from c (fuzzing without sockets).
+func (h *HTTPServer) ServeConn(c net.Conn) error { return h.fs.ServeConn(c) }
+
+// SetReadTimeout changes the HTTPServer's ReadTimeout (before Serve).
+func SetReadTimeout(h *HTTPServer, d time.Duration) { h.fs.ReadTimeout = d }

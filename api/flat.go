@@ -1,9 +1,9 @@
 package api
 
 import (
+	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
-
-	"github.com/stepstream/express/internal/jsonv"
 )
 
 // decodeFlat reads a JSON object whose members are all strings (the
@@ -94,20 +94,90 @@ func flatString(b []byte, i int) (string, int, bool) {
 	return "", 0, false
 }
 
-// flatEscaped is flatString for a string with escapes: the string token
-// is handed to the project's JSON parser, which unescapes it.
+// flatEscaped is flatString for a string with escapes, from b[start]
+// (after its quote): it unescapes it. A lone surrogate (\ud800), which
+// encoding/json turns into U+FFFD, is refused: the caller's general
+// parser then reads the body.
 func flatEscaped(b []byte, start int) (string, int, bool) {
-	i := start
-	for i < len(b) && b[i] != '"' {
-		if b[i] == '\\' {
-			i++
+	end := start
+	for end < len(b) && b[end] != '"' {
+		if b[end] == '\\' {
+			end++
 		}
-		i++
+		end++
 	}
-	if i >= len(b) {
+	if end >= len(b) {
 		return "", 0, false
 	}
-	v, err := jsonv.Parse(b[start-1 : i+1])
-	s, ok := v.(string)
-	return s, i + 1, err == nil && ok && utf8.ValidString(s)
+	var sb strings.Builder
+	sb.Grow(end - start) // unescaping never lengthens
+	for i := start; i < end; i++ {
+		c := b[i]
+		if c < 0x20 {
+			return "", 0, false
+		}
+		if c != '\\' {
+			sb.WriteByte(c)
+			continue
+		}
+		i++
+		switch b[i] {
+		case '"', '\\', '/':
+			sb.WriteByte(b[i])
+		case 'b':
+			sb.WriteByte('\b')
+		case 'f':
+			sb.WriteByte('\f')
+		case 'n':
+			sb.WriteByte('\n')
+		case 'r':
+			sb.WriteByte('\r')
+		case 't':
+			sb.WriteByte('\t')
+		case 'u':
+			r, ok := hex4(b, i+1, end)
+			if !ok {
+				return "", 0, false
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				// only a high surrogate followed by a low one
+				if i+2 >= end || b[i+1] != '\\' || b[i+2] != 'u' {
+					return "", 0, false
+				}
+				lo, ok := hex4(b, i+3, end)
+				if r = utf16.DecodeRune(r, lo); !ok || r == utf8.RuneError {
+					return "", 0, false
+				}
+				i += 6
+			}
+			sb.WriteRune(r)
+		default:
+			return "", 0, false
+		}
+	}
+	out := sb.String()
+	return out, end + 1, utf8.ValidString(out)
+}
+
+// hex4 reads the 4 hex digits of a \u escape at b[i:], before end.
+func hex4(b []byte, i, end int) (rune, bool) {
+	if i+4 > end {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }

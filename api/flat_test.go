@@ -9,7 +9,8 @@ import (
 // body, encoding/json reads the same members from it.
 func FuzzDecodeFlat(f *testing.F) {
 	for _, s := range []string{`{}`, ` { "a" : "b" , "c":null } `, `{"input":"{\"x\":\"\\u00e9\\ud83d\\ude00\"}"}`, `{"a":"\ud800"}`,
-		`{"a":1}`, `{"a":"b",}`, `{"a":"b"}x`, "{\"a\":\"\xff\"}", `{"a":"\u0000\/\b\f\n\r\t"}`, `{"a":"b","a":"c"}`} {
+		`{"a":1}`, `{"a":"b",}`, `{"a":"b"}x`, "{\"a\":\"\xff\"}", `{"a":"\u0000\/\b\f\n\r\t"}`, `{"a":"b","a":"c"}`,
+		`{"a":"x\u00E9\ud83d\ude00\"\\"}`, `{"a":"\ud83dx"}`, `{"a":"\udc00\ud800"}`, `{"a":"\ud83d\u0041"}`, `{"a":"\u12"}`, `{"a":"\q"}`, `{"a":"\"}`, "{\"a\":\"\\n\xe9\"}"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -42,4 +43,24 @@ func FuzzDecodeFlat(f *testing.F) {
 			t.Fatalf("%q: %v, encoding/json %v", b, got, want)
 		}
 	})
+}
+
+// TestDecodeFlatAccepts: the usual requests take the fast reader (a
+// refusal would still answer right, through the general parser, but
+// slowly), escapes unescaped.
+func TestDecodeFlatAccepts(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:iot","input":"{\"deviceId\":\"dev-42\",\"tags\":[\"roof\"]}"}`: `{"deviceId":"dev-42","tags":["roof"]}`,
+		`{"input":"a\u00e9\ud83d\ude00\/\\\n\t"}`: "a\u00e9\U0001F600/\\\n\t",
+		`{"input":"plain"}`:                       "plain",
+	} {
+		var got string
+		if !decodeFlat([]byte(body), func(k, v string, _ []byte) {
+			if k == "input" {
+				got = v
+			}
+		}) || got != want {
+			t.Errorf("%s: %q, want %q", body, got, want)
+		}
+	}
 }

@@ -38,7 +38,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 }
 
 // request counts one request.
-func (m *metrics) request(op, outcome string, _ time.Duration) {
+func (m *metrics) request(op, outcome string) {
 	if m.requests == nil {
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
@@ -236,11 +237,31 @@ func (startSyncExecution) Serve(ctx context.Context, s *Server, body []byte) ([]
 	if s.o.ExecutionLog != nil {
 		s.o.ExecutionLog.LogExecution(st.m.Name, []byte(orEmpty(in.Input)), &res)
 	}
-	return appendSyncResult(make([]byte, 0, 512+len(in.Input)), st.m, arn, st.name, &res, in), nil
+	return appendSyncResult(st.m, arn, st.name, &res, in), nil
 }
 
-// appendSyncResult writes StartSyncExecutionOutput.
-func appendSyncResult(b []byte, m *stateMachine, arn, name string, res *express.Result, in *startInput) []byte {
+// appendSyncResult writes StartSyncExecutionOutput into a new buffer of
+// about its size.
+func appendSyncResult(m *stateMachine, arn, name string, res *express.Result, in *startInput) []byte {
+	metadataOnly := in.hasIncluded && in.IncludedData == "METADATA_ONLY"
+	// the output document first, in scratch space: the answer has it as
+	// a JSON string
+	var doc []byte
+	if res.Status == express.Succeeded && !metadataOnly {
+		dp := docs.Get().(*[]byte)
+		defer func() {
+			if cap(*dp) <= maxPooledBody {
+				docs.Put(dp)
+			}
+		}()
+		*dp = jsonv.AppendJSON((*dp)[:0], res.Output)
+		doc = *dp
+	}
+	// escaping can make the output and the input longer: 1/8 more is
+	// room enough for the usual data
+	n := 400 + len(arn) + len(m.arn) + len(name) + len(in.TraceHeader) + len(res.Error) + len(res.Cause)
+	n += len(doc) + len(doc)/8 + len(in.rawInput) + len(in.Input) + len(in.Input)/8
+	b := make([]byte, 0, n)
 	status := res.Status
 	if status == express.Aborted {
 		// SyncExecutionStatus has no ABORTED: the caller went away or the
@@ -260,18 +281,11 @@ func appendSyncResult(b []byte, m *stateMachine, arn, name string, res *express.
 	b = append(b, `,"status":"`...)
 	b = append(b, status...)
 	b = append(b, '"')
-	metadataOnly := in.hasIncluded && in.IncludedData == "METADATA_ONLY"
-	outLen := 0
 	if res.Status == express.Succeeded {
 		if !metadataOnly {
-			// the output document, then written again as a JSON string
-			start := len(b)
-			b = jsonv.AppendJSON(b, res.Output)
-			outLen = len(b) - start
-			doc := string(b[start:])
-			b = b[:start]
 			b = append(b, `,"output":`...)
-			b = appendJSONString(b, doc)
+			// AppendString only reads doc, during the call
+			b = appendJSONString(b, unsafe.String(unsafe.SliceData(doc), len(doc)))
 		}
 	} else {
 		b = append(b, `,"error":`...)
@@ -300,7 +314,7 @@ func appendSyncResult(b []byte, m *stateMachine, arn, name string, res *express.
 		b = appendJSONString(b, in.TraceHeader)
 	}
 	b = append(b, `,"billingDetails":{"billedMemoryUsedInMB":`...)
-	b = appendInt(b, billedMemoryMB(len(m.Definition), len(in.Input), outLen))
+	b = appendInt(b, billedMemoryMB(len(m.Definition), len(in.Input), len(doc)))
 	b = append(b, `,"billedDurationInMilliseconds":`...)
 	b = appendInt(b, billedDurationMS(res.Stop.Sub(res.Start)))
 	b = append(b, "}}"...)
@@ -349,6 +363,9 @@ func appendBool(b []byte, v bool) []byte {
 func appendInt(b []byte, n int64) []byte {
 	return strconvAppendInt(b, n)
 }
+
+// docs are the scratch buffers of appendSyncResult's output documents.
+var docs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // parsers are execution input parsers (each reuses its scratch space).
 var parsers = sync.Pool{New: func() any { return new(jsonv.Parser) }}

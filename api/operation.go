@@ -68,10 +68,11 @@ func Operations() []string {
 	return out
 }
 
-func lookup(name string) Operation {
+// lookup finds an operation by name (the map index does not copy name).
+func lookup(name []byte) Operation {
 	opsMu.RLock()
 	defer opsMu.RUnlock()
-	return ops[name]
+	return ops[string(name)]
 }
 
 // Decode reads a request document into v (a pointer to a struct with json

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,10 +16,15 @@ import (
 // TestProtocol checks the wire form: the error document, its __type with
 // AWS's namespace, the headers, and requests no client would send.
 func TestProtocol(t *testing.T) {
-	s, err := api.New(api.Options{})
-	if err != nil {
-		t.Fatal(err)
+	for _, front := range []string{frontFast, frontStd} {
+		t.Run(front, func(t *testing.T) {
+			_, url := serve(t, api.Options{})
+			testProtocol(t, url)
+		})
 	}
+}
+
+func testProtocol(t *testing.T, url string) {
 	for _, tc := range []struct {
 		name, method, target, body string
 		status                     int
@@ -43,25 +49,38 @@ func TestProtocol(t *testing.T) {
 		{"too large", "POST", "AWSStepFunctions.ListStateMachines", `{"x":"` + strings.Repeat("a", api.MaxRequestBytes) + `"}`, 413, "com.amazon.coral.service#SerializationException"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req := httptest.NewRequest(tc.method, "/", strings.NewReader(tc.body))
+			req, err := http.NewRequest(tc.method, url, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
 			req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 			if tc.target != "" {
 				req.Header.Set("X-Amz-Target", tc.target)
 			}
-			rec := httptest.NewRecorder()
-			s.ServeHTTP(rec, req)
-			if rec.Code != tc.status {
-				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if ct := rec.Header().Get("Content-Type"); ct != "application/x-amz-json-1.0" {
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, body)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/x-amz-json-1.0" {
 				t.Errorf("Content-Type %q", ct)
 			}
-			if len(rec.Header().Get("X-Amzn-Requestid")) != 36 {
-				t.Errorf("x-amzn-RequestId %q", rec.Header().Get("X-Amzn-Requestid"))
+			if len(resp.Header.Get("X-Amzn-Requestid")) != 36 {
+				t.Errorf("x-amzn-RequestId %q", resp.Header.Get("X-Amzn-Requestid"))
+			}
+			if n := resp.Header.Get("Content-Length"); n != strconv.Itoa(len(body)) {
+				t.Errorf("Content-Length %q for %d bytes", n, len(body))
 			}
 			var doc map[string]any
-			if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
-				t.Fatalf("body %q: %v", rec.Body, err)
+			if err := json.Unmarshal(body, &doc); err != nil {
+				t.Fatalf("body %q: %v", body, err)
 			}
 			if tc.typ == "" {
 				return
@@ -70,9 +89,9 @@ func TestProtocol(t *testing.T) {
 				t.Errorf("__type %v, want %s", doc["__type"], tc.typ)
 			}
 			if msg, _ := doc["message"].(string); msg == "" {
-				t.Errorf("no message: %s", rec.Body)
+				t.Errorf("no message: %s", body)
 			}
-			if et := rec.Header().Get("X-Amzn-Errortype"); !strings.HasSuffix(tc.typ, "#"+et) {
+			if et := resp.Header.Get("X-Amzn-Errortype"); !strings.HasSuffix(tc.typ, "#"+et) {
 				t.Errorf("x-amzn-ErrorType %q", et)
 			}
 		})

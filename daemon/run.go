@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kprom"
 
+	"github.com/stepstream/express/api"
 	"github.com/stepstream/express/console"
 	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/express"
@@ -74,7 +75,7 @@ type run struct {
 	srv         *http.Server
 	metricsAddr string
 	pool        *express.BuildPool
-	apiSrv      *http.Server
+	apiSrv      *api.HTTPServer
 	apiAddr     string
 	console     *console.Console // nil when off
 	apiMachines apiMachines      // the API's state machines, for the console

@@ -9,6 +9,12 @@ import (
 
 // New returns a random version 4 UUID: xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx.
 func New() string {
+	var out [36]byte
+	return string(Append(out[:0]))
+}
+
+// Append appends a random version 4 UUID (36 bytes) to b.
+func Append(b []byte) []byte {
 	var u [16]byte
 	_, _ = rand.Read(u[:])
 	u[6] = u[6]&0x0f | 0x40
@@ -20,5 +26,5 @@ func New() string {
 	hex.Encode(out[19:23], u[8:10])
 	hex.Encode(out[24:], u[10:])
 	out[8], out[13], out[18], out[23] = '-', '-', '-', '-'
-	return string(out[:])
+	return append(b, out[:]...)
 }

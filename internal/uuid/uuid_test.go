@@ -16,3 +16,13 @@ func TestNew(t *testing.T) {
 		seen[u] = true
 	}
 }
+
+func TestAppend(t *testing.T) {
+	b := Append([]byte("id="))
+	if len(b) != 3+36 || string(b[:3]) != "id=" || b[3+14] != '4' {
+		t.Fatalf("%q", b)
+	}
+	if n := testing.AllocsPerRun(100, func() { var a [36]byte; Append(a[:0]) }); n != 0 && !raceEnabled {
+		t.Fatalf("%v allocations", n)
+	}
+}
