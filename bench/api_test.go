@@ -191,7 +191,7 @@ func newClient(kind, url string) func() func(body []byte) (int, []byte, error) {
 
 // BenchmarkAPIStartSyncExecution runs the reference workflow through the
 // Step Functions API over loopback HTTP/1.1 with keep-alive connections,
-// from GOMAXPROCS×8 client goroutines (RunParallel), each sending a
+// from GOMAXPROCS×32 client goroutines (RunParallel; EXPRESS_BENCH_API_CLIENTS_PER_CPU), each sending a
 // request and waiting for its answer (no pipelining, as the AWS SDKs).
 // Sub-benchmarks: the server's front (fasthttp, what `express serve`
 // uses; net-http, ServeHTTP) × the client (fasthttp's; net/http's), with
@@ -221,7 +221,15 @@ func BenchmarkAPIStartSyncExecution(b *testing.B) {
 func benchSync(b *testing.B, client func() func([]byte) (int, []byte, error), body []byte, pid int) {
 	var mu sync.Mutex
 	var lat []time.Duration
-	b.SetParallelism(8)
+	// 32 client goroutines per CPU (64 on the 2 cores), each with one
+	// request in flight on its own keep-alive connection: with fewer the
+	// server waits for the clients (8 per CPU left a quarter of the cores
+	// idle). EXPRESS_BENCH_API_CLIENTS_PER_CPU changes it.
+	par := 32
+	if n, err := strconv.Atoi(os.Getenv("EXPRESS_BENCH_API_CLIENTS_PER_CPU")); err == nil && n > 0 {
+		par = n
+	}
+	b.SetParallelism(par)
 	b.ReportAllocs()
 	b.ResetTimer()
 	start, serverStart := cpuTime(), procCPU(pid)
