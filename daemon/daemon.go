@@ -155,8 +155,10 @@ type Embedded struct {
 }
 
 // StartEmbedded starts an in-process Kafka-protocol broker (kfake) on
-// 127.0.0.1 with the given topics.
+// 127.0.0.1 with the given topics. It lifts the soft memory limit that
+// TuneGC set (liftMemoryLimit).
 func StartEmbedded(e Embedded, topics ...string) (*kfake.Cluster, error) {
+	liftMemoryLimit()
 	partitions, port := e.Partitions, e.Port
 	if partitions <= 0 {
 		partitions = 12

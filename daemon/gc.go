@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"math"
 	"os"
 	"runtime/debug"
 	"runtime/metrics"
@@ -29,6 +30,19 @@ const DaemonMinHeap = 64 << 20
 // the limit the collector runs more often instead (it never takes more
 // than half the CPU for it). A daemon keeping up stays far below it.
 const DaemonMemoryLimit = 768 << 20
+
+// liftMemoryLimit removes the soft memory limit TuneGC set
+// (DaemonMemoryLimit; a GOMEMLIMIT of the user's stays): an embedded
+// broker keeps its records in this process's heap, up to its retention
+// per partition of every topic, so the live heap may pass the limit, and
+// the collector would then run without pause (measured: an embedded broker
+// holding 1–2 GB at 45,000 records/s went from 0.4 to a whole core, half
+// of it collecting, and the end-to-end p99 from 13 to 97 ms).
+func liftMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") == "" && debug.SetMemoryLimit(-1) == DaemonMemoryLimit {
+		debug.SetMemoryLimit(math.MaxInt64)
+	}
+}
 
 // gcTuneInterval is how often the live heap is read to keep the floor.
 const gcTuneInterval = 100 * time.Millisecond

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"math"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -86,5 +87,37 @@ func TestReleaserDue(t *testing.T) {
 		if got := r.due(t0.Add(s.at), s.free, 128*mib); got != s.want {
 			t.Fatalf("step %d (%v, %d MiB free): due %v, want %v", i, s.at, s.free/mib, got, s.want)
 		}
+	}
+}
+
+// TestEmbeddedLiftsMemoryLimit: an embedded broker keeps its records in the
+// process's heap, so starting one removes the soft memory limit TuneGC set
+// (below it the collector would run without pause); a limit the user set
+// (GOMEMLIMIT, or any other value) stays.
+func TestEmbeddedLiftsMemoryLimit(t *testing.T) {
+	prev := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
+	for _, tc := range []struct {
+		name   string
+		env    string
+		before int64
+		want   int64
+	}{
+		{"TuneGC's limit", "", DaemonMemoryLimit, math.MaxInt64},
+		{"GOMEMLIMIT set", "768MiB", DaemonMemoryLimit, DaemonMemoryLimit},
+		{"another limit", "", 2 << 30, 2 << 30},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GOMEMLIMIT", tc.env)
+			debug.SetMemoryLimit(tc.before)
+			c, err := StartEmbedded(Embedded{Partitions: 1}, "t")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+			if got := debug.SetMemoryLimit(-1); got != tc.want {
+				t.Errorf("memory limit %d, want %d", got, tc.want)
+			}
+		})
 	}
 }

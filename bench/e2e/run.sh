@@ -11,7 +11,13 @@
 #   bench/e2e/run.sh /tmp/run-42500 --rate 42500 --duration 60s --warmup 5s
 #
 # EXPRESS (default /tmp/express) is the binary; DAEMON_FLAGS adds flags to
-# the daemon's serve command, DAEMON_ENV environment variables (GOGC=100).
+# the daemon's serve command, DAEMON_ENV environment variables (GOGC=100);
+# BROKER_FLAGS adds flags to the broker's (e.g. --metrics-addr
+# 127.0.0.1:19100 --pprof, to profile it); RETENTION_BYTES is the broker's
+# retention per partition (default 64 MiB).
+# Once a partition reaches it the broker trims on every produce and its CPU
+# doubles, which shows in the latency: for a long run give it more than the
+# run writes (rate x seconds x ~200 bytes / 12 partitions; RAM permitting).
 set -eu
 out=$1; shift
 bin=${EXPRESS:-/tmp/express}
@@ -29,7 +35,7 @@ trap cleanup EXIT INT TERM
 
 # 64 MiB per partition: runs beyond the peak build backlogs of millions of
 # records, which the default retention (8 MiB) would drop unconsumed.
-"$bin" serve --config broker.yaml --embedded-port 19093 --embedded-retention-bytes 67108864 --progress 0 >"$out/broker.log" 2>&1 &
+"$bin" serve --config broker.yaml --embedded-port 19093 --embedded-retention-bytes "${RETENTION_BYTES:-67108864}" --progress 0 ${BROKER_FLAGS:-} >"$out/broker.log" 2>&1 &
 broker=$!; pids="$broker"
 sleep 3 # the broker creates its topics
 
