@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"context"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,7 +46,11 @@ func TestKeyOutputsInOrder(t *testing.T) {
 		if s.rec.Offset != 0 || !hooked.CompareAndSwap(false, true) {
 			return
 		}
-		produceAll(t, in, []*kgo.Record{{Topic: "in", Key: []byte("k"), Value: []byte(`{"seq":1}`)}})
+		// on a worker goroutine: t.Error, not produceAll's t.Fatal
+		if err := in.ProduceSync(context.Background(), &kgo.Record{Topic: "in", Key: []byte("k"), Value: []byte(`{"seq":1}`)}).FirstErr(); err != nil {
+			t.Error(err)
+			return
+		}
 		deadline := time.Now().Add(30 * time.Second)
 		for time.Now().Before(deadline) {
 			s.part.mu.Lock()
