@@ -34,15 +34,7 @@ const role = "arn:aws:iam::123456789012:role/test"
 // does: a fixed result.
 func demoInvoker(t testing.TB) *resources.Resources {
 	t.Helper()
-	routes := map[string][]resources.Target{}
-	for k, v := range daemon.DemoResources {
-		tg, err := resources.ParseTarget(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		routes[k] = []resources.Target{tg}
-	}
-	res, err := resources.New(resources.Config{Routes: routes})
+	res, err := daemon.DemoTargets()
 	if err != nil {
 		t.Fatal(err)
 	}

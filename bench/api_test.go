@@ -23,7 +23,6 @@ import (
 	"github.com/stepstream/express/api"
 	"github.com/stepstream/express/daemon"
 	"github.com/stepstream/express/internal/jsonv"
-	"github.com/stepstream/express/resources"
 )
 
 // apiReading is ../shared/bench/iot-reading.json.
@@ -49,15 +48,7 @@ func startAPI(tb testing.TB, front string) (url string, body []byte) {
 
 // listenAPI starts the server; stop stops it.
 func listenAPI(tb testing.TB, front string) (net.Listener, func()) {
-	routes := map[string][]resources.Target{}
-	for k, v := range daemon.DemoResources {
-		t, err := resources.ParseTarget(v)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		routes[k] = []resources.Target{t}
-	}
-	res, err := resources.New(resources.Config{Routes: routes})
+	res, err := daemon.DemoTargets()
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stepstream/express/daemon/config"
 	"github.com/stepstream/express/load/readings"
+	"github.com/stepstream/express/resources"
 )
 
 // DemoDefinition is the reference IoT workflow the demo runs.
@@ -33,6 +34,20 @@ func DemoWorkflow() config.Workflow {
 // fixed site and threshold.
 var DemoResources = map[string]string{
 	"arn:aws:lambda:eu-west-1:123456789012:function:enrich-device": `static:{"site":"plant-1","threshold":30}`,
+}
+
+// DemoTargets are DemoResources resolved, for what runs the reference
+// workflow without a config (the API's tests and benchmarks).
+func DemoTargets() (*resources.Resources, error) {
+	routes := map[string][]resources.Target{}
+	for k, v := range DemoResources {
+		t, err := resources.ParseTarget(v)
+		if err != nil {
+			return nil, err
+		}
+		routes[k] = []resources.Target{t}
+	}
+	return resources.New(resources.Config{Routes: routes})
 }
 
 // DemoMaxBacklog is the backlog (records produced and not yet committed by
