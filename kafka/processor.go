@@ -713,8 +713,9 @@ func (p *Processor) process(s *slot) *slot {
 	p.stats.Succeeded.Add(1)
 	if p.o.OutputTopic == "" {
 		s.res = express.Result{}
+		nxt = p.afterProduce(s, held, nxt) // nothing to produce: the key goes on now
 		p.complete(s)
-		return p.afterProduce(s, held, nxt)
+		return nxt
 	}
 	// jsonv.AppendJSON writes any value the engine returns (it does not
 	// fail or panic); the buffer is the slot's, reused once acknowledged.
