@@ -23,7 +23,10 @@
 // again); only when a partition also holds as many (at most a quarter of
 // MaxInFlight, holdBound) is its fetching paused. Admitted and held records count in MaxInFlight
 // and MaxInFlightBytes, at which the poll loop stops polling (the client
-// keeps what it buffered). A worker parses the value
+// keeps what it buffered: one fetch per broker, of at most
+// FetchMaxPartitionBytes a partition, 128 KiB by default, so that a fetch
+// is still in the CPU's caches when its records are parsed, and fits what
+// a partition may hold). A worker parses the value
 // once (internal/jsonv), derives the idempotency key, consults the dedup cache, runs
 // the execution and produces the result asynchronously: output to the
 // output topic, failures and unparseable or oversized records, unchanged, to

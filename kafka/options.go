@@ -100,6 +100,7 @@ const (
 	DefaultDedupWindow             = 10 * time.Minute
 	DefaultMaxPollRecords          = 2048
 	DefaultMaxInFlightBytes        = 64 << 20
+	DefaultFetchMaxPartitionBytes  = 128 << 10
 	DefaultTxnInterval             = 100 * time.Millisecond
 	DefaultTxnMaxRecords           = 10000
 )
@@ -136,10 +137,20 @@ type Options struct {
 	MaxInFlight             int
 	MaxInFlightPerPartition int
 	// MaxInFlightBytes bounds the value bytes of those records (fetching
-	// waits while it is reached) and the bytes the client buffers ahead of
-	// them, so that memory is bounded by configuration whatever the record
-	// sizes.
+	// waits while it is reached) and the size of a fetch response (the
+	// client buffers one per broker ahead of them; at most Kafka's default
+	// fetch.max.bytes, 50 MiB), so that memory is bounded by configuration
+	// whatever the record sizes.
 	MaxInFlightBytes int64
+	// FetchMaxPartitionBytes is the most record bytes one fetch asks of a
+	// partition (Kafka's max.partition.fetch.bytes; a larger first batch
+	// still comes whole). The default, DefaultFetchMaxPartitionBytes, is
+	// an eighth of Kafka's 1 MiB: a daemon catching up a backlog then
+	// takes records in cache-sized steps (a fetch of 1 MiB for each of 12
+	// partitions, decompressed, was cold by the time workers parsed it,
+	// and overran what a partition may hold, so paused partitions dropped
+	// it and fetched it again); see BENCHMARKS.md, "Fetch size".
+	FetchMaxPartitionBytes int32
 	// MaxRecordBytes is the largest record value executed; larger ones go
 	// to the DLQ. Default express.MaxPayloadBytes.
 	MaxRecordBytes int
@@ -234,6 +245,9 @@ func (o *Options) fill() error {
 	}
 	if o.MaxInFlightBytes <= 0 {
 		o.MaxInFlightBytes = DefaultMaxInFlightBytes
+	}
+	if o.FetchMaxPartitionBytes <= 0 {
+		o.FetchMaxPartitionBytes = DefaultFetchMaxPartitionBytes
 	}
 	if o.MaxRecordBytes <= 0 {
 		o.MaxRecordBytes = express.MaxPayloadBytes

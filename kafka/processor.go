@@ -165,31 +165,7 @@ func (p *Processor) Run(ctx context.Context) error {
 	if !p.started.CompareAndSwap(false, true) {
 		return errors.New("kafka: Processor.Run called twice")
 	}
-	opts := append([]kgo.Opt{
-		kgo.ConsumerGroup(p.o.Group),
-		kgo.ConsumeTopics(p.o.Topics...),
-		kgo.Balancers(kgo.CooperativeStickyBalancer()),
-		kgo.DisableAutoCommit(),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.OnPartitionsAssigned(p.onAssigned),
-		kgo.OnPartitionsRevoked(p.onRevoked),
-		kgo.OnPartitionsLost(p.onLost),
-		kgo.ProducerLinger(5 * time.Millisecond),
-		// A source has one fetch in flight; a partition resumed while it
-		// long-polls waits for it, so keep the long poll short.
-		kgo.FetchMaxWait(50 * time.Millisecond),
-		kgo.MaxBufferedRecords(max(2*p.o.MaxInFlight, 10000)),
-		// batches fit the topics' max.message.bytes (asked below, before
-		// anything is produced)
-		kgo.ProducerBatchMaxBytesFn(p.batchLimit),
-		// a member that dies while the group rebalances is waited for this
-		// long (twice: to join, then to sync); revoking takes up to the
-		// drain timeout and a commit (5 s), so it cannot be shorter
-		kgo.RebalanceTimeout(p.o.DrainTimeout + rebalanceMargin),
-	}, p.o.ClientOpts...)
-	if p.tx != nil {
-		opts = append(opts, p.txnClientOpts()...)
-	}
+	opts := p.clientOpts()
 	p.startedAt.Store(time.Now().UnixNano())
 	defer p.cancelBase()
 	for attempt := 0; ; attempt++ {
@@ -499,6 +475,45 @@ func (p *Processor) admit(part *partition, rs []*kgo.Record, t0 int64) bool {
 	p.runBuf = run[:0]
 	return pause
 }
+
+// clientOpts are the franz-go options of the processor's client: the
+// consumer group and its callbacks, the fetch and produce settings the
+// options imply, then Options.ClientOpts (which win), then the
+// transactional ones.
+func (p *Processor) clientOpts() []kgo.Opt {
+	opts := append([]kgo.Opt{
+		kgo.ConsumerGroup(p.o.Group),
+		kgo.ConsumeTopics(p.o.Topics...),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.DisableAutoCommit(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.OnPartitionsAssigned(p.onAssigned),
+		kgo.OnPartitionsRevoked(p.onRevoked),
+		kgo.OnPartitionsLost(p.onLost),
+		kgo.ProducerLinger(5 * time.Millisecond),
+		// A source has one fetch in flight; a partition resumed while it
+		// long-polls waits for it, so keep the long poll short.
+		kgo.FetchMaxWait(50 * time.Millisecond),
+		kgo.MaxBufferedRecords(max(2*p.o.MaxInFlight, 10000)),
+		kgo.FetchMaxPartitionBytes(p.o.FetchMaxPartitionBytes),
+		kgo.FetchMaxBytes(int32(min(p.o.MaxInFlightBytes, maxFetchBytes))),
+		// batches fit the topics' max.message.bytes (asked below, before
+		// anything is produced)
+		kgo.ProducerBatchMaxBytesFn(p.batchLimit),
+		// a member that dies while the group rebalances is waited for this
+		// long (twice: to join, then to sync); revoking takes up to the
+		// drain timeout and a commit (5 s), so it cannot be shorter
+		kgo.RebalanceTimeout(p.o.DrainTimeout + rebalanceMargin),
+	}, p.o.ClientOpts...)
+	if p.tx != nil {
+		opts = append(opts, p.txnClientOpts()...)
+	}
+	return opts
+}
+
+// maxFetchBytes is Kafka's default fetch.max.bytes (50 MiB), the most a
+// fetch response asks for even when MaxInFlightBytes is larger.
+const maxFetchBytes = 50 << 20
 
 // holdBound is how many records a partition may hold beyond its
 // MaxInFlightPerPartition admitted before its fetching pauses: as many

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -161,7 +162,8 @@ func (c *checker) client() {
 func (c *checker) kafkaOptions(i int, w *Workflow) kafka.Options {
 	o := kafka.Options{Topics: w.Topics, Group: w.Group, OutputTopic: w.OutputTopic, DLQTopic: w.DLQTopic,
 		Concurrency: w.Concurrency, MaxInFlight: w.MaxInFlight, MaxInFlightPerPartition: w.MaxInFlightPerPartition,
-		MaxInFlightBytes: int64(w.MaxInFlightBytes), MaxRecordBytes: w.MaxRecordBytes, CommitInterval: time.Duration(w.CommitInterval),
+		MaxInFlightBytes: int64(w.MaxInFlightBytes), FetchMaxPartitionBytes: int32(min(w.FetchMaxPartitionBytes, math.MaxInt32)),
+		MaxRecordBytes: w.MaxRecordBytes, CommitInterval: time.Duration(w.CommitInterval),
 		DrainTimeout: time.Duration(c.f.DrainTimeout)}
 	if len(w.Topics) == 0 {
 		c.add(at(i, "topics"), "at least one topic is required")
@@ -196,7 +198,8 @@ func (c *checker) kafkaOptions(i int, w *Workflow) kafka.Options {
 	}
 	for field, v := range map[string]int{"concurrency": w.Concurrency, "max_in_flight": w.MaxInFlight,
 		"max_in_flight_per_partition": w.MaxInFlightPerPartition, "max_in_flight_bytes": w.MaxInFlightBytes, "max_record_bytes": w.MaxRecordBytes,
-		"max_build_bytes": int(w.MaxBuildBytes)} {
+		"fetch_max_partition_bytes": w.FetchMaxPartitionBytes,
+		"max_build_bytes":           int(w.MaxBuildBytes)} {
 		if v < 0 {
 			c.add(at(i, field), "%d is negative", v)
 		}

@@ -121,6 +121,9 @@ type Workflow struct {
 	MaxInFlight             int      `yaml:"max_in_flight"`
 	MaxInFlightPerPartition int      `yaml:"max_in_flight_per_partition"`
 	MaxInFlightBytes        int      `yaml:"max_in_flight_bytes"`
+	// FetchMaxPartitionBytes is Kafka's max.partition.fetch.bytes for the
+	// workflow's consumer (0: kafka.DefaultFetchMaxPartitionBytes).
+	FetchMaxPartitionBytes int `yaml:"fetch_max_partition_bytes"`
 	// MaxBuildBytes bounds what one execution's JSONata expressions and
 	// intrinsic functions may build (0: express.DefaultMaxBuildBytes).
 	MaxBuildBytes  int64    `yaml:"max_build_bytes"`

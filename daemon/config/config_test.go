@@ -48,6 +48,7 @@ workflows:
     ordering: partition
     idempotency_key: $.eventId
     concurrency: 16
+    fetch_max_partition_bytes: 65536
     commit_interval: 500ms
     dedup: {size: 1000, window: 1m}
     resources:
@@ -76,7 +77,8 @@ func TestGoodConfig(t *testing.T) {
 	}
 	o := rs[0].Options
 	if o.Ordering != kafka.OrderPartition || o.IdempotencyKey.String() != "$.eventId" || o.Concurrency != 16 ||
-		o.DedupSize != 1000 || o.CommitInterval.String() != "500ms" || o.DrainTimeout.String() != "10s" {
+		o.DedupSize != 1000 || o.CommitInterval.String() != "500ms" || o.DrainTimeout.String() != "10s" ||
+		o.FetchMaxPartitionBytes != 65536 {
 		t.Fatalf("options %+v", o)
 	}
 	if rs[1].Options.Ordering != kafka.OrderKey || len(rs[1].Options.Topics) != 2 {
@@ -100,6 +102,7 @@ workflows:
     ordering: random
     idempotency_key: eventId
     concurrency: -1
+    fetch_max_partition_bytes: -5
     resources:
       arn:aws:lambda:eu-west-1:123456789012:function:enrich-device: ftp://x
   - name: iot
@@ -129,6 +132,7 @@ workflows:
 		`/workflows/0/ordering: "random" is not one of key, partition, unordered`,
 		`/workflows/0/idempotency_key: "eventId" is not a JSONPath`,
 		`/workflows/0/concurrency: -1 is negative`,
+		`/workflows/0/fetch_max_partition_bytes: -5 is negative`,
 		`/workflows/0/resources/arn:aws:lambda:eu-west-1:123456789012:function:enrich-device: "ftp://x" is not`,
 		`/workflows/1/name: "iot" is also the name of /workflows/0`,
 		`/workflows/1/definition: open`,

@@ -1,0 +1,45 @@
+package kafka
+
+import (
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// TestFetchSizes: the client asks a partition for at most
+// FetchMaxPartitionBytes (default DefaultFetchMaxPartitionBytes, not
+// franz-go's 1 MiB) and a fetch for at most MaxInFlightBytes, capped at
+// Kafka's 50 MiB; ClientOpts still override both.
+func TestFetchSizes(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		o              Options
+		wantPart, want int32
+	}{
+		{"defaults", Options{}, DefaultFetchMaxPartitionBytes, 50 << 20},
+		{"set", Options{FetchMaxPartitionBytes: 4096, MaxInFlightBytes: 1 << 20}, 4096, 1 << 20},
+		{"client option wins", Options{FetchMaxPartitionBytes: 4096,
+			ClientOpts: []kgo.Opt{kgo.FetchMaxPartitionBytes(8192), kgo.FetchMaxBytes(2 << 20)}}, 8192, 2 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tc.o
+			o.Workflow, o.Topics, o.Group, o.DLQTopic = fakeWorkflow("w"), []string{"in"}, "g", "dlq"
+			p, err := New(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// a client that is made but never used: nothing is dialled
+			cl, err := kgo.NewClient(append(p.clientOpts(), kgo.SeedBrokers("127.0.0.1:1"))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			if got := cl.OptValue(kgo.FetchMaxPartitionBytes).(int32); got != tc.wantPart {
+				t.Errorf("FetchMaxPartitionBytes %d, want %d", got, tc.wantPart)
+			}
+			if got := cl.OptValue(kgo.FetchMaxBytes).(int32); got != tc.want {
+				t.Errorf("FetchMaxBytes %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
