@@ -14,7 +14,10 @@
 # the daemon's serve command, DAEMON_ENV environment variables (GOGC=100);
 # BROKER_FLAGS adds flags to the broker's (e.g. --metrics-addr
 # 127.0.0.1:19100 --pprof, to profile it); RETENTION_BYTES is the broker's
-# retention per partition (default 64 MiB).
+# retention per partition (default 64 MiB). PASSTHROUGH=BIN runs that
+# bench/passthrough binary (-records 0 -source-headers) in the daemon's
+# place: the bare franz-go client's peak in the same three-process setup,
+# the machine's limit for any consumer that produces a result per record.
 # Once a partition reaches it the broker trims on every produce and its CPU
 # doubles, which shows in the latency: for a long run give it more than the
 # run writes (rate x seconds x ~200 bytes / 12 partitions; RAM permitting).
@@ -39,11 +42,16 @@ trap cleanup EXIT INT TERM
 broker=$!; pids="$broker"
 sleep 3 # the broker creates its topics
 
-# shellcheck disable=SC2086
-env ${DAEMON_ENV:-} "$bin" serve --brokers 127.0.0.1:19093 --definition ../../../shared/bench/iot-reference.asl.json \
-  --topic readings --output-topic readings-out --metrics-addr "" --progress 0 ${DAEMON_FLAGS:-} \
-  --resource 'arn:aws:lambda:eu-west-1:123456789012:function:enrich-device=static:{"site":"plant-1","threshold":30}' \
-  >"$out/daemon.log" 2>&1 &
+if [ -n "${PASSTHROUGH:-}" ]; then
+  "$PASSTHROUGH" -brokers 127.0.0.1:19093 -topic readings -output-topic readings-out -group passthrough \
+    -records 0 -source-headers -timeout 24h >"$out/daemon.log" 2>&1 &
+else
+  # shellcheck disable=SC2086
+  env ${DAEMON_ENV:-} "$bin" serve --brokers 127.0.0.1:19093 --definition ../../../shared/bench/iot-reference.asl.json \
+    --topic readings --output-topic readings-out --metrics-addr "" --progress 0 ${DAEMON_FLAGS:-} \
+    --resource 'arn:aws:lambda:eu-west-1:123456789012:function:enrich-device=static:{"site":"plant-1","threshold":30}' \
+    >"$out/daemon.log" 2>&1 &
+fi
 daemon=$!; pids="$daemon $pids"
 ./rss.sh "$daemon" "$out/rss-daemon.csv" &
 pids="$! $pids"

@@ -18,6 +18,13 @@
 // The records are handled on one goroutine, as in franz-go's examples;
 // franz-go's own goroutines fetch, decompress, compress and send.
 //
+// With -records 0 it runs until SIGINT or SIGTERM (or -timeout) and then
+// prints the same line for what it did; with -source-headers every output
+// carries the express-source-topic, -partition and -offset headers the
+// daemon writes, so that `express load` can match it to its input: that
+// is how bench/e2e/run.sh (PASSTHROUGH=1) measures the bare client's peak
+// in the three-process setup.
+//
 // Two more modes measure the client's limits against the same broker:
 // -mode consume (consume and commit, nothing parsed or produced) and
 // -mode produce (generate -records readings in memory, then produce them
@@ -28,13 +35,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -43,6 +53,7 @@ import (
 	"github.com/ohler55/ojg/oj"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/stepstream/express/kafka"
 	"github.com/stepstream/express/load/readings"
 )
 
@@ -88,7 +99,8 @@ func run(args []string) error {
 		topic      = fs.String("topic", "readings", "input topic (produce: the topic produced to)")
 		output     = fs.String("output-topic", "passthrough-out", "output topic (passthrough)")
 		group      = fs.String("group", "passthrough", "consumer group (passthrough, consume)")
-		records    = fs.Int64("records", 1_000_000, "records to handle (consume, passthrough: the input's count; produce: how many)")
+		records    = fs.Int64("records", 1_000_000, "records to handle (consume, passthrough: the input's count, 0 until SIGINT or SIGTERM; produce: how many)")
+		srcHeaders = fs.Bool("source-headers", false, "passthrough: add the daemon's express-source-topic/-partition/-offset headers to every output")
 		parser     = fs.String("parser", "ojg", "ojg or encoding/json (passthrough)")
 		mixName    = fs.String("mix", "realistic", "readings of -mode produce: valid or realistic (see load/readings)")
 		seed       = fs.Uint64("seed", 1, "seed of the readings (produce)")
@@ -98,14 +110,30 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *records <= 0 {
-		return fmt.Errorf("-records %d: must be positive", *records)
+	if *records < 0 || *records == 0 && *mode == "produce" {
+		return fmt.Errorf("-records %d: must be positive (0: until stopped, not with -mode produce)", *records)
 	}
 	if *parser != "ojg" && *parser != "encoding/json" {
 		return fmt.Errorf("-parser %q: want ojg or encoding/json", *parser)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
+	// stop, set by a signal when -records is 0, ends the loop after the
+	// poll in hand (ctx would cut its produces and commit short)
+	stop, stopNow := context.WithCancel(context.Background())
+	defer stopNow()
+	if *records == 0 {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(sig)
+		go func() {
+			select {
+			case <-sig:
+				stopNow()
+			case <-stop.Done():
+			}
+		}()
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -122,7 +150,7 @@ func run(args []string) error {
 	var err error
 	switch *mode {
 	case "passthrough", "consume":
-		res, err = consume(ctx, seeds, *mode, *topic, *output, *group, *records, *parser)
+		res, err = consume(ctx, stop, seeds, *mode, *topic, *output, *group, *records, *parser, *srcHeaders)
 	case "produce":
 		mix, perr := readings.ParseMix(*mixName)
 		if perr != nil {
@@ -142,7 +170,7 @@ func run(args []string) error {
 
 // consume is the passthrough (and, with mode "consume", the consume-only
 // limit): poll, handle every record, wait for the produces, commit.
-func consume(ctx context.Context, seeds kgo.Opt, mode, topic, output, group string, n int64, parser string) (Result, error) {
+func consume(ctx, stop context.Context, seeds kgo.Opt, mode, topic, output, group string, n int64, parser string, srcHeaders bool) (Result, error) {
 	var fetched fetchCounter
 	cl, err := kgo.NewClient(seeds, kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic), kgo.DisableAutoCommit(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.WithHooks(&fetched))
@@ -160,9 +188,19 @@ func consume(ctx context.Context, seeds kgo.Opt, mode, topic, output, group stri
 	}
 	var p oj.Parser
 	var done int64
-	for done < n {
-		fs := cl.PollFetches(ctx)
+	var part, off []byte // source header values
+	for n == 0 || done < n {
+		pctx, cancelPoll := context.WithCancel(ctx)
+		context.AfterFunc(stop, cancelPoll)
+		fs := cl.PollFetches(pctx)
+		cancelPoll()
+		if stop.Err() != nil && fs.NumRecords() == 0 {
+			break
+		}
 		if err := ctx.Err(); err != nil {
+			if n == 0 {
+				break
+			}
 			return Result{}, fmt.Errorf("%d of %d records after the timeout", done, n)
 		}
 		var ferr error
@@ -178,7 +216,14 @@ func consume(ctx context.Context, seeds kgo.Opt, mode, topic, output, group stri
 				}
 				var out []byte
 				if out, herr = transform(&p, parser, r.Value); herr == nil {
-					cl.Produce(ctx, &kgo.Record{Topic: output, Key: r.Key, Value: out}, onAck)
+					o := &kgo.Record{Topic: output, Key: r.Key, Value: out}
+					if srcHeaders {
+						part = strconv.AppendInt(part[:0], int64(r.Partition), 10)
+						off = strconv.AppendInt(off[:0], r.Offset, 10)
+						o.Headers = []kgo.RecordHeader{{Key: kafka.HeaderSourceTopic, Value: []byte(r.Topic)},
+							{Key: kafka.HeaderSourcePartition, Value: bytes.Clone(part)}, {Key: kafka.HeaderSourceOffset, Value: bytes.Clone(off)}}
+					}
+					cl.Produce(ctx, o, onAck)
 				}
 			})
 			if herr != nil {

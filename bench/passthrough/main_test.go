@@ -53,7 +53,7 @@ func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 // loads the readings, the passthrough forwards every one of them keyed,
 // with the field added, and commits; consume reads them all.
 func TestModes(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "in", "out"),
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "in", "out", "out2"),
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, "127.0.0.1:0") }))
 	if err != nil {
 		t.Fatal(err)
@@ -68,12 +68,12 @@ func TestModes(t *testing.T) {
 		t.Fatalf("produce: %+v, %v", res, err)
 	}
 	for _, parser := range []string{"ojg", "encoding/json"} {
-		res, err = consume(ctx, seeds, "passthrough", "in", "out", "g-"+parser, n, parser)
+		res, err = consume(ctx, ctx, seeds, "passthrough", "in", "out", "g-"+parser, n, parser, false)
 		if err != nil || res.Records != n || res.Parser != parser || res.FetchedRecords != n || res.FetchedBytesPerRecord < 100 {
 			t.Fatalf("passthrough %s: %+v, %v", parser, res, err)
 		}
 	}
-	res, err = consume(ctx, seeds, "consume", "in", "", "g-consume", n, "ojg")
+	res, err = consume(ctx, ctx, seeds, "consume", "in", "", "g-consume", n, "ojg", false)
 	if err != nil || res.Records != n || res.Parser != "" {
 		t.Fatalf("consume: %+v, %v", res, err)
 	}
@@ -117,5 +117,56 @@ func TestModes(t *testing.T) {
 		if sum != n {
 			t.Errorf("group %s committed %d of %d", g, sum, n)
 		}
+	}
+
+	// -records 0 with -source-headers: it runs until stopped, and every
+	// output carries its input's coordinates, as the daemon's do
+	stop, stopNow := context.WithCancel(ctx)
+	type ended struct {
+		res Result
+		err error
+	}
+	end := make(chan ended, 1)
+	go func() {
+		res, err := consume(ctx, stop, seeds, "passthrough", "in", "out2", "g-forever", 0, "ojg", true)
+		end <- ended{res, err}
+	}()
+	cl2, err := kgo.NewClient(seeds, kgo.ConsumeTopics("out2"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl2.Close()
+	coords := map[string]bool{}
+	for got := 0; got < n; {
+		fs := cl2.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("%d of %d outputs of the endless passthrough", got, n)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			got++
+			var src [3]string
+			for _, h := range r.Headers {
+				switch h.Key {
+				case kafka.HeaderSourceTopic:
+					src[0] = string(h.Value)
+				case kafka.HeaderSourcePartition:
+					src[1] = string(h.Value)
+				case kafka.HeaderSourceOffset:
+					src[2] = string(h.Value)
+				}
+			}
+			if src[0] != "in" || src[1] == "" || src[2] == "" {
+				t.Fatalf("output %s: source headers %q", r.Value, src)
+			}
+			coords[src[1]+"/"+src[2]] = true
+		})
+	}
+	if len(coords) != n {
+		t.Errorf("%d distinct source coordinates for %d outputs", len(coords), n)
+	}
+	stopNow()
+	e := <-end
+	if e.err != nil || e.res.Records != n {
+		t.Fatalf("stopped passthrough: %+v, %v", e.res, e.err)
 	}
 }
