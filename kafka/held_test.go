@@ -180,7 +180,7 @@ func TestStuckPartitionHoldsItsShare(t *testing.T) {
 // quarter of MaxInFlight, at least one.
 func TestHoldBound(t *testing.T) {
 	for _, c := range []struct{ global, per, want int }{
-		{DefaultMaxInFlight, DefaultMaxInFlightPerPartition, 8192},
+		{DefaultMaxInFlight, DefaultMaxInFlightPerPartition, 2048},
 		{32768, 1000, 1000},
 		{32768, 32768, 8192},
 		{3, 2, 1},

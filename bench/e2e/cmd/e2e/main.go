@@ -164,7 +164,7 @@ func run(args []string, stdout io.Writer) ([]measurement, error) {
 		limits     = fs.Bool("limits", true, "measure consume-only and produce-only in every round")
 		jsonOut    = fs.String("json", "", "also write every measurement as JSON to `FILE`")
 		timeout    = fs.Duration("timeout", 10*time.Minute, "longest run of one process")
-		daemonArgs = fs.String("daemon-flags", "", "more flags for express serve, space-separated (e.g. \"--max-in-flight-per-partition 32768\")")
+		daemonArgs = fs.String("daemon-flags", "", "more flags for express serve, space-separated (e.g. \"--max-in-flight-per-partition 8192\")")
 	)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
