@@ -91,7 +91,7 @@ func ParseDelivery(s string) (Delivery, error) {
 
 // Defaults of Options.
 const (
-	DefaultConcurrency             = 256
+	DefaultConcurrency = 256
 	// DefaultMaxInFlight and DefaultMaxInFlightPerPartition are a
 	// quarter of what they were before the sixth pass (32768 and 8192):
 	// past the records awaiting their results' acknowledgement and the
@@ -108,6 +108,7 @@ const (
 	DefaultMaxPollRecords          = 2048
 	DefaultMaxInFlightBytes        = 64 << 20
 	DefaultFetchMaxPartitionBytes  = 128 << 10
+	DefaultLinger                  = 5 * time.Millisecond
 	DefaultTxnInterval             = 100 * time.Millisecond
 	DefaultTxnMaxRecords           = 10000
 )
@@ -158,6 +159,11 @@ type Options struct {
 	// and overran what a partition may hold, so paused partitions dropped
 	// it and fetched it again); see BENCHMARKS.md, "Fetch size".
 	FetchMaxPartitionBytes int32
+	// Linger is how long a partition's results wait for more before they
+	// are sent (Kafka's linger.ms; DefaultLinger, Kafka 4's default, when
+	// 0 or negative; 1µs is as good as none): results are sent in fewer,
+	// larger requests, at the cost of up to this much latency.
+	Linger time.Duration
 	// MaxRecordBytes is the largest record value executed; larger ones go
 	// to the DLQ. Default express.MaxPayloadBytes.
 	MaxRecordBytes int
@@ -252,6 +258,9 @@ func (o *Options) fill() error {
 	}
 	if o.MaxInFlightBytes <= 0 {
 		o.MaxInFlightBytes = DefaultMaxInFlightBytes
+	}
+	if o.Linger <= 0 {
+		o.Linger = DefaultLinger
 	}
 	if o.FetchMaxPartitionBytes <= 0 {
 		o.FetchMaxPartitionBytes = DefaultFetchMaxPartitionBytes

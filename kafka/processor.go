@@ -490,7 +490,7 @@ func (p *Processor) clientOpts() []kgo.Opt {
 		kgo.OnPartitionsAssigned(p.onAssigned),
 		kgo.OnPartitionsRevoked(p.onRevoked),
 		kgo.OnPartitionsLost(p.onLost),
-		kgo.ProducerLinger(5 * time.Millisecond),
+		kgo.ProducerLinger(p.o.Linger),
 		// A source has one fetch in flight; a partition resumed while it
 		// long-polls waits for it, so keep the long poll short.
 		kgo.FetchMaxWait(50 * time.Millisecond),

@@ -68,6 +68,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 		maxInFlight  = fs.Int("max-in-flight", 0, "records fetched and unfinished, over all partitions (default 8192)")
 		maxPerPart   = fs.Int("max-in-flight-per-partition", 0, "records admitted and unfinished per partition; as many more wait in memory before its fetching pauses (default 2048)")
 		maxInBytes   = fs.Int("max-in-flight-bytes", 0, "value bytes of the records fetched and unfinished; fetching waits at this bound (default 67108864)")
+		linger       = fs.Duration("linger", 0, "how long a partition's results wait for more before they are sent, Kafka's linger.ms (0: 5ms; 1us is as good as not at all)")
 		fetchPart    = fs.Int("fetch-max-partition-bytes", 0, "most record bytes one fetch asks of a partition, Kafka's max.partition.fetch.bytes (default 131072)")
 		maxBuild     = fs.Int64("max-build-bytes", 0, "bytes of strings, arrays and objects one execution's JSONata and intrinsic functions may build before it fails (default 67108864)")
 		maxBuildAll  = fs.Int64("max-build-bytes-total", 0, "the same, for all running executions together (default 402653184; -1: no limit)")
@@ -135,7 +136,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 	var f *config.File
 	if *cfgFile != "" {
 		for _, name := range []string{"definition", "name", "topic", "group", "output-topic", "dlq-topic", "ordering",
-			"idempotency-key", "concurrency", "max-in-flight", "max-in-flight-per-partition", "max-in-flight-bytes", "max-record-bytes", "fetch-max-partition-bytes",
+			"idempotency-key", "concurrency", "max-in-flight", "max-in-flight-per-partition", "max-in-flight-bytes", "max-record-bytes", "fetch-max-partition-bytes", "linger",
 			"max-build-bytes", "resource", "allow-unmapped", "propagate-headers",
 			"delivery", "transactional-id", "txn-interval", "txn-max-records"} {
 			if set[name] {
@@ -174,7 +175,7 @@ func serveMain(args []string, stdout, stderr io.Writer, ctx context.Context) int
 			MaxBuildBytesTotal: *maxBuildAll}
 		w := config.Workflow{Name: *name, Definition: *definition, Group: *group, OutputTopic: *outputTopic,
 			DLQTopic: *dlqTopic, Ordering: *ordering, IdempotencyKey: *idemKey, Concurrency: *concurrency,
-			MaxInFlight: *maxInFlight, MaxInFlightPerPartition: *maxPerPart, MaxInFlightBytes: *maxInBytes, FetchMaxPartitionBytes: *fetchPart, MaxRecordBytes: *maxBytes, MaxBuildBytes: *maxBuild,
+			MaxInFlight: *maxInFlight, MaxInFlightPerPartition: *maxPerPart, MaxInFlightBytes: *maxInBytes, FetchMaxPartitionBytes: *fetchPart, Linger: config.Duration(*linger), MaxRecordBytes: *maxBytes, MaxBuildBytes: *maxBuild,
 			Resources: map[string]config.Targets{}, AllowUnmapped: *allowUnmap,
 			PropagateHeaders: append([]string{}, splitList(*propagate)...), Delivery: *delivery}
 		f.InstanceID = *instanceID

@@ -164,6 +164,7 @@ func (c *checker) kafkaOptions(i int, w *Workflow) kafka.Options {
 		Concurrency: w.Concurrency, MaxInFlight: w.MaxInFlight, MaxInFlightPerPartition: w.MaxInFlightPerPartition,
 		MaxInFlightBytes: int64(w.MaxInFlightBytes), FetchMaxPartitionBytes: int32(min(w.FetchMaxPartitionBytes, math.MaxInt32)),
 		MaxRecordBytes: w.MaxRecordBytes, CommitInterval: time.Duration(w.CommitInterval),
+		Linger:       time.Duration(w.Linger),
 		DrainTimeout: time.Duration(c.f.DrainTimeout)}
 	if len(w.Topics) == 0 {
 		c.add(at(i, "topics"), "at least one topic is required")

@@ -129,8 +129,11 @@ type Workflow struct {
 	MaxBuildBytes  int64    `yaml:"max_build_bytes"`
 	MaxRecordBytes int      `yaml:"max_record_bytes"`
 	CommitInterval Duration `yaml:"commit_interval"`
-	Dedup          *Dedup   `yaml:"dedup"`
-	HTTPTimeout    Duration `yaml:"http_timeout"`
+	// Linger is how long results wait for more before they are sent
+	// (0: kafka.DefaultLinger).
+	Linger      Duration `yaml:"linger"`
+	Dedup       *Dedup   `yaml:"dedup"`
+	HTTPTimeout Duration `yaml:"http_timeout"`
 	// PropagateHeaders names the input record headers copied to the
 	// output record and sent with Task calls (kafka.Options.
 	// PropagateHeaders); absent: traceparent and tracestate, []: none.

@@ -49,6 +49,7 @@ workflows:
     idempotency_key: $.eventId
     concurrency: 16
     fetch_max_partition_bytes: 65536
+    linger: 1ms
     commit_interval: 500ms
     dedup: {size: 1000, window: 1m}
     resources:
@@ -78,7 +79,7 @@ func TestGoodConfig(t *testing.T) {
 	o := rs[0].Options
 	if o.Ordering != kafka.OrderPartition || o.IdempotencyKey.String() != "$.eventId" || o.Concurrency != 16 ||
 		o.DedupSize != 1000 || o.CommitInterval.String() != "500ms" || o.DrainTimeout.String() != "10s" ||
-		o.FetchMaxPartitionBytes != 65536 {
+		o.FetchMaxPartitionBytes != 65536 || o.Linger.String() != "1ms" {
 		t.Fatalf("options %+v", o)
 	}
 	if rs[1].Options.Ordering != kafka.OrderKey || len(rs[1].Options.Topics) != 2 {

@@ -2,24 +2,28 @@ package kafka
 
 import (
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// TestFetchSizes: the client asks a partition for at most
+// TestClientSizes: the client asks a partition for at most
 // FetchMaxPartitionBytes (default DefaultFetchMaxPartitionBytes, not
 // franz-go's 1 MiB) and a fetch for at most MaxInFlightBytes, capped at
-// Kafka's 50 MiB; ClientOpts still override both.
-func TestFetchSizes(t *testing.T) {
+// Kafka's 50 MiB, and lingers Linger (default DefaultLinger, not
+// franz-go's 10 ms); ClientOpts still override them.
+func TestClientSizes(t *testing.T) {
 	for _, tc := range []struct {
 		name           string
 		o              Options
 		wantPart, want int32
+		linger         time.Duration
 	}{
-		{"defaults", Options{}, DefaultFetchMaxPartitionBytes, 50 << 20},
-		{"set", Options{FetchMaxPartitionBytes: 4096, MaxInFlightBytes: 1 << 20}, 4096, 1 << 20},
+		{"defaults", Options{}, DefaultFetchMaxPartitionBytes, 50 << 20, DefaultLinger},
+		{"set", Options{FetchMaxPartitionBytes: 4096, MaxInFlightBytes: 1 << 20, Linger: time.Millisecond}, 4096, 1 << 20, time.Millisecond},
 		{"client option wins", Options{FetchMaxPartitionBytes: 4096,
-			ClientOpts: []kgo.Opt{kgo.FetchMaxPartitionBytes(8192), kgo.FetchMaxBytes(2 << 20)}}, 8192, 2 << 20},
+			ClientOpts: []kgo.Opt{kgo.FetchMaxPartitionBytes(8192), kgo.FetchMaxBytes(2 << 20), kgo.ProducerLinger(time.Microsecond)}},
+			8192, 2 << 20, time.Microsecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := tc.o
@@ -39,6 +43,9 @@ func TestFetchSizes(t *testing.T) {
 			}
 			if got := cl.OptValue(kgo.FetchMaxBytes).(int32); got != tc.want {
 				t.Errorf("FetchMaxBytes %d, want %d", got, tc.want)
+			}
+			if got := cl.OptValue(kgo.ProducerLinger).(time.Duration); got != tc.linger {
+				t.Errorf("ProducerLinger %v, want %v", got, tc.linger)
 			}
 		})
 	}
