@@ -1,46 +1,107 @@
 package kafka
 
 import (
+	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// TestDLQValues: a dead letter's status, error and cause header values are
-// written after the source headers' values in the slot's scratch buffer,
-// which the next dead letter of the slot reuses without allocating; a long
-// cause gets a buffer of its own, so slots do not keep large buffers.
-func TestDLQValues(t *testing.T) {
+// TestOffsetName: the default execution name is topic/partition/offset,
+// the same whether its start comes from the record's partition (the
+// prefix formatted once when the partition is assigned) or is formatted
+// from the record (slots made without a partition, the idempotency key's
+// fallback); it costs one allocation, and the source headers' values are
+// cut from it.
+func TestOffsetName(t *testing.T) {
 	p := &Processor{wfName: []byte("wf")}
-	s := &slot{p: p, scratch: make([]byte, 0, 64), rec: &kgo.Record{Topic: "in", Partition: 3, Offset: 42}, name: "in-3-42", status: "FAILED"}
-	check := func(cause string) {
-		t.Helper()
-		h := s.sourceHeaders(nil)
-		st, name, c := s.dlqValues("Reading.OutOfRange", cause)
-		if string(st) != "FAILED" || string(name) != "Reading.OutOfRange" || string(c) != cause {
-			t.Fatalf("values %q %q %q", st, name, c)
-		}
-		want := map[string]string{HeaderExecution: "in-3-42", HeaderSourceTopic: "in", HeaderSourcePartition: "3", HeaderSourceOffset: "42"}
-		for _, x := range h {
-			if w, ok := want[x.Key]; ok && string(x.Value) != w {
-				t.Fatalf("%s = %q after the dead letter's values, want %q", x.Key, x.Value, w)
+	cases := []struct {
+		topic  string
+		part   int32
+		offset int64
+	}{
+		{"in", 0, 0},
+		{"readings", 11, 123456},
+		{"readings-mixed", 2147483647, 9223372036854775807},
+		{strings.Repeat("t", 249), 7, 1 << 40}, // Kafka's longest topic name
+	}
+	for _, c := range cases {
+		want := fmt.Sprintf("%s/%d/%d", c.topic, c.part, c.offset)
+		r := &kgo.Record{Topic: c.topic, Partition: c.part, Offset: c.offset}
+		for _, withPart := range []bool{false, true} {
+			s := newSlot(p)
+			s.rec = r
+			if withPart {
+				s.part = newPartition(context.Background(), c.topic, c.part, true)
+			}
+			s.setOffsetName()
+			if s.name != want || s.name[s.offSlash] != '/' || s.offSlash != len(c.topic)+1+len(strconv.Itoa(int(c.part))) {
+				t.Fatalf("partition %v: name %q (second slash at %d), want %q", withPart, s.name, s.offSlash, want)
+			}
+			vals := map[string]string{}
+			for _, h := range s.sourceHeaders(nil) {
+				vals[h.Key] = string(h.Value)
+			}
+			if vals[HeaderExecution] != want || vals[HeaderSourceTopic] != c.topic || vals[HeaderSourcePartition] != strconv.Itoa(int(c.part)) ||
+				vals[HeaderSourceOffset] != strconv.FormatInt(c.offset, 10) || vals[HeaderWorkflow] != "wf" {
+				t.Errorf("partition %v: source headers %v", withPart, vals)
+			}
+			if withPart {
+				if n := testing.AllocsPerRun(100, s.setOffsetName); n != 1 {
+					t.Errorf("%v allocations per name, want 1", n)
+				}
+				if k := (&KeySource{recKey: true}).key(r, nil, s.part.prefix); k != want {
+					t.Errorf("idempotency key of a record without a key %q, want %q", k, want)
+				}
 			}
 		}
 	}
-	check("type or value outside the accepted range")
-	if n := testing.AllocsPerRun(100, func() {
-		s.hdrs = s.sourceHeaders(s.hdrs[:0])
-		s.dlqValues("Reading.OutOfRange", "type or value outside the accepted range")
-	}); n != 0 {
-		t.Errorf("%v allocations per dead letter, want 0", n)
+}
+
+// TestDLQValues: a dead letter's status, error and cause header values are
+// the strings' own bytes (no copy, no allocation, however long the cause),
+// and building the next dead letter of the slot leaves the values of the
+// previous one as they were (the client may still be writing it).
+func TestDLQValues(t *testing.T) {
+	p := &Processor{wfName: []byte("wf")}
+	s := newSlot(p)
+	s.rec = &kgo.Record{Topic: "in", Partition: 3, Offset: 42, Key: []byte("k")}
+	s.setOffsetName()
+	s.status = "FAILED"
+	values := func() map[string]string {
+		m := map[string]string{}
+		for _, h := range s.out.Headers {
+			m[h.Key] = string(h.Value)
+		}
+		return m
 	}
-	long := strings.Repeat("x", 4*dlqScratchMax)
-	check(long)
-	if cap(s.scratch) > 2*dlqScratchMax {
-		t.Errorf("the slot kept a %d-byte buffer after a long cause", cap(s.scratch))
+	long := strings.Repeat("x", 64<<10)
+	for _, cause := range []string{"type or value outside the accepted range", long, ""} {
+		s.deadLetter("dlq", "Reading.OutOfRange", cause)
+		first := append([]kgo.RecordHeader(nil), s.out.Headers...) // the values themselves are not copied
+		v := values()
+		if v[HeaderStatus] != "FAILED" || v[HeaderError] != "Reading.OutOfRange" || v[HeaderCause] != cause || v[HeaderExecution] != "in/3/42" {
+			t.Fatalf("dead letter headers %v", v)
+		}
+		if n := testing.AllocsPerRun(100, func() { s.deadLetter("dlq", "Reading.OutOfRange", cause) }); n != 0 {
+			t.Errorf("cause of %d bytes: %v allocations per dead letter, want 0", len(cause), n)
+		}
+		s.status = "TIMED_OUT"
+		s.deadLetter("dlq", "States.Timeout", "other")
+		prev := map[string]string{}
+		for _, h := range first {
+			prev[h.Key] = string(h.Value)
+		}
+		for k, x := range v {
+			if prev[k] != x {
+				t.Errorf("%s changed to %q by the next dead letter", k, prev[k])
+			}
+		}
+		s.status = "FAILED"
 	}
-	check("short again")
 }
 
 // TestRecordHeaders: the output record and the dead letter carry the same

@@ -650,7 +650,7 @@ func (p *Processor) process(s *slot) *slot {
 		if p.o.IdempotencyKey.IsDefault() {
 			s.setOffsetName()
 		} else {
-			s.name = p.o.IdempotencyKey.key(r, v, s.scratch)
+			s.name = p.o.IdempotencyKey.key(r, v, part.prefix)
 		}
 	}
 	if p.dd != nil {
@@ -705,9 +705,9 @@ func (p *Processor) process(s *slot) *slot {
 	}
 	if res.Status != express.Succeeded {
 		p.stats.Failed.Add(1)
-		name, cause := res.Error, res.Cause
+		name, cause, stop := res.Error, res.Cause, res.Stop
 		s.res = express.Result{} // s is not ours once produced
-		p.produceDLQ(s, name, cause)
+		p.produceDLQ(s, name, cause, stop)
 		return p.afterProduce(s, held, nxt)
 	}
 	p.stats.Succeeded.Add(1)
@@ -720,10 +720,12 @@ func (p *Processor) process(s *slot) *slot {
 	// jsonv.AppendJSON writes any value the engine returns (it does not
 	// fail or panic); the buffer is the slot's, reused once acknowledged.
 	val := jsonv.AppendJSON(s.buf[:0], res.Output)
+	stop := res.Stop
 	s.res = express.Result{}
 	s.buf = val
 	s.phase = phaseOutput
 	s.outputRecord(p.o.OutputTopic, val)
+	s.out.Timestamp = stop
 	if testHookBeforeProduce != nil {
 		testHookBeforeProduce(s)
 	}
@@ -811,13 +813,17 @@ func (p *Processor) handoff(s *slot) *slot {
 // reject sends a record that could not be executed to the DLQ.
 func (p *Processor) reject(s *slot, name, cause string) {
 	s.status = "REJECTED"
-	p.produceDLQ(s, name, cause)
+	p.produceDLQ(s, name, cause, time.Time{})
 }
 
-func (p *Processor) produceDLQ(s *slot, name, cause string) {
+// produceDLQ produces s's dead letter. ts is its timestamp: the end of its
+// execution, read by the engine a moment before (the client would read the
+// clock again for it), or zero: the client's clock.
+func (p *Processor) produceDLQ(s *slot, name, cause string, ts time.Time) {
 	s.errName, s.cause = name, cause
 	s.phase = phaseDLQ
 	s.deadLetter(p.o.DLQTopic, name, cause)
+	s.out.Timestamp = ts
 	p.produce(s)
 }
 
@@ -857,7 +863,7 @@ func (p *Processor) produceFailed(s *slot, err error) {
 	case s.phase == phaseOutput && refused:
 		p.log.Warn("output refused, sending the record to the dead-letter topic", "topic", s.out.Topic,
 			"source_partition", s.rec.Partition, "source_offset", s.rec.Offset, "err", err)
-		p.produceDLQ(s, ErrOutputRejected, "the output topic rejected the result: "+err.Error())
+		p.produceDLQ(s, ErrOutputRejected, "the output topic rejected the result: "+err.Error(), time.Time{})
 		return
 	}
 	if p.tx != nil {
