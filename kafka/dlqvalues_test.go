@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -162,6 +163,21 @@ func TestRecordHeaders(t *testing.T) {
 		})
 		if out != 0 || dl != 0 {
 			t.Errorf("name %q: %v allocations per output record, %v per dead letter; want 0", named, out, dl)
+		}
+	}
+}
+
+// TestSlotLayout: what admission, the worker and the acknowledgement of
+// every record touch is in a slot's first two cache lines.
+func TestSlotLayout(t *testing.T) {
+	var s slot
+	hot := map[string]uintptr{"p": unsafe.Offsetof(s.p), "part": unsafe.Offsetof(s.part), "rec": unsafe.Offsetof(s.rec),
+		"hash": unsafe.Offsetof(s.hash), "t0": unsafe.Offsetof(s.t0), "size": unsafe.Offsetof(s.size), "done": unsafe.Offsetof(s.done),
+		"phase": unsafe.Offsetof(s.phase), "owner": unsafe.Offsetof(s.owner), "keyHeld": unsafe.Offsetof(s.keyHeld),
+		"name": unsafe.Offsetof(s.name), "status": unsafe.Offsetof(s.status), "ack": unsafe.Offsetof(s.ack)}
+	for f, off := range hot {
+		if off >= 128 {
+			t.Errorf("slot.%s at byte %d, beyond the first two cache lines", f, off)
 		}
 	}
 }

@@ -20,9 +20,9 @@ type tp struct {
 type partition struct {
 	topic  string
 	id     int32
-	prefix []byte // topic/id/: the start of its records' names (partitionPrefix); read only
-	ctx   context.Context // executions of this partition; cancelled when a drain gives up
-	stop  context.CancelFunc
+	prefix []byte          // topic/id/: the start of its records' names (partitionPrefix); read only
+	ctx    context.Context // executions of this partition; cancelled when a drain gives up
+	stop   context.CancelFunc
 
 	hw atomic.Int64 // high watermark seen on the last fetch
 

@@ -602,7 +602,7 @@ func (p *Processor) start(run []*slot) {
 	}
 }
 
-func (p *Processor) work(s *slot) {
+func (p *Processor) work(s *slot, res *express.Result) {
 	defer func() {
 		if v := recover(); v != nil {
 			// a bug in this package (the engine recovers its own): the
@@ -611,13 +611,15 @@ func (p *Processor) work(s *slot) {
 		}
 	}()
 	for s != nil {
-		s = p.process(s)
+		s = p.process(s, res)
 	}
 }
 
 // process runs one record and returns the next record of its key, which the
-// same worker runs next.
-func (p *Processor) process(s *slot) *slot {
+// same worker runs next. res is the worker's, for the execution's result
+// (a local would be moved to the heap: it is passed to the Observer, one
+// allocation per record); process leaves it zero.
+func (p *Processor) process(s *slot, res *express.Result) *slot {
 	part := s.part
 	if part.ctx.Err() != nil || (!s.parsed && part.revoked.Load()) {
 		// a revoked partition starts nothing new: the record is left
@@ -682,14 +684,11 @@ func (p *Processor) process(s *slot) *slot {
 	// engine's objects as they are (an execution log that writes outputs
 	// wants plain values).
 	hist := p.sample()
-	// the result lives in the slot: a local would be moved to the heap
-	// (it is passed to the Observer), one allocation per record
-	s.res = wf.Execute(part.ctx, s.val, express.ExecOptions{Name: s.name, InputSize: len(r.Value), RawOutput: !p.o.ExecutionLog.logsOutput(),
+	*res = wf.Execute(part.ctx, s.val, express.ExecOptions{Name: s.name, InputSize: len(r.Value), RawOutput: !p.o.ExecutionLog.logsOutput(),
 		Headers: s.propagated(p.o.PropagateHeaders), History: hist})
-	res := &s.res
 	if res.Status == express.Aborted && part.ctx.Err() != nil {
 		nxt := p.handoff(s)
-		s.res = express.Result{}
+		*res = express.Result{}
 		p.discard(s)
 		return nxt
 	}
@@ -706,13 +705,13 @@ func (p *Processor) process(s *slot) *slot {
 	if res.Status != express.Succeeded {
 		p.stats.Failed.Add(1)
 		name, cause, stop := res.Error, res.Cause, res.Stop
-		s.res = express.Result{} // s is not ours once produced
+		*res = express.Result{}
 		p.produceDLQ(s, name, cause, stop)
 		return p.afterProduce(s, held, nxt)
 	}
 	p.stats.Succeeded.Add(1)
 	if p.o.OutputTopic == "" {
-		s.res = express.Result{}
+		*res = express.Result{}
 		nxt = p.afterProduce(s, held, nxt) // nothing to produce: the key goes on now
 		p.complete(s)
 		return nxt
@@ -721,7 +720,7 @@ func (p *Processor) process(s *slot) *slot {
 	// fail or panic); the buffer is the slot's, reused once acknowledged.
 	val := jsonv.AppendJSON(s.buf[:0], res.Output)
 	stop := res.Stop
-	s.res = express.Result{}
+	*res = express.Result{}
 	s.buf = val
 	s.phase = phaseOutput
 	s.outputRecord(p.o.OutputTopic, val)
