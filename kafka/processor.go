@@ -30,6 +30,7 @@ type Processor struct {
 	cl     *kgo.Client
 	pool   *workers // started by Run
 	seed   maphash.Seed
+	epoch  time.Time // monoNow's origin (with a monotonic reading)
 	dd     *dedup
 	m      *wfMetrics
 	log    *slog.Logger
@@ -100,6 +101,7 @@ func New(o Options) (*Processor, error) {
 		wf:       o.Workflow,
 		wfName:   []byte(o.Workflow.Name()),
 		seed:     maphash.MakeSeed(),
+		epoch:    time.Now(),
 		log:      o.Logger.With("workflow", o.Workflow.Name()),
 		parts:    make(map[tp]*partition),
 		capCh:    make(chan struct{}, 1),
@@ -425,7 +427,7 @@ func (p *Processor) pollOnce(ctx context.Context, max int, logged map[string]tim
 // dispatch admits the records of one poll (admit). It returns the
 // partitions that must pause.
 func (p *Processor) dispatch(fs kgo.Fetches, pause []*partition) []*partition {
-	t0 := time.Now().UnixNano() // one admission time for the whole poll
+	t0 := p.monoNow() // one admission time for the whole poll
 	p.assignMu.RLock()
 	defer p.assignMu.RUnlock()
 	fs.EachPartition(func(ftp kgo.FetchTopicPartition) {
@@ -657,7 +659,7 @@ func (p *Processor) process(s *slot, res *express.Result) *slot {
 	}
 	if p.dd != nil {
 		s.waitRefs.Store(2)
-		switch p.dd.begin(s.name, s, time.Now().UnixNano()) {
+		switch p.dd.begin(s.name, s, p.monoNow()) {
 		case dedupDuplicate:
 			nxt := p.handoff(s)
 			p.stats.Duplicates.Add(1)
@@ -909,13 +911,19 @@ func retryDelay(attempt int) time.Duration {
 	return min(time.Second<<min(max(attempt-1, 0), 5), 30*time.Second)
 }
 
+// monoNow is the time in nanoseconds since the processor was made, read
+// from the monotonic clock only: half the cost of time.Now, which also
+// reads the wall clock. Admission times (latency) and the dedup window use
+// it.
+func (p *Processor) monoNow() int64 { return int64(time.Since(p.epoch)) }
+
 // complete marks s finished, moves its partition's watermark and recycles
 // the records popped from the ring. s must not be used afterwards.
 func (p *Processor) complete(s *slot) {
 	if p.deferFinish(s, false) {
 		return
 	}
-	now := time.Now().UnixNano()
+	now := p.monoNow()
 	if s.owner {
 		for _, w := range p.dd.finish(s.name, now) {
 			p.stats.Duplicates.Add(1)

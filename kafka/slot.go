@@ -52,7 +52,7 @@ type slot struct {
 	rec           *kgo.Record
 	hash          uint64
 	next          *slot // the next record of the same key, waiting for this one
-	t0            int64 // admission time, unix nanoseconds
+	t0            int64 // admission time (monoNow)
 	size          int64 // len(rec.Value), counted in the in-flight bytes
 	chained       bool  // ordered behind earlier records of its key (or partition)
 	done          bool  // guarded by part.mu
