@@ -30,7 +30,7 @@ type dedupShard struct {
 type dedupEntry struct {
 	key     string
 	done    bool
-	at      int64 // unix nanoseconds of completion
+	at      int64 // completion time (Processor.monoNow)
 	waiters []*slot
 }
 

@@ -60,8 +60,9 @@ func (k KeySource) String() string { return k.expr }
 // IsDefault reports whether keys are topic/partition/offset.
 func (k KeySource) IsDefault() bool { return k.path == nil && k.header == "" && !k.recKey }
 
-// key returns the idempotency key of r, whose value parsed as v.
-func (k *KeySource) key(r *kgo.Record, v any, scratch []byte) string {
+// key returns the idempotency key of r, whose value parsed as v; pre is
+// r's partition's prefix (partitionPrefix) or nil.
+func (k *KeySource) key(r *kgo.Record, v any, pre []byte) string {
 	switch {
 	case k.path != nil:
 		x, _ := k.path.Get(nil, v)
@@ -86,14 +87,6 @@ func (k *KeySource) key(r *kgo.Record, v any, scratch []byte) string {
 			return string(r.Key)
 		}
 	}
-	return offsetKey(r, scratch)
-}
-
-func offsetKey(r *kgo.Record, scratch []byte) string {
-	b := append(scratch[:0], r.Topic...)
-	b = append(b, '/')
-	b = strconv.AppendInt(b, int64(r.Partition), 10)
-	b = append(b, '/')
-	b = strconv.AppendInt(b, r.Offset, 10)
-	return string(b)
+	name, _ := offsetName(r, pre)
+	return name
 }

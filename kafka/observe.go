@@ -9,7 +9,8 @@ import (
 // Observer watches a Processor's executions for a console. Its methods are
 // called on the processor's workers and must be fast and safe for
 // concurrent use; records and headers passed to them are valid only during
-// the call (copy what you keep).
+// the call (copy what you keep) and must not be modified (header values
+// may be the bytes of strings).
 type Observer interface {
 	// Sample is called before each execution: it returns the History the
 	// execution records (a rate-limited sample), or nil (most of them).

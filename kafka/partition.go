@@ -18,10 +18,11 @@ type tp struct {
 // over to the next record, and by the produce callback when a record is
 // done: never a lock shared by all partitions.
 type partition struct {
-	topic string
-	id    int32
-	ctx   context.Context // executions of this partition; cancelled when a drain gives up
-	stop  context.CancelFunc
+	topic  string
+	id     int32
+	prefix []byte          // topic/id/: the start of its records' names (partitionPrefix); read only
+	ctx    context.Context // executions of this partition; cancelled when a drain gives up
+	stop   context.CancelFunc
 
 	hw atomic.Int64 // high watermark seen on the last fetch
 
@@ -121,7 +122,8 @@ func (p *partition) detach() (int, int64) {
 }
 
 func newPartition(parent context.Context, topic string, id int32, ordered bool) *partition {
-	p := &partition{topic: topic, id: id, ring: make([]*slot, 64), next: -1, wm: -1, done: -1, first: -1}
+	p := &partition{topic: topic, id: id, ring: make([]*slot, 64), next: -1, wm: -1, done: -1, first: -1,
+		prefix: partitionPrefix(nil, topic, id)}
 	p.ctx, p.stop = context.WithCancel(parent)
 	if ordered {
 		p.keys = make(map[uint64]*slot)

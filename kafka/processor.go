@@ -30,6 +30,7 @@ type Processor struct {
 	cl     *kgo.Client
 	pool   *workers // started by Run
 	seed   maphash.Seed
+	epoch  time.Time // monoNow's origin (with a monotonic reading)
 	dd     *dedup
 	m      *wfMetrics
 	log    *slog.Logger
@@ -100,6 +101,7 @@ func New(o Options) (*Processor, error) {
 		wf:       o.Workflow,
 		wfName:   []byte(o.Workflow.Name()),
 		seed:     maphash.MakeSeed(),
+		epoch:    time.Now(),
 		log:      o.Logger.With("workflow", o.Workflow.Name()),
 		parts:    make(map[tp]*partition),
 		capCh:    make(chan struct{}, 1),
@@ -401,7 +403,7 @@ func (p *Processor) pollOnce(ctx context.Context, max int, logged map[string]tim
 // dispatch admits the records of one poll (admit). It returns the
 // partitions that must pause.
 func (p *Processor) dispatch(fs kgo.Fetches, pause []*partition) []*partition {
-	t0 := time.Now().UnixNano() // one admission time for the whole poll
+	t0 := p.monoNow() // one admission time for the whole poll
 	p.assignMu.RLock()
 	defer p.assignMu.RUnlock()
 	fs.EachPartition(func(ftp kgo.FetchTopicPartition) {
@@ -617,7 +619,7 @@ func (p *Processor) start(run []*slot) {
 	}
 }
 
-func (p *Processor) work(s *slot) {
+func (p *Processor) work(s *slot, res *express.Result) {
 	defer func() {
 		if v := recover(); v != nil {
 			// a bug in this package (the engine recovers its own): the
@@ -626,13 +628,15 @@ func (p *Processor) work(s *slot) {
 		}
 	}()
 	for s != nil {
-		s = p.process(s)
+		s = p.process(s, res)
 	}
 }
 
 // process runs one record and returns the next record of its key, which the
-// same worker runs next.
-func (p *Processor) process(s *slot) *slot {
+// same worker runs next. res is the worker's, for the execution's result
+// (a local would be moved to the heap: it is passed to the Observer, one
+// allocation per record); process leaves it zero.
+func (p *Processor) process(s *slot, res *express.Result) *slot {
 	part := s.part
 	if part.ctx.Err() != nil || (!s.parsed && part.revoked.Load()) {
 		// a revoked partition starts nothing new: the record is left
@@ -665,12 +669,12 @@ func (p *Processor) process(s *slot) *slot {
 		if p.o.IdempotencyKey.IsDefault() {
 			s.setOffsetName()
 		} else {
-			s.name = p.o.IdempotencyKey.key(r, v, s.scratch)
+			s.name = p.o.IdempotencyKey.key(r, v, part.prefix)
 		}
 	}
 	if p.dd != nil {
 		s.waitRefs.Store(2)
-		switch p.dd.begin(s.name, s, time.Now().UnixNano()) {
+		switch p.dd.begin(s.name, s, p.monoNow()) {
 		case dedupDuplicate:
 			nxt := p.handoff(s)
 			p.stats.Duplicates.Add(1)
@@ -697,14 +701,11 @@ func (p *Processor) process(s *slot) *slot {
 	// engine's objects as they are (an execution log that writes outputs
 	// wants plain values).
 	hist := p.sample()
-	// the result lives in the slot: a local would be moved to the heap
-	// (it is passed to the Observer), one allocation per record
-	s.res = wf.Execute(part.ctx, s.val, express.ExecOptions{Name: s.name, InputSize: len(r.Value), RawOutput: !p.o.ExecutionLog.logsOutput(),
+	*res = wf.Execute(part.ctx, s.val, express.ExecOptions{Name: s.name, InputSize: len(r.Value), RawOutput: !p.o.ExecutionLog.logsOutput(),
 		Headers: s.propagated(p.o.PropagateHeaders), History: hist})
-	res := &s.res
 	if res.Status == express.Aborted && part.ctx.Err() != nil {
 		nxt := p.handoff(s)
-		s.res = express.Result{}
+		*res = express.Result{}
 		p.discard(s)
 		return nxt
 	}
@@ -720,14 +721,14 @@ func (p *Processor) process(s *slot) *slot {
 	}
 	if res.Status != express.Succeeded {
 		p.stats.Failed.Add(1)
-		name, cause := res.Error, res.Cause
-		s.res = express.Result{} // s is not ours once produced
-		p.produceDLQ(s, name, cause)
+		name, cause, stop := res.Error, res.Cause, res.Stop
+		*res = express.Result{}
+		p.produceDLQ(s, name, cause, stop)
 		return p.afterProduce(s, held, nxt)
 	}
 	p.stats.Succeeded.Add(1)
 	if p.o.OutputTopic == "" {
-		s.res = express.Result{}
+		*res = express.Result{}
 		nxt = p.afterProduce(s, held, nxt) // nothing to produce: the key goes on now
 		p.complete(s)
 		return nxt
@@ -735,10 +736,12 @@ func (p *Processor) process(s *slot) *slot {
 	// jsonv.AppendJSON writes any value the engine returns (it does not
 	// fail or panic); the buffer is the slot's, reused once acknowledged.
 	val := jsonv.AppendJSON(s.buf[:0], res.Output)
-	s.res = express.Result{}
+	stop := res.Stop
+	*res = express.Result{}
 	s.buf = val
 	s.phase = phaseOutput
 	s.outputRecord(p.o.OutputTopic, val)
+	s.out.Timestamp = stop
 	if testHookBeforeProduce != nil {
 		testHookBeforeProduce(s)
 	}
@@ -826,13 +829,17 @@ func (p *Processor) handoff(s *slot) *slot {
 // reject sends a record that could not be executed to the DLQ.
 func (p *Processor) reject(s *slot, name, cause string) {
 	s.status = "REJECTED"
-	p.produceDLQ(s, name, cause)
+	p.produceDLQ(s, name, cause, time.Time{})
 }
 
-func (p *Processor) produceDLQ(s *slot, name, cause string) {
+// produceDLQ produces s's dead letter. ts is its timestamp: the end of its
+// execution, read by the engine a moment before (the client would read the
+// clock again for it), or zero: the client's clock.
+func (p *Processor) produceDLQ(s *slot, name, cause string, ts time.Time) {
 	s.errName, s.cause = name, cause
 	s.phase = phaseDLQ
 	s.deadLetter(p.o.DLQTopic, name, cause)
+	s.out.Timestamp = ts
 	p.produce(s)
 }
 
@@ -872,7 +879,7 @@ func (p *Processor) produceFailed(s *slot, err error) {
 	case s.phase == phaseOutput && refused:
 		p.log.Warn("output refused, sending the record to the dead-letter topic", "topic", s.out.Topic,
 			"source_partition", s.rec.Partition, "source_offset", s.rec.Offset, "err", err)
-		p.produceDLQ(s, ErrOutputRejected, "the output topic rejected the result: "+err.Error())
+		p.produceDLQ(s, ErrOutputRejected, "the output topic rejected the result: "+err.Error(), time.Time{})
 		return
 	}
 	if p.tx != nil {
@@ -919,13 +926,19 @@ func retryDelay(attempt int) time.Duration {
 	return min(time.Second<<min(max(attempt-1, 0), 5), 30*time.Second)
 }
 
+// monoNow is the time in nanoseconds since the processor was made, read
+// from the monotonic clock only: half the cost of time.Now, which also
+// reads the wall clock. Admission times (latency) and the dedup window use
+// it.
+func (p *Processor) monoNow() int64 { return int64(time.Since(p.epoch)) }
+
 // complete marks s finished, moves its partition's watermark and recycles
 // the records popped from the ring. s must not be used afterwards.
 func (p *Processor) complete(s *slot) {
 	if p.deferFinish(s, false) {
 		return
 	}
-	now := time.Now().UnixNano()
+	now := p.monoNow()
 	if s.owner {
 		for _, w := range p.dd.finish(s.name, now) {
 			p.stats.Duplicates.Add(1)

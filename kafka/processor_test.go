@@ -44,8 +44,14 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	before := time.Now().Truncate(time.Millisecond)
 	stop := runProcessor(t, p)
 	waitFor(t, 30*time.Second, "all records finished", func() bool { return p.Stats().Finished.Load() >= n })
+	after := time.Now()
+	// admission to acknowledgement, measured on the monotonic clock
+	if q50, q100 := p.LatencyQuantile(0.5, false), p.LatencyQuantile(1, false); q50 <= 0 || q100 > after.Sub(before)*5/4 {
+		t.Errorf("latency p50 %v, max %v, in a run of %v", q50, q100, after.Sub(before))
+	}
 	stop()
 
 	out := consumeN(t, addrs, n, 10*time.Second, "out", "dlq")
@@ -54,6 +60,11 @@ func TestEndToEnd(t *testing.T) {
 	}
 	var nOut, nDLQ int
 	for _, r := range out {
+		// outputs and dead letters are stamped with the end of their
+		// execution (or, rejected unparsed, their produce)
+		if r.Timestamp.Before(before) || r.Timestamp.After(after) {
+			t.Fatalf("record timestamp %v, outside the run (%v to %v)", r.Timestamp, before, after)
+		}
 		switch r.Topic {
 		case "out":
 			nOut++

@@ -3,6 +3,8 @@ package kafka
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/stepstream/express/express"
 )
 
 // workers is the processor's execution pool: a fixed number of goroutines
@@ -12,7 +14,7 @@ import (
 // shutdown or a metrics scrape then still gets the lock. The queue's length
 // is bounded by the admission limits (MaxInFlight), not by the pool.
 type workers struct {
-	run func(*slot)
+	run func(*slot, *express.Result)
 
 	mu     sync.Mutex
 	cond   sync.Cond
@@ -27,7 +29,7 @@ type workers struct {
 }
 
 // newWorkers makes a pool of size workers; start starts them.
-func newWorkers(size int, run func(*slot)) *workers {
+func newWorkers(size int, run func(*slot, *express.Result)) *workers {
 	w := &workers{run: run, size: size, q: make([]*slot, 256)}
 	w.cond.L = &w.mu
 	return w
@@ -89,6 +91,9 @@ func (w *workers) queued() int {
 
 func (w *workers) loop() {
 	defer w.live.Add(-1)
+	// the worker's executions' results: one, reused (a slot's would be
+	// memory last touched MaxInFlight records ago)
+	res := new(express.Result)
 	for {
 		w.mu.Lock()
 		for w.n == 0 && !w.closed {
@@ -104,7 +109,7 @@ func (w *workers) loop() {
 		w.n--
 		w.mu.Unlock()
 		w.busy.Add(1)
-		w.run(s)
+		w.run(s, res)
 		w.busy.Add(-1)
 	}
 }
