@@ -272,8 +272,8 @@ func TestPrometheusDashboardAndAlerts(t *testing.T) {
 		absRules = append(absRules, fmt.Sprintf("  - %q", a))
 	}
 	cfg := fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
+  scrape_interval: 2s
+  scrape_timeout: 2s
   evaluation_interval: 1s
 rule_files:
 %s
@@ -327,11 +327,13 @@ scrape_configs:
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	})
-	// queryData runs q until it returns data (at most 10 s): the latest
-	// scrape may have failed on this busy machine (a 1 s scrape timeout
-	// under -race), and a failed scrape makes every series stale at once.
+	// queryData runs q until it returns data (at most 30 s): the latest
+	// scrape may have failed on this busy machine (the 2 s scrape timeout
+	// under -race, with other tests running: a 1 s timeout failed
+	// scrapes for over 10 s in a row there), and a failed scrape makes
+	// every series stale at once.
 	queryData := func(q string) (*promResult, error) {
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for {
 			r, err := promQuery(base, q)
 			if err != nil || len(r.Data.Result) > 0 || time.Now().After(deadline) {
