@@ -151,18 +151,13 @@ func (w *Workflow) transition(wf *express.Workflow, from, to *express.State) {
 func (w *Workflow) table(m *express.Machine) *edgeTable {
 	w.edgeMu.Lock()
 	defer w.edgeMu.Unlock()
-	var t *edgeTable
-	for _, c := range w.tables {
-		if c.m == m {
-			t = c
-		}
+	i := slices.IndexFunc(w.tables, func(t *edgeTable) bool { return t.m == m })
+	if i < 0 {
+		i = len(w.tables)
+		w.tables = append(w.tables, &edgeTable{m: m, succ: make([]atomic.Pointer[[]edgeCell], len(m.AllStates))})
 	}
-	if t == nil {
-		t = &edgeTable{m: m, succ: make([]atomic.Pointer[[]edgeCell], len(m.AllStates))}
-		w.tables = append(w.tables, t)
-	}
-	w.edgeTab.Store(t)
-	return t
+	w.edgeTab.Store(w.tables[i])
+	return w.tables[i]
 }
 
 // newEdge returns the counter of the edge from→to of t, adding it.

@@ -247,21 +247,17 @@ func (s *stateCounts) cell(wf *express.Workflow, name string) *stateCell {
 func (s *stateCounts) table(m *express.Machine) *stateTable {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var t *stateTable
-	for _, c := range s.tables {
-		if c.m == m {
-			t = c
-		}
-	}
-	if t == nil {
-		t = &stateTable{m: m, index: newNameIndex(m.AllStates), cells: make([]*stateCell, len(m.AllStates))}
+	i := slices.IndexFunc(s.tables, func(t *stateTable) bool { return t.m == m })
+	if i < 0 {
+		t := &stateTable{m: m, index: newNameIndex(m.AllStates), cells: make([]*stateCell, len(m.AllStates))}
 		for id, st := range m.AllStates {
 			t.cells[id] = s.cellLocked(st.Name)
 		}
+		i = len(s.tables)
 		s.tables = append(s.tables, t)
 	}
-	s.cur.Store(t)
-	return t
+	s.cur.Store(s.tables[i])
+	return s.tables[i]
 }
 
 // cellLocked returns the cell of the states named name, made if needed;
