@@ -136,6 +136,7 @@ func CompileValue(doc any, opts Options) (*express.Workflow, error) {
 	c.allowed(root, "", topFields)
 	c.usesContext = mentionsContext(root)
 	m, _ := c.machine(root, "", lang, scopeTop)
+	m.AllStates = c.states
 	var timeout time.Duration
 	if v, ok := root["TimeoutSeconds"]; ok {
 		n, ok := c.posInt(v, "/TimeoutSeconds")
@@ -186,6 +187,8 @@ type compiler struct {
 	// keys interns the keys of JSONPath paths and templates (an
 	// aslpath.Keys, used by the flow files).
 	keys map[string]string
+	// states are every state built so far, by State.ID.
+	states []*express.State
 }
 
 // mentionsContext reports whether any string of the definition refers to

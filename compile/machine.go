@@ -78,7 +78,7 @@ func (c *compiler) machine(def map[string]any, ptr string, lang queryLang, kind 
 		obj, ok := states[n].(map[string]any)
 		if !ok {
 			c.shape(sptr, "a state must be an object with a Type")
-			m.States[i] = &express.State{Name: n}
+			m.States[i] = c.numbered(&express.State{Name: n})
 			continue
 		}
 		st, blocking := b.state(i, n, obj, sptr)
@@ -108,6 +108,14 @@ func nameSet(names []string) map[string]bool {
 		m[n] = true
 	}
 	return m
+}
+
+// numbered gives st the next State.ID and records it for
+// Machine.AllStates.
+func (c *compiler) numbered(st *express.State) *express.State {
+	st.ID = len(c.states)
+	c.states = append(c.states, st)
+	return st
 }
 
 type machineBuilder struct {
@@ -164,7 +172,7 @@ func (b *machineBuilder) transition(from int, obj map[string]any, ptr string) in
 
 func (b *machineBuilder) state(i int, name string, obj map[string]any, ptr string) (*express.State, bool) {
 	c := b.c
-	st := &express.State{Name: name, ExitEvents: 1}
+	st := c.numbered(&express.State{Name: name, ExitEvents: 1})
 	typ, ok := obj["Type"].(string)
 	if !ok {
 		if _, has := obj["Type"]; !has {

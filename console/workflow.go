@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/percpu"
 )
 
 // Workflow records what the console shows of one workflow beyond the
@@ -27,8 +28,15 @@ type Workflow struct {
 
 	graph atomic.Pointer[graph]
 
-	edges  cow[edgeKey, *atomic.Int64]
-	edgeMu sync.Mutex
+	// Transitions per edge: edgeTab is the table of the machine last
+	// seen, tables every machine's (guarded by edgeMu, which serialises
+	// inserts); edges counts the transitions of states a table cannot
+	// place (a machine not built by package compile).
+	edgeTab atomic.Pointer[edgeTable]
+	tables  []*edgeTable
+	cells   percpu.Cells
+	edges   cow[edgeKey, *atomic.Int64]
+	edgeMu  sync.Mutex
 
 	budget atomic.Int64 // sampled histories left this second
 	// failures and dead letters recorded this second: under a storm of
@@ -54,6 +62,20 @@ type graph struct {
 }
 
 type edgeKey struct{ from, to *express.State }
+
+// edgeTable counts the transitions along the edges of one compiled
+// workflow: succ[from.ID] are the states reached from state from so far,
+// each with its counter (copy-on-write, appended under edgeMu; a state
+// has a few successors, so a scan finds one faster than a map lookup).
+type edgeTable struct {
+	m    *express.Machine
+	succ []atomic.Pointer[[]edgeCell]
+}
+
+type edgeCell struct {
+	to *express.State
+	n  percpu.Counter
+}
 
 func newWorkflow(c *Console, name string) *Workflow {
 	w := &Workflow{c: c, name: name, durations: map[string]*ring[float64]{},
@@ -96,12 +118,68 @@ func (w *Workflow) Hooks(h express.Hooks) express.Hooks {
 		if prev != nil {
 			prev(wf, from, to)
 		}
-		w.transition(from, to)
+		w.transition(wf, from, to)
 	}
 	return h
 }
 
-func (w *Workflow) transition(from, to *express.State) {
+// transition counts one transition: by the states' IDs in the table of
+// wf's machine, without a map lookup or a write shared between cores
+// (the counters are per P, see package percpu).
+func (w *Workflow) transition(wf *express.Workflow, from, to *express.State) {
+	t := w.edgeTab.Load()
+	if t == nil || t.m != wf.Machine {
+		t = w.table(wf.Machine)
+	}
+	if all := t.m.AllStates; from.ID < len(all) && all[from.ID] == from {
+		if p := t.succ[from.ID].Load(); p != nil {
+			for i := range *p {
+				if c := &(*p)[i]; c.to == to {
+					c.n.Inc()
+					return
+				}
+			}
+		}
+		w.newEdge(t, from, to).Inc()
+		return
+	}
+	w.unplaced(from, to)
+}
+
+// table returns the edge table of machine m, made on first use, and makes
+// it the one tried first.
+func (w *Workflow) table(m *express.Machine) *edgeTable {
+	w.edgeMu.Lock()
+	defer w.edgeMu.Unlock()
+	i := slices.IndexFunc(w.tables, func(t *edgeTable) bool { return t.m == m })
+	if i < 0 {
+		i = len(w.tables)
+		w.tables = append(w.tables, &edgeTable{m: m, succ: make([]atomic.Pointer[[]edgeCell], len(m.AllStates))})
+	}
+	w.edgeTab.Store(w.tables[i])
+	return w.tables[i]
+}
+
+// newEdge returns the counter of the edge from→to of t, adding it.
+func (w *Workflow) newEdge(t *edgeTable, from, to *express.State) percpu.Counter {
+	w.edgeMu.Lock()
+	defer w.edgeMu.Unlock()
+	var cur []edgeCell
+	if p := t.succ[from.ID].Load(); p != nil {
+		cur = *p
+	}
+	for _, c := range cur {
+		if c.to == to {
+			return c.n
+		}
+	}
+	next := append(slices.Clip(cur), edgeCell{to: to, n: w.cells.New()})
+	t.succ[from.ID].Store(&next)
+	return next[len(next)-1].n
+}
+
+// unplaced counts a transition between states that no edge table places.
+func (w *Workflow) unplaced(from, to *express.State) {
 	k := edgeKey{from, to}
 	c, ok := w.edges.get(k)
 	if !ok {
@@ -302,6 +380,21 @@ func (w *Workflow) edgeCounts() []EdgeCount {
 	sum := map[[2]string]int64{}
 	for k, n := range w.edges.all() {
 		sum[[2]string{k.from.Name, k.to.Name}] += n.Load()
+	}
+	w.edgeMu.Lock()
+	tables := slices.Clone(w.tables)
+	w.edgeMu.Unlock()
+	for _, t := range tables {
+		for id := range t.succ {
+			p := t.succ[id].Load()
+			if p == nil {
+				continue
+			}
+			from := t.m.AllStates[id].Name
+			for _, c := range *p {
+				sum[[2]string{from, c.to.Name}] += int64(c.n.Load())
+			}
+		}
 	}
 	out := make([]EdgeCount, 0, len(sum))
 	for k, n := range sum {

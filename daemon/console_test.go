@@ -85,6 +85,11 @@ func TestConsoleInChromium(t *testing.T) {
 		failed := metricValue(metrics, `express_executions_total{status="FAILED",workflow="iot"}`)
 		return ok+failed == n && failed > 0 && metricValue(metrics, `express_dlq_records_total{reason="failed",workflow="iot"}`) == failed
 	})
+	// Read again: a scrape collects its families at different moments
+	// (in parallel, in no set order), so the one that saw the last
+	// executions end may have read the state counters just before their
+	// last states finished. Every execution ended before this one began.
+	_, metrics = get(t, base+"/metrics")
 	states := referenceStates(t)
 	want := map[string]map[string]float64{}
 	for _, s := range states {

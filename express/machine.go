@@ -18,6 +18,11 @@ type Machine struct {
 	// UsesContext is set when some state reads the context object ($$), so
 	// that the time each state is entered must be recorded.
 	UsesContext bool
+	// AllStates is set on a workflow's top machine by package compile:
+	// every state of the workflow, those of nested Map and Parallel
+	// machines included, indexed by State.ID; its length is the number of
+	// states. Hooks use it to keep per-state figures in slices.
+	AllStates []*State
 }
 
 // Exec is the compiled body of a state: it takes the state's raw input and
@@ -28,6 +33,10 @@ type Exec func(s *Scope, in any) (out any, next int, err error)
 // State is one compiled state.
 type State struct {
 	Name string
+	// ID is the state's index in its workflow's Machine.AllStates
+	// (0..len-1, unique among all states of one compiled workflow, nested
+	// machines included): hooks index per-state figures by it.
+	ID   int
 	Type string // "Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"
 	Exec Exec
 	// Retry and Catch apply to Task, Parallel and Map states.

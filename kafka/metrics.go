@@ -1,15 +1,18 @@
 package kafka
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/percpu"
 )
 
 // Metrics holds the Prometheus metrics of every Processor given it (see the
@@ -30,14 +33,16 @@ type Metrics struct {
 	produceErrors *prometheus.CounterVec
 	dlqTruncated  *prometheus.CounterVec
 	rebalances    *prometheus.CounterVec
-	stateExits    *prometheus.CounterVec
-	stateErrors   *prometheus.CounterVec
 	txns          *prometheus.CounterVec
 	txnDuration   *prometheus.HistogramVec
 	txnRecords    *prometheus.HistogramVec
 
-	mu    sync.Mutex
-	procs []*Processor
+	mu     sync.Mutex
+	procs  []*Processor
+	states []*stateCounts // one per Hooks call
+	cells  percpu.Cells
+
+	stateExitsDesc, stateErrorsDesc *prometheus.Desc
 
 	inflightDesc, inflightBytesDesc, poolRunningDesc, poolBusyDesc, poolCapDesc, poolQueuedDesc, lagDesc, lagSecondsDesc, oldestDesc, assignedDesc, pausedDesc *prometheus.Desc
 }
@@ -80,10 +85,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Dead letters the broker refused as too large, sent truncated (result: truncated; gave_up when even the headers alone were refused and the record was committed without a dead letter)."}, []string{"workflow", "result"}),
 		rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_rebalances_total",
 			Help: "Partition assignments received."}, wf),
-		stateExits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_state_exits_total",
-			Help: "States finished, successfully or not, by state name (via Metrics.Hooks)."}, []string{"workflow", "state"}),
-		stateErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_state_errors_total",
-			Help: "States that ended with an error (caught, retried or not), by state and error name (via Metrics.Hooks)."}, []string{"workflow", "state", "error"}),
+		stateExitsDesc: prometheus.NewDesc("express_state_exits_total",
+			"States finished, successfully or not, by state name (via Metrics.Hooks).", []string{"workflow", "state"}, nil),
+		stateErrorsDesc: prometheus.NewDesc("express_state_errors_total",
+			"States that ended with an error (caught, retried or not), by state and error name (via Metrics.Hooks).", []string{"workflow", "state", "error"}, nil),
 		txns: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_transactions_total",
 			Help: "Exactly-once transactions ended, by result (committed, aborted)."}, []string{"workflow", "result"}),
 		txnDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "express_transaction_duration_seconds",
@@ -106,7 +111,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		pausedDesc:   prometheus.NewDesc("express_partitions_paused", "Assigned partitions whose fetching is paused: MaxInFlightPerPartition records admitted and as many (at most MaxInFlight/4) held.", wf, nil),
 	}
 	for _, c := range []prometheus.Collector{m.executions, m.duration, m.transitions, m.taskDuration, m.taskErrors,
-		m.retries, m.consumed, m.output, m.dlq, m.dedup, m.commits, m.produceErrors, m.dlqTruncated, m.rebalances, m.stateExits, m.stateErrors, m.txns, m.txnDuration, m.txnRecords, (*gauges)(m)} {
+		m.retries, m.consumed, m.output, m.dlq, m.dedup, m.commits, m.produceErrors, m.dlqTruncated, m.rebalances, m.txns, m.txnDuration, m.txnRecords, (*gauges)(m), (*stateMetrics)(m)} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -117,12 +122,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 // Hooks returns engine hooks that record task latency, task errors,
 // retries and state exits and errors for the named workflow; pass them to
 // compile.Options.Hooks. Executions and transitions are counted by the
-// Processor itself. Label children are resolved once per resource, state
-// and error name and looked up without locks or allocations afterwards.
+// Processor itself. Label children are resolved once per resource and
+// looked up without locks or allocations afterwards. State exits and
+// errors are counted by State.ID in slices resolved once per compiled
+// workflow, on per-P counters (package percpu) summed at scrape time:
+// no map lookup and no write shared between cores per state.
 func (m *Metrics) Hooks(workflow string) express.Hooks {
 	var tasks cow[*taskObs]
-	var states cow[*stateObs]
-	var errNames cow[struct{}]
 	var retries cow[prometheus.Counter]
 	var mu sync.Mutex // serialises the (rare) inserts
 	task := func(resource string) *taskObs {
@@ -133,30 +139,10 @@ func (m *Metrics) Hooks(workflow string) express.Hooks {
 		defer mu.Unlock()
 		return tasks.put(resource, &taskObs{d: m.taskDuration.WithLabelValues(workflow, resource), e: m.taskErrors.WithLabelValues(workflow, resource)})
 	}
-	state := func(name string) *stateObs {
-		if o, ok := states.get(name); ok {
-			return o
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		return states.put(name, &stateObs{exits: m.stateExits.WithLabelValues(workflow, name)})
-	}
-	stateErr := func(o *stateObs, name, errName string) prometheus.Counter {
-		if c, ok := o.errs.get(errName); ok {
-			return c
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		label := errName
-		if _, known := errNames.get(errName); !known {
-			if errNames.len() >= MaxErrorLabels {
-				label = "other"
-			} else {
-				errNames.put(errName, struct{}{})
-			}
-		}
-		return o.errs.put(errName, m.stateErrors.WithLabelValues(workflow, name, label))
-	}
+	sc := &stateCounts{workflow: workflow, cells: &m.cells, byName: map[string]*stateCell{}, errNames: map[string]bool{}}
+	m.mu.Lock()
+	m.states = append(m.states, sc)
+	m.mu.Unlock()
 	return express.Hooks{
 		TaskDone: func(_ *express.Workflow, _, resource string, d time.Duration, err *express.Error) {
 			o := task(resource)
@@ -175,24 +161,255 @@ func (m *Metrics) Hooks(workflow string) express.Hooks {
 			c.Inc()
 		},
 		// StateDone, not StateExit: counting needs no clock reads.
-		StateDone: func(_ *express.Workflow, name, _ string, err *express.Error) {
-			o := state(name)
-			o.exits.Inc()
-			if err != nil {
-				stateErr(o, name, err.Name).Inc()
+		StateDone: sc.done,
+	}
+}
+
+// stateCounts counts the state exits and errors seen by one Hooks call's
+// hooks. Its cells are per state name (the metrics' label), made on first
+// need and never removed; states of the same name share one.
+type stateCounts struct {
+	workflow string
+	cells    *percpu.Cells
+	// cur is the table of the machine last seen; tables every machine's.
+	cur atomic.Pointer[stateTable]
+	// unplaced finds the cell of a state name no table places (a machine
+	// not built by package compile): lock-free reads.
+	unplaced cow[*stateCell]
+
+	mu       sync.Mutex // serialises inserts; guards the fields below
+	tables   []*stateTable
+	byName   map[string]*stateCell
+	errNames map[string]bool // error names with a label of their own (at most MaxErrorLabels)
+}
+
+// stateTable places the states of one compiled workflow: cells[id] is the
+// cell of the state whose State.ID is id.
+type stateTable struct {
+	m     *express.Machine
+	index nameIndex
+	cells []*stateCell
+}
+
+// stateCell counts the exits and errors of the states of one name.
+type stateCell struct {
+	name  string
+	exits percpu.Counter
+	// errs are the error names seen, each with its label and counter
+	// (copy-on-write, appended under stateCounts.mu; a state ends with a
+	// few distinct errors, so a scan finds one faster than a map lookup).
+	errs atomic.Pointer[[]errCell]
+}
+
+type errCell struct {
+	name, label string
+	n           percpu.Counter
+}
+
+// done is the StateDone hook.
+func (s *stateCounts) done(wf *express.Workflow, name, _ string, err *express.Error) {
+	c := s.cell(wf, name)
+	c.exits.Inc()
+	if err != nil {
+		if p := c.errs.Load(); p != nil {
+			for i := range *p {
+				if e := &(*p)[i]; e.name == err.Name {
+					e.n.Inc()
+					return
+				}
 			}
-		},
+		}
+		s.newErr(c, err.Name).Inc()
+	}
+}
+
+// cell returns the cell of the state named name of wf: found by the
+// name's bytes' address (the engine passes State.Name) in the table of
+// wf's machine.
+func (s *stateCounts) cell(wf *express.Workflow, name string) *stateCell {
+	t := s.cur.Load()
+	if t == nil || t.m != wf.Machine {
+		t = s.table(wf.Machine)
+	}
+	if id := t.index.lookup(name); id >= 0 {
+		return t.cells[id]
+	}
+	if c, ok := s.unplaced.get(name); ok {
+		return c
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unplaced.put(name, s.cellLocked(name))
+}
+
+// table returns the table of machine m, made on first use, and makes it
+// the one tried first.
+func (s *stateCounts) table(m *express.Machine) *stateTable {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.tables, func(t *stateTable) bool { return t.m == m })
+	if i < 0 {
+		t := &stateTable{m: m, index: newNameIndex(m.AllStates), cells: make([]*stateCell, len(m.AllStates))}
+		for id, st := range m.AllStates {
+			t.cells[id] = s.cellLocked(st.Name)
+		}
+		i = len(s.tables)
+		s.tables = append(s.tables, t)
+	}
+	s.cur.Store(s.tables[i])
+	return s.tables[i]
+}
+
+// cellLocked returns the cell of the states named name, made if needed;
+// s.mu is held.
+func (s *stateCounts) cellLocked(name string) *stateCell {
+	c := s.byName[name]
+	if c == nil {
+		c = &stateCell{name: name, exits: s.cells.New()}
+		s.byName[name] = c
+	}
+	return c
+}
+
+// newErr returns the counter of error errName of cell c, adding it: its
+// label is errName unless MaxErrorLabels other names have one already.
+func (s *stateCounts) newErr(c *stateCell, errName string) percpu.Counter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var cur []errCell
+	if p := c.errs.Load(); p != nil {
+		cur = *p
+	}
+	for _, e := range cur {
+		if e.name == errName {
+			return e.n
+		}
+	}
+	label := errName
+	if !s.errNames[errName] {
+		if len(s.errNames) >= MaxErrorLabels {
+			label = "other"
+		} else {
+			s.errNames[errName] = true
+		}
+	}
+	next := append(slices.Clip(cur), errCell{name: errName, label: label, n: s.cells.New()})
+	c.errs.Store(&next)
+	return next[len(next)-1].n
+}
+
+// nameIndex finds a state's ID by the address of its name's bytes (an
+// open-addressing table: a multiply and a probe or two) and, for a name
+// passed as other bytes, by the name itself. Immutable once built.
+type nameIndex struct {
+	slots  []nameSlot
+	shift  uint
+	byName map[string]int
+}
+
+type nameSlot struct {
+	p  *byte
+	n  int
+	id int
+}
+
+func newNameIndex(states []*express.State) nameIndex {
+	size, shift := 2, uint(63)
+	for size < 2*len(states) {
+		size, shift = size*2, shift-1
+	}
+	x := nameIndex{slots: make([]nameSlot, size), shift: shift, byName: make(map[string]int, len(states))}
+	for id, st := range states {
+		if _, dup := x.byName[st.Name]; !dup {
+			x.byName[st.Name] = id
+		}
+		if st.Name == "" {
+			continue
+		}
+		p := unsafe.StringData(st.Name)
+		for h := x.hash(p); ; h = (h + 1) & uint64(size-1) {
+			if sl := &x.slots[h]; sl.p == nil || (sl.p == p && sl.n == len(st.Name)) {
+				if sl.p == nil {
+					*sl = nameSlot{p: p, n: len(st.Name), id: id}
+				}
+				break
+			}
+		}
+	}
+	return x
+}
+
+func (x *nameIndex) hash(p *byte) uint64 {
+	return uint64(uintptr(unsafe.Pointer(p))) * 0x9e3779b97f4a7c15 >> x.shift
+}
+
+// lookup returns the ID of a state named name, -1 when none is.
+func (x *nameIndex) lookup(name string) int {
+	if len(x.slots) == 0 || name == "" {
+		return -1
+	}
+	p := unsafe.StringData(name)
+	for h := x.hash(p); ; h = (h + 1) & uint64(len(x.slots)-1) {
+		sl := &x.slots[h]
+		if sl.p == p && sl.n == len(name) {
+			return sl.id
+		}
+		if sl.p == nil {
+			break
+		}
+	}
+	if id, ok := x.byName[name]; ok {
+		return id
+	}
+	return -1
+}
+
+// stateMetrics collects express_state_exits_total and
+// express_state_errors_total at scrape time, summing the cells of every
+// Hooks call by workflow, state and error label.
+type stateMetrics Metrics
+
+// Describe implements prometheus.Collector.
+func (c *stateMetrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.stateExitsDesc
+	ch <- c.stateErrorsDesc
+}
+
+// Collect implements prometheus.Collector. A series appears once its
+// count is above zero, as a counter child made on first increment did.
+func (c *stateMetrics) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	all := slices.Clone(c.states)
+	c.mu.Unlock()
+	exits := map[[2]string]uint64{}
+	errs := map[[3]string]uint64{}
+	for _, s := range all {
+		s.mu.Lock()
+		for _, cell := range s.byName {
+			exits[[2]string{s.workflow, cell.name}] += cell.exits.Load()
+			if p := cell.errs.Load(); p != nil {
+				for _, e := range *p {
+					errs[[3]string{s.workflow, cell.name, e.label}] += e.n.Load()
+				}
+			}
+		}
+		s.mu.Unlock()
+	}
+	for k, v := range exits {
+		if v > 0 {
+			ch <- prometheus.MustNewConstMetric(c.stateExitsDesc, prometheus.CounterValue, float64(v), k[0], k[1])
+		}
+	}
+	for k, v := range errs {
+		if v > 0 {
+			ch <- prometheus.MustNewConstMetric(c.stateErrorsDesc, prometheus.CounterValue, float64(v), k[0], k[1], k[2])
+		}
 	}
 }
 
 type taskObs struct {
 	d prometheus.Observer
 	e prometheus.Counter
-}
-
-type stateObs struct {
-	exits prometheus.Counter
-	errs  cow[prometheus.Counter]
 }
 
 // cow is a copy-on-write map: lock-free reads, inserts serialised by the
