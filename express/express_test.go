@@ -197,8 +197,8 @@ func TestResultStateAndStateDone(t *testing.T) {
 	var done []string
 	wf := mustCompile(t, `{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"P"},
 		"P":{"Type":"Parallel","End":true,"Branches":[{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"E"}}}]}}}`,
-		compile.Options{Hooks: express.Hooks{StateDone: func(_ *express.Workflow, state, typ string, err *express.Error) {
-			done = append(done, state)
+		compile.Options{Hooks: express.Hooks{StateDone: func(_ *express.Workflow, st *express.State, err *express.Error) {
+			done = append(done, st.Name)
 		}}})
 	res := wf.Execute(context.Background(), map[string]any{}, express.ExecOptions{})
 	if res.Status != express.Failed || res.Error != "E" || res.State != "P" {

@@ -340,7 +340,7 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 			hooks.StateExit(x.wf, st.Name, st.Type, x.clock.Now().Sub(t0), AsError(err))
 		}
 		if hooks.StateDone != nil {
-			hooks.StateDone(x.wf, st.Name, st.Type, AsError(err))
+			hooks.StateDone(x.wf, st, AsError(err))
 		}
 		if err != nil {
 			if s.parent == nil {

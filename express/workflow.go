@@ -67,8 +67,10 @@ type Hooks struct {
 	// the engine read the clock twice per state.
 	StateExit func(wf *Workflow, state, typ string, d time.Duration, err *Error)
 	// StateDone is StateExit without the duration, for counting states:
-	// it costs no clock reads.
-	StateDone func(wf *Workflow, state, typ string, err *Error)
+	// it costs no clock reads. It is given the state itself, so that a
+	// hook can keep its figures in a slice by State.ID (a state of
+	// wf.Machine.AllStates when compile built the machine).
+	StateDone func(wf *Workflow, st *State, err *Error)
 	// TaskDone is called after each Task invocation attempt, with its
 	// duration; 0 for an inline resource (a fixed result returned at once),
 	// which is not timed.

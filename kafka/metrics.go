@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -187,7 +186,6 @@ type stateCounts struct {
 // cell of the state whose State.ID is id.
 type stateTable struct {
 	m     *express.Machine
-	index nameIndex
 	cells []*stateCell
 }
 
@@ -207,8 +205,8 @@ type errCell struct {
 }
 
 // done is the StateDone hook.
-func (s *stateCounts) done(wf *express.Workflow, name, _ string, err *express.Error) {
-	c := s.cell(wf, name)
+func (s *stateCounts) done(wf *express.Workflow, st *express.State, err *express.Error) {
+	c := s.cell(wf, st)
 	c.exits.Inc()
 	if err != nil {
 		if p := c.errs.Load(); p != nil {
@@ -223,23 +221,22 @@ func (s *stateCounts) done(wf *express.Workflow, name, _ string, err *express.Er
 	}
 }
 
-// cell returns the cell of the state named name of wf: found by the
-// name's bytes' address (the engine passes State.Name) in the table of
-// wf's machine.
-func (s *stateCounts) cell(wf *express.Workflow, name string) *stateCell {
+// cell returns the cell of state st of wf: by st.ID in the table of wf's
+// machine when st is the state of that ID there, else by its name.
+func (s *stateCounts) cell(wf *express.Workflow, st *express.State) *stateCell {
 	t := s.cur.Load()
 	if t == nil || t.m != wf.Machine {
 		t = s.table(wf.Machine)
 	}
-	if id := t.index.lookup(name); id >= 0 {
+	if id := st.ID; id >= 0 && id < len(t.cells) && t.m.AllStates[id] == st {
 		return t.cells[id]
 	}
-	if c, ok := s.unplaced.get(name); ok {
+	if c, ok := s.unplaced.get(st.Name); ok {
 		return c
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.unplaced.put(name, s.cellLocked(name))
+	return s.unplaced.put(st.Name, s.cellLocked(st.Name))
 }
 
 // table returns the table of machine m, made on first use, and makes it
@@ -249,7 +246,7 @@ func (s *stateCounts) table(m *express.Machine) *stateTable {
 	defer s.mu.Unlock()
 	i := slices.IndexFunc(s.tables, func(t *stateTable) bool { return t.m == m })
 	if i < 0 {
-		t := &stateTable{m: m, index: newNameIndex(m.AllStates), cells: make([]*stateCell, len(m.AllStates))}
+		t := &stateTable{m: m, cells: make([]*stateCell, len(m.AllStates))}
 		for id, st := range m.AllStates {
 			t.cells[id] = s.cellLocked(st.Name)
 		}
@@ -296,72 +293,6 @@ func (s *stateCounts) newErr(c *stateCell, errName string) percpu.Counter {
 	next := append(slices.Clip(cur), errCell{name: errName, label: label, n: s.cells.New()})
 	c.errs.Store(&next)
 	return next[len(next)-1].n
-}
-
-// nameIndex finds a state's ID by the address of its name's bytes (an
-// open-addressing table: a multiply and a probe or two) and, for a name
-// passed as other bytes, by the name itself. Immutable once built.
-type nameIndex struct {
-	slots  []nameSlot
-	shift  uint
-	byName map[string]int
-}
-
-type nameSlot struct {
-	p  *byte
-	n  int
-	id int
-}
-
-func newNameIndex(states []*express.State) nameIndex {
-	size, shift := 2, uint(63)
-	for size < 2*len(states) {
-		size, shift = size*2, shift-1
-	}
-	x := nameIndex{slots: make([]nameSlot, size), shift: shift, byName: make(map[string]int, len(states))}
-	for id, st := range states {
-		if _, dup := x.byName[st.Name]; !dup {
-			x.byName[st.Name] = id
-		}
-		if st.Name == "" {
-			continue
-		}
-		p := unsafe.StringData(st.Name)
-		for h := x.hash(p); ; h = (h + 1) & uint64(size-1) {
-			if sl := &x.slots[h]; sl.p == nil || (sl.p == p && sl.n == len(st.Name)) {
-				if sl.p == nil {
-					*sl = nameSlot{p: p, n: len(st.Name), id: id}
-				}
-				break
-			}
-		}
-	}
-	return x
-}
-
-func (x *nameIndex) hash(p *byte) uint64 {
-	return uint64(uintptr(unsafe.Pointer(p))) * 0x9e3779b97f4a7c15 >> x.shift
-}
-
-// lookup returns the ID of a state named name, -1 when none is.
-func (x *nameIndex) lookup(name string) int {
-	if len(x.slots) == 0 || name == "" {
-		return -1
-	}
-	p := unsafe.StringData(name)
-	for h := x.hash(p); ; h = (h + 1) & uint64(len(x.slots)-1) {
-		sl := &x.slots[h]
-		if sl.p == p && sl.n == len(name) {
-			return sl.id
-		}
-		if sl.p == nil {
-			break
-		}
-	}
-	if id, ok := x.byName[name]; ok {
-		return id
-	}
-	return -1
 }
 
 // stateMetrics collects express_state_exits_total and

@@ -35,13 +35,13 @@ type refCounts struct {
 
 func (r *refCounts) hooks(h express.Hooks) express.Hooks {
 	inner := h.StateDone
-	h.StateDone = func(wf *express.Workflow, name, typ string, err *express.Error) {
-		inner(wf, name, typ, err)
+	h.StateDone = func(wf *express.Workflow, st *express.State, err *express.Error) {
+		inner(wf, st, err)
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		r.exits[name]++
+		r.exits[st.Name]++
 		if err != nil {
-			r.errs[[2]string{name, err.Name}]++
+			r.errs[[2]string{st.Name, err.Name}]++
 		}
 	}
 	return h
@@ -176,7 +176,8 @@ func TestStateErrorLabels(t *testing.T) {
 }
 
 // TestStateMetricsUnplaced: a machine not built by package compile (no
-// AllStates) and a state name passed as other bytes are still counted.
+// AllStates) and a state not of the workflow's machine (its ID placing
+// another state) are still counted, by name.
 func TestStateMetricsUnplaced(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m, err := NewMetrics(reg)
@@ -189,10 +190,11 @@ func TestStateMetricsUnplaced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.StateDone(bare, "X", "Pass", nil)
-	h.StateDone(wf, "X", "Pass", &express.Error{Name: "E"}) // not a state of wf
-	h.StateDone(wf, string([]byte("A")), "Succeed", nil)    // A, other bytes
-	h.StateDone(bare, "X", "Pass", nil)
+	x := &express.State{Name: "X", Type: "Pass"} // ID 0, which is A in wf
+	h.StateDone(bare, x, nil)
+	h.StateDone(wf, x, &express.Error{Name: "E"}) // not a state of wf
+	h.StateDone(wf, wf.Machine.AllStates[0], nil) // A
+	h.StateDone(bare, x, nil)
 	text := gatherText(t, reg)
 	for _, want := range []string{
 		"express_state_exits_total{state=\"X\",workflow=\"u\"} 3\n",
@@ -201,29 +203,6 @@ func TestStateMetricsUnplaced(t *testing.T) {
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("metrics lack %q:\n%s", want, text)
-		}
-	}
-}
-
-// TestNameIndex: every state is found by its name's bytes and by a copy
-// of its name; other names are not found.
-func TestNameIndex(t *testing.T) {
-	for _, n := range []int{0, 1, 2, 3, 17, 200} {
-		var states []*express.State
-		for i := range n {
-			states = append(states, &express.State{Name: fmt.Sprintf("S%d", i), ID: i})
-		}
-		x := newNameIndex(states)
-		for _, st := range states {
-			if id := x.lookup(st.Name); id != st.ID {
-				t.Errorf("n %d: %s found as %d", n, st.Name, id)
-			}
-			if id := x.lookup(string([]byte(st.Name))); id != st.ID {
-				t.Errorf("n %d: copy of %s found as %d", n, st.Name, id)
-			}
-		}
-		if id := x.lookup("nope"); id != -1 {
-			t.Errorf("n %d: unknown name found as %d", n, id)
 		}
 	}
 }
@@ -263,7 +242,7 @@ func BenchmarkStateHooks(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			for _, st := range path {
-				h.StateDone(wf, st.Name, st.Type, nil)
+				h.StateDone(wf, st, nil)
 			}
 		}
 	})
