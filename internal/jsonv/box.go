@@ -102,3 +102,45 @@ func array(elems []any) any {
 	copy(*h, elems)
 	return box(arrayType, unsafe.Pointer(h))
 }
+
+// NewString returns a buffer of n bytes and the string value (an any
+// holding a string) whose bytes it is. The caller fills buf before anyone
+// sees v and never writes it afterwards. Strings up to 112 bytes come in
+// one allocation with their header, which v points to (converting a built
+// string to any allocates the header on its own): a string built for a
+// payload (States.Format) costs one allocation, not two.
+func NewString(n int) (buf []byte, v any) {
+	var h *string
+	switch {
+	case n == 0:
+		return nil, ""
+	case n <= 16:
+		a := new(struct {
+			h string
+			b [16]byte
+		})
+		buf, h = a.b[:n], &a.h
+	case n <= 48:
+		a := new(struct {
+			h string
+			b [48]byte
+		})
+		buf, h = a.b[:n], &a.h
+	case n <= 80:
+		a := new(struct {
+			h string
+			b [80]byte
+		})
+		buf, h = a.b[:n], &a.h
+	case n <= 112:
+		a := new(struct {
+			h string
+			b [112]byte
+		})
+		buf, h = a.b[:n], &a.h
+	default:
+		buf, h = make([]byte, n), new(string)
+	}
+	*h = unsafe.String(&buf[0], n)
+	return buf, box(stringType, unsafe.Pointer(h))
+}

@@ -132,3 +132,29 @@ func TestParseDecimals(t *testing.T) {
 		}
 	}
 }
+
+// TestNewString: the value holds exactly the bytes written, at every size
+// class boundary, and a string up to 112 bytes costs one allocation.
+func TestNewString(t *testing.T) {
+	for _, n := range []int{0, 1, 15, 16, 17, 47, 48, 49, 79, 80, 81, 111, 112, 113, 300} {
+		want := strings.Repeat("x", n/2) + strings.Repeat("é", n-n/2)[:n-n/2]
+		buf, v := NewString(n)
+		if len(buf) != n {
+
+			t.Fatalf("n=%d: buffer of %d bytes", n, len(buf))
+		}
+		copy(buf, want)
+		buf = nil
+		runtime.GC() // v alone keeps its bytes
+		if s, ok := v.(string); !ok || s != want {
+			t.Errorf("n=%d: got %#v, want %q", n, v, want)
+		}
+	}
+	var sink any
+	for _, n := range []int{1, 39, 112} {
+		if a := testing.AllocsPerRun(100, func() { _, sink = NewString(n) }); a != 1 {
+			t.Errorf("n=%d: %.0f allocations, want 1", n, a)
+		}
+	}
+	_ = sink
+}
