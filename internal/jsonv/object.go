@@ -17,7 +17,25 @@ import (
 // see express.Scope.OwnsInput) may add to it.
 type Object struct {
 	Fields []Field
+	// shape, when set, lists the object's first keys in order (SetShape).
+	shape *Shape
 }
+
+// Shape is the list of keys, in order, that every object built by one
+// payload template starts with. A reader that has seen the shape before
+// knows in which slot each of its keys is, without comparing keys: the
+// slots never move, since an Object's fields are only ever appended to or
+// given new values (Put, PutHash, AppendHash).
+type Shape struct {
+	Keys []string
+}
+
+// SetShape records that o's first len(s.Keys) fields have s's keys, in
+// order; its builder calls it once they are written.
+func (o *Object) SetShape(s *Shape) { o.shape = s }
+
+// Shape is what SetShape recorded, or nil.
+func (o *Object) Shape() *Shape { return o.shape }
 
 // Field is one member of an Object. Hash is KeyHash(Key): comparing it
 // first makes a lookup a few integer compares, whatever the keys look like.
@@ -72,8 +90,8 @@ func NewObject(n int) *Object {
 		a.o.Fields = a.f[:0]
 		return &a.o
 	case n <= 12:
-		// 504 bytes: the largest size class (512) the allocator serves
-		// without a header word, a quarter smaller than 16 fields
+		// 512 bytes: the largest size class the allocator serves without
+		// a header word, a quarter smaller than 16 fields
 		a := new(struct {
 			o Object
 			f [12]Field
