@@ -234,8 +234,8 @@ func (s *Scope) ContextObject() map[string]any {
 func (s *Scope) Sleep(d time.Duration) *Error {
 	x := s.x
 	now := x.clock.Now()
-	if !now.Add(d).Before(x.deadline) {
-		_ = x.clock.Sleep(x.Context(), x.deadline.Sub(now))
+	if !now.Add(d).Before(x.deadline()) {
+		_ = x.clock.Sleep(x.Context(), x.deadline().Sub(now))
 		return errExecTimeout
 	}
 	if err := x.clock.Sleep(x.Context(), d); err != nil {
@@ -258,7 +258,7 @@ func (s *Scope) timedOut(err error, state string, after bool) error {
 	elapsed := limit
 	which := fmt.Sprintf("the Express limit of %d minutes", int(MaxExecutionTime/time.Minute))
 	switch {
-	case x.clock.Now().Before(x.deadline):
+	case x.clock.Now().Before(x.deadline()):
 		// the caller's context had an earlier deadline
 		elapsed = x.clock.Now().Sub(x.Start).Round(time.Millisecond)
 		which = "the deadline of the context it was run with"
