@@ -74,18 +74,42 @@ func KeyHash(key string) uint32 {
 // NewObject returns an empty object with room for n fields. Small objects
 // come with their fields in the same allocation.
 func NewObject(n int) *Object {
+	// Each class fills a size class of the allocator (Object is 32 bytes,
+	// a Field 40): the smaller the object, the fewer bytes to clear and
+	// pointer bits to write.
 	switch {
-	case n <= 4:
+	case n <= 2: // 112 bytes
+		a := new(struct {
+			o Object
+			f [2]Field
+		})
+		a.o.Fields = a.f[:0]
+		return &a.o
+	case n <= 4: // 192
 		a := new(struct {
 			o Object
 			f [4]Field
 		})
 		a.o.Fields = a.f[:0]
 		return &a.o
-	case n <= 8:
+	case n <= 6: // 272, in the 288-byte class
+		a := new(struct {
+			o Object
+			f [6]Field
+		})
+		a.o.Fields = a.f[:0]
+		return &a.o
+	case n <= 8: // 352
 		a := new(struct {
 			o Object
 			f [8]Field
+		})
+		a.o.Fields = a.f[:0]
+		return &a.o
+	case n <= 10: // 432, in the 448-byte class
+		a := new(struct {
+			o Object
+			f [10]Field
 		})
 		a.o.Fields = a.f[:0]
 		return &a.o
