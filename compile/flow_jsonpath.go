@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/stepstream/express/aslpath"
@@ -37,6 +38,37 @@ type pathFlow struct {
 	// resultFrom says where the result's size bound comes from.
 	resultFrom sizeSource
 	resultSize int // for sizeLiteral
+	// resultShape says whether the first shape of input finish added its
+	// one-key ResultPath to in place has the key (see addInPlace).
+	resultShape atomic.Pointer[shapeHas]
+}
+
+// shapeHas records whether a jsonv.Shape has a key.
+type shapeHas struct {
+	shape *jsonv.Shape
+	has   bool
+}
+
+// addInPlace sets the one-key ResultPath in m, which the state owns. An
+// object a template built has its shape's keys first: when the first
+// shape seen lacks the key (as it does for a key no template wrote), only
+// the fields added after them need looking at.
+func (f *pathFlow) addInPlace(m *jsonv.Object, result any) {
+	key, hash := f.resultPath.Key(0), f.resultPath.KeyHash(0)
+	if sh := m.Shape(); sh != nil {
+		c := f.resultShape.Load()
+		if c == nil {
+			c = &shapeHas{shape: sh, has: slices.Contains(sh.Keys, key)}
+			if !f.resultShape.CompareAndSwap(nil, c) {
+				c = f.resultShape.Load()
+			}
+		}
+		if c.shape == sh && !c.has {
+			m.PutHashFrom(len(sh.Keys), key, hash, result)
+			return
+		}
+	}
+	m.PutHash(key, hash, result)
 }
 
 var _ flow = (*pathFlow)(nil)
@@ -332,7 +364,7 @@ func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
 			// result to it instead of copying it.
 			switch m := in.(type) {
 			case *jsonv.Object:
-				m.PutHash(f.resultPath.Key(0), f.resultPath.KeyHash(0), result)
+				f.addInPlace(m, result)
 			case map[string]any:
 				m[f.resultPath.Key(0)] = result
 			}

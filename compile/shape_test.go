@@ -58,3 +58,26 @@ func TestTemplateShapes(t *testing.T) {
 		}
 	}
 }
+
+// TestResultPathInPlaceShapes: a ResultPath added in place to an object of
+// a known shape (jsonv.Object.PutHashFrom) replaces a key added before it
+// and a key of the shape, and never adds a key twice.
+func TestResultPathInPlaceShapes(t *testing.T) {
+	def := `{"StartAt": "A", "States": {
+	  "A": {"Type": "Pass", "Parameters": {"a.$": "$.x", "b.$": "$.y"}, "Next": "P1"},
+	  "P1": {"Type": "Pass", "Result": "one", "ResultPath": "$.late", "Next": "P2"},
+	  "P2": {"Type": "Pass", "Result": "two", "ResultPath": "$.late", "Next": "P3"},
+	  "P3": {"Type": "Pass", "Result": "three", "ResultPath": "$.a", "Next": "P4"},
+	  "P4": {"Type": "Pass", "Result": "four", "ResultPath": "$.b", "End": true}}}`
+	wf, err := Compile([]byte(def), Options{Name: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for run := 0; run < 3; run++ {
+		in, _ := jsonv.Parse([]byte(`{"x": 1, "y": 2}`))
+		res := wf.Execute(context.Background(), in, express.ExecOptions{Name: "e", RawOutput: true})
+		if got, want := string(jsonv.AppendJSON(nil, res.Output)), `{"a":"three","b":"four","late":"two"}`; res.Status != express.Succeeded || got != want {
+			t.Fatalf("run %d: got %s %s %s, want %s", run, res.Status, got, res.Cause, want)
+		}
+	}
+}

@@ -185,6 +185,19 @@ func (o *Object) PutHash(key string, h uint32, v any) {
 	o.Fields = append(o.Fields, Field{Key: key, Hash: h, Val: v})
 }
 
+// PutHashFrom is PutHash for a caller that knows the fields before start
+// do not have key (see Shape).
+func (o *Object) PutHashFrom(start int, key string, h uint32, v any) {
+	fs := o.Fields[start:]
+	for i := range fs {
+		if f := &fs[i]; f.Hash == h && f.Key == key {
+			f.Val = v
+			return
+		}
+	}
+	o.Fields = append(o.Fields, Field{Key: key, Hash: h, Val: v})
+}
+
 // AppendHash adds a field known not to be there yet (template keys are
 // unique), with the key's hash already known.
 func (o *Object) AppendHash(key string, h uint32, v any) {
