@@ -325,6 +325,20 @@ func pathComparison(op operator, vp, rp *aslpath.Path) Cond {
 		}
 	case kNumeric:
 		test = func(a, b any) bool {
+			// a float against a float or an integer a float64 holds
+			// exactly (the usual reading against a threshold): one compare
+			if x, ok := a.(float64); ok && x == x {
+				switch y := b.(type) {
+				case float64:
+					if y == y {
+						return op.rel.holds(cmp.Compare(x, y))
+					}
+				case int64:
+					if y >= -1<<53 && y <= 1<<53 {
+						return op.rel.holds(cmp.Compare(x, float64(y)))
+					}
+				}
+			}
 			x, ok1 := toNumber(a)
 			y, ok2 := toNumber(b)
 			return ok1 && ok2 && op.rel.holds(compareNumbers(x, y))
