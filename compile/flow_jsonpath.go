@@ -699,6 +699,19 @@ func (f *pathFlow) credentials(sc *stateCompiler, v any) valueFn {
 // ResultPath), allocating the object with room for them at once saves
 // growing it.
 func (f *pathFlow) plan(b *machineBuilder, i int) {
+	f.planRoom(b, i)
+	// Parameters and ResultSelector objects come from the scope's arena,
+	// sized for the machine's.
+	for _, t := range []*template{f.params, f.resultSel} {
+		if t != nil && !t.isConst && !t.isArr {
+			t.arena = b.arena
+			b.arena.fields += len(t.fields) + t.extraCap
+		}
+	}
+}
+
+// planRoom sets extraCap (see plan).
+func (f *pathFlow) planRoom(b *machineBuilder, i int) {
 	if f.params == nil || f.params.isConst || f.params.isArr || f.resultPath != nil || f.outputPath != nil {
 		return
 	}

@@ -56,6 +56,9 @@ type template struct {
 	// shape of the first object it read that had one (see slotsFor).
 	shape *jsonv.Shape
 	slots atomic.Pointer[shapeSlots]
+	// arena, when set, is the plan of the machine whose state evaluates
+	// the template: its objects come from the scope's jsonv.Arena.
+	arena *arenaPlan
 }
 
 // shapeSlots says, for one input shape, in which slot of the input each
@@ -205,7 +208,12 @@ func (t *template) evalSized(s *express.Scope, in any) (any, int, error) {
 		}
 		return out, size, nil
 	}
-	out := jsonv.NewObject(len(t.fields) + t.extraCap)
+	var out *jsonv.Object
+	if n := len(t.fields) + t.extraCap; t.arena != nil && t.arena.fields > n {
+		out = s.Arena().NewObject(n, t.arena.fields)
+	} else {
+		out = jsonv.NewObject(n)
+	}
 	// The fields are written in place: the object has room for them all.
 	fs := out.Fields[:len(t.fields)]
 	size := 2

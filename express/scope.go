@@ -55,6 +55,19 @@ type Scope struct {
 	// inSize is an upper bound of the current state input's JSON size, -1
 	// when unknown; outSize is the bound the state reported for its output.
 	inSize, outSize int
+
+	// arena holds the objects the scope's states build (see Arena).
+	arena jsonv.Arena
+}
+
+// Arena is where the states running in this scope allocate the objects
+// they build (jsonv.Arena): a scope runs on one goroutine, and so does
+// its arena. A nil scope has none.
+func (s *Scope) Arena() *jsonv.Arena {
+	if s == nil {
+		return nil
+	}
+	return &s.arena
 }
 
 // InputSize returns an upper bound of the JSON size of the state's input,

@@ -1,6 +1,10 @@
 package jsonv
 
-import "testing"
+import (
+	"fmt"
+	"runtime"
+	"testing"
+)
 
 func TestEqual(t *testing.T) {
 	cases := []struct {
@@ -67,5 +71,54 @@ func TestPlainKey(t *testing.T) {
 		if got := PlainKey(key); got != want {
 			t.Errorf("PlainKey(%q) = %v, want %v", key, got, want)
 		}
+	}
+}
+
+// TestArena: objects from one arena never share fields, even when one
+// grows past the room it asked for, and survive a collection while in use.
+func TestArena(t *testing.T) {
+	var a Arena
+	var objs []*Object
+	for i := 0; i < 40; i++ {
+		n := i%5 + 1
+		o := a.NewObject(n, 22)
+		if len(o.Fields) != 0 || cap(o.Fields) != n {
+			t.Fatalf("object %d: len %d cap %d, want 0 and %d", i, len(o.Fields), cap(o.Fields), n)
+		}
+		for j := 0; j < n; j++ {
+			o.Put(fmt.Sprintf("k%d", j), int64(i))
+		}
+		objs = append(objs, o)
+	}
+	objs[3].Put("extra", "grown") // past its room: moves out
+	runtime.GC()
+	for i, o := range objs {
+		want := i%5 + 1
+		if i == 3 {
+			want++
+		}
+		if len(o.Fields) != want {
+			t.Fatalf("object %d has %d fields, want %d", i, len(o.Fields), want)
+		}
+		for _, f := range o.Fields {
+			if f.Key != "extra" && f.Val != int64(i) {
+				t.Fatalf("object %d: %s = %v, written by another", i, f.Key, f.Val)
+			}
+		}
+	}
+	var nilArena *Arena
+	if o := nilArena.NewObject(3, 10); cap(o.Fields) < 3 {
+		t.Fatalf("nil arena: cap %d", cap(o.Fields))
+	}
+	if o := a.NewObject(40, 40); cap(o.Fields) < 40 {
+		t.Fatalf("large object: cap %d", cap(o.Fields))
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		var b Arena
+		for i := 0; i < arenaObjects; i++ {
+			b.NewObject(5, 20)
+		}
+	}); n != 1 {
+		t.Errorf("%d objects of 5 fields: %.0f allocations, want 1", arenaObjects, n)
 	}
 }
