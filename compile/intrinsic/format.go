@@ -56,11 +56,11 @@ func (n *formatNode) setFields() {
 }
 
 // evalFields is eval for the commonest call, States.Format('{}/{}',
-// $.a, $.b) on an object the workflow built, when every argument is a
-// string: no calls per argument, and the result, with its header, in one
-// allocation. ok is false when it does not apply (in is not an
-// *jsonv.Object, an argument is missing or not a string); eval then does
-// the work and reports what is wrong.
+// $.a, $.b) on an object, when every argument is a string: no calls per
+// argument, and the result, with its header, from the scope's arena
+// (jsonv.Arena.NewString) or in one allocation. ok is false when it does
+// not apply (in is not an *jsonv.Object, an argument is missing or not a
+// string); eval then does the work and reports what is wrong.
 func (n *formatNode) evalFields(f *Func, s *express.Scope, in any) (v any, e *express.Error, ok bool) {
 	obj, isObj := in.(*jsonv.Object)
 	if !isObj {
@@ -78,7 +78,7 @@ func (n *formatNode) evalFields(f *Func, s *express.Scope, in any) (v any, e *ex
 		vals[i] = str
 		size += len(str)
 	}
-	buf, v := jsonv.NewString(size)
+	buf, v := s.Arena().NewString(size)
 	w := copy(buf, n.parts[0])
 	for i := range n.fields {
 		w += copy(buf[w:], vals[i])

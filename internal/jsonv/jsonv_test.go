@@ -3,6 +3,7 @@ package jsonv
 import (
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -106,7 +107,26 @@ func TestArena(t *testing.T) {
 			}
 		}
 	}
+	// strings: two of up to 64 bytes in all come from the allocation, the
+	// rest on their own; each holds exactly what was written
+	var vals []any
+	var want []string
+	for i, n := range []int{30, 30, 10, 70, 0} {
+		buf, v := a.NewString(n)
+		w := strings.Repeat(string(rune('a'+i)), n)
+		copy(buf, w)
+		vals, want = append(vals, v), append(want, w)
+	}
+	runtime.GC()
+	for i, v := range vals {
+		if v != want[i] {
+			t.Errorf("string %d: %q, want %q", i, v, want[i])
+		}
+	}
 	var nilArena *Arena
+	if _, v := nilArena.NewString(3); len(v.(string)) != 3 {
+		t.Errorf("nil arena: %q", v)
+	}
 	if o := nilArena.NewObject(3, 10); cap(o.Fields) < 3 {
 		t.Fatalf("nil arena: cap %d", cap(o.Fields))
 	}
@@ -118,7 +138,9 @@ func TestArena(t *testing.T) {
 		for i := 0; i < arenaObjects; i++ {
 			b.NewObject(5, 20)
 		}
+		b.NewString(20)
+		b.NewString(40)
 	}); n != 1 {
-		t.Errorf("%d objects of 5 fields: %.0f allocations, want 1", arenaObjects, n)
+		t.Errorf("%d objects of 5 fields and two strings: %.0f allocations, want 1", arenaObjects, n)
 	}
 }

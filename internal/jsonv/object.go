@@ -326,21 +326,29 @@ func ParsePlain(b []byte) (any, error) {
 	return Plain(v), nil
 }
 
-// Arena hands out the objects one goroutine builds while it runs a
-// workflow (an express.Scope) from shared allocations: four objects and
-// their fields in one, instead of one allocation per object. An object's
-// fields have exactly the room asked for, so adding to one (Put) never
-// reaches its neighbour's: it moves out as a slice would. The objects of
-// an allocation stay in memory as long as any of them is used. The zero
-// Arena is ready; a nil *Arena allocates each object on its own. An Arena
-// is for one goroutine.
+// Arena hands out the objects (and short strings) one goroutine builds
+// while it runs a workflow (an express.Scope) from shared allocations:
+// four objects, their fields and two strings of up to 64 bytes together
+// in one, instead of one allocation each. An object's fields have exactly
+// the room asked for, so adding to one (Put) never reaches its
+// neighbour's: it moves out as a slice would. What one allocation holds
+// stays in memory as long as any of it is used. The zero Arena is ready;
+// a nil *Arena allocates each value on its own. An Arena is for one
+// goroutine.
 type Arena struct {
 	objs   []Object
 	fields []Field
+	strs   []string
+	bytes  []byte
 }
 
-// arenaObjects is how many objects an arena allocation holds.
-const arenaObjects = 4
+// arenaObjects and arenaStrings are how many objects and strings an arena
+// allocation holds, arenaBytes the room for the strings' bytes.
+const (
+	arenaObjects = 4
+	arenaStrings = 2
+	arenaBytes   = 64
+)
 
 // NewObject is NewObject(n) from the arena. hint is how many fields the
 // caller expects to ask for in all (for instance, what the templates of a
@@ -362,33 +370,44 @@ func (a *Arena) NewObject(n, hint int) *Object {
 	return o
 }
 
+// NewString is NewString(n) from the arena's current allocation when it
+// has room (an arena starts one for objects only).
+func (a *Arena) NewString(n int) (buf []byte, v any) {
+	if a == nil || n == 0 || len(a.strs) == cap(a.strs) || cap(a.bytes)-len(a.bytes) < n {
+		return NewString(n)
+	}
+	i, start := len(a.strs), len(a.bytes)
+	a.strs, a.bytes = a.strs[:i+1], a.bytes[:start+n]
+	buf = a.bytes[start : start+n : start+n]
+	h := &a.strs[i]
+	*h = unsafe.String(&buf[0], n)
+	return buf, box(stringType, unsafe.Pointer(h))
+}
+
+// arenaChunk is one arena allocation with room for F fields.
+type arenaChunk[F any] struct {
+	o [arenaObjects]Object
+	f F
+	s [arenaStrings]string
+	b [arenaBytes]byte
+}
+
 // refill starts a new allocation with room for at least n fields (n <= 32):
-// 448, 768, 1,152 or 1,408 bytes, each a size class of the allocator.
+// 544, 864, 1,184 or 1,504 bytes (in size classes of 576, 896, 1,280 and
+// 1,536).
 func (a *Arena) refill(n int) {
 	switch {
 	case n <= 8:
-		c := new(struct {
-			o [arenaObjects]Object
-			f [8]Field
-		})
-		a.objs, a.fields = c.o[:0], c.f[:0]
+		c := new(arenaChunk[[8]Field])
+		a.objs, a.fields, a.strs, a.bytes = c.o[:0], c.f[:0], c.s[:0], c.b[:0]
 	case n <= 16:
-		c := new(struct {
-			o [arenaObjects]Object
-			f [16]Field
-		})
-		a.objs, a.fields = c.o[:0], c.f[:0]
+		c := new(arenaChunk[[16]Field])
+		a.objs, a.fields, a.strs, a.bytes = c.o[:0], c.f[:0], c.s[:0], c.b[:0]
 	case n <= 24:
-		c := new(struct {
-			o [arenaObjects]Object
-			f [24]Field
-		})
-		a.objs, a.fields = c.o[:0], c.f[:0]
+		c := new(arenaChunk[[24]Field])
+		a.objs, a.fields, a.strs, a.bytes = c.o[:0], c.f[:0], c.s[:0], c.b[:0]
 	default:
-		c := new(struct {
-			o [arenaObjects]Object
-			f [32]Field
-		})
-		a.objs, a.fields = c.o[:0], c.f[:0]
+		c := new(arenaChunk[[32]Field])
+		a.objs, a.fields, a.strs, a.bytes = c.o[:0], c.f[:0], c.s[:0], c.b[:0]
 	}
 }
