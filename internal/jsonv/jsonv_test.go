@@ -2,7 +2,10 @@ package jsonv
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -142,5 +145,36 @@ func TestArena(t *testing.T) {
 		b.NewString(40)
 	}); n != 1 {
 		t.Errorf("%d objects of 5 fields and two strings: %.0f allocations, want 1", arenaObjects, n)
+	}
+}
+
+// TestAppendShortFloat: the short path writes exactly what strconv writes,
+// on every decimal of up to four places below 100 in steps of 0.0001, on
+// the edges of its range, and on random numbers of all sizes.
+func TestAppendShortFloat(t *testing.T) {
+	check := func(f float64) {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return // written as null
+		}
+		want := strconv.AppendFloat(nil, f, 'g', -1, 64)
+		if got := AppendJSON(nil, f); string(got) != string(want) {
+			t.Fatalf("%v: got %s, want %s", f, got, want)
+		}
+	}
+	for i := 0; i <= 1_000_000; i++ {
+		check(float64(i) / 10000)
+		check(-float64(i) / 1000)
+		check(float64(i) / 100)
+	}
+	for _, f := range []float64{1e-4, 0.99999e-4, 1.00001e-4, 1e6, 999999.9999, 999999.99999, 999999.5, 0.30000000000000004,
+		0.1 + 0.2, 1.0 / 3, 2.0 / 3, 123456.7891, 5e-324, math.MaxFloat64, -0.0, 0, 1e21, 123456789} {
+		check(f)
+		check(-f)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 300_000; i++ {
+		check(math.Float64frombits(rng.Uint64()))
+		check(rng.Float64() * 1e6)
+		check(math.Round(rng.Float64()*1e9) / 1e4)
 	}
 }
