@@ -179,7 +179,7 @@ func (r *reader) object() (any, error) {
 		break
 	}
 	fields := r.stack[mark:]
-	v := objectOf(fields, dup)
+	v := r.objectOf(fields, dup)
 	clear(fields)
 	r.stack = r.stack[:mark]
 	return v, nil
@@ -187,7 +187,7 @@ func (r *reader) object() (any, error) {
 
 // objectOf makes the value of an object read with these fields; dup says
 // two keys may be the same.
-func objectOf(fields []Field, dup bool) any {
+func (r *reader) objectOf(fields []Field, dup bool) any {
 	if len(fields) > smallObject {
 		m := make(map[string]any, len(fields))
 		for _, f := range fields {
@@ -195,7 +195,7 @@ func objectOf(fields []Field, dup bool) any {
 		}
 		return m
 	}
-	o := NewObject(len(fields))
+	o := r.slabs.object(len(fields))
 	if !dup {
 		o.Fields = append(o.Fields, fields...)
 		return o
@@ -238,7 +238,7 @@ func (r *reader) array() (any, error) {
 		}
 		r.i++
 		r.depth--
-		out := array(r.elems[mark:])
+		out := r.slabs.array(r.elems[mark:])
 		clear(r.elems[mark:])
 		r.elems = r.elems[:mark]
 		return out, nil
