@@ -162,32 +162,27 @@ func NewString(n int) (buf []byte, v any) {
 	case n == 0:
 		return nil, ""
 	case n <= 16:
-		a := new(struct {
-			h string
-			b [16]byte
-		})
+		a := new(headed[[16]byte])
 		buf, h = a.b[:n], &a.h
 	case n <= 48:
-		a := new(struct {
-			h string
-			b [48]byte
-		})
+		a := new(headed[[48]byte])
 		buf, h = a.b[:n], &a.h
 	case n <= 80:
-		a := new(struct {
-			h string
-			b [80]byte
-		})
+		a := new(headed[[80]byte])
 		buf, h = a.b[:n], &a.h
 	case n <= 112:
-		a := new(struct {
-			h string
-			b [112]byte
-		})
+		a := new(headed[[112]byte])
 		buf, h = a.b[:n], &a.h
 	default:
 		buf, h = make([]byte, n), new(string)
 	}
 	*h = unsafe.String(&buf[0], n)
 	return buf, box(stringType, unsafe.Pointer(h))
+}
+
+// headed is a string's header and its bytes, B an array of bytes
+// (16, 48, 80 or 112: with the header, an allocator size class).
+type headed[B any] struct {
+	h string
+	b B
 }

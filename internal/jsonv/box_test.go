@@ -41,13 +41,7 @@ func TestParseSlabs(t *testing.T) {
 	}
 	sb.WriteString(`],"big":12345678901234567890,"esc":"a\nb"}`)
 	in := []byte(sb.String())
-	var want any
-	d := json.NewDecoder(bytes.NewReader(in))
-	d.UseNumber()
-	if err := d.Decode(&want); err != nil {
-		t.Fatal(err)
-	}
-	want = fromStd(want)
+	want := stdValue(t, in)
 
 	var p Parser
 	got, err := p.Parse(in)
@@ -78,6 +72,18 @@ func TestParseSlabs(t *testing.T) {
 	}
 }
 
+// stdValue is what encoding/json reads from in, as the parser's values.
+func stdValue(t *testing.T, in []byte) any {
+	t.Helper()
+	var v any
+	d := json.NewDecoder(bytes.NewReader(in))
+	d.UseNumber()
+	if err := d.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return fromStd(v)
+}
+
 // TestParseSmallDocs: small documents keep their first strings, an object
 // and an array in one allocation (docChunk); the values must stay what
 // encoding/json reads after the input is overwritten and garbage
@@ -97,13 +103,7 @@ func TestParseSmallDocs(t *testing.T) {
 	var p Parser
 	for _, doc := range docs {
 		in := []byte(doc)
-		var want any
-		d := json.NewDecoder(bytes.NewReader(in))
-		d.UseNumber()
-		if err := d.Decode(&want); err != nil {
-			t.Fatal(err)
-		}
-		want = fromStd(want)
+		want := stdValue(t, in)
 		got, err := p.Parse(in)
 		if err != nil {
 			t.Fatal(err)

@@ -79,58 +79,44 @@ func NewObject(n int) *Object {
 	// pointer bits to write.
 	switch {
 	case n <= 2: // 112 bytes
-		a := new(struct {
-			o Object
-			f [2]Field
-		})
+		a := new(withFields[[2]Field])
 		a.o.Fields = a.f[:0]
 		return &a.o
 	case n <= 4: // 192
-		a := new(struct {
-			o Object
-			f [4]Field
-		})
+		a := new(withFields[[4]Field])
 		a.o.Fields = a.f[:0]
 		return &a.o
 	case n <= 6: // 272, in the 288-byte class
-		a := new(struct {
-			o Object
-			f [6]Field
-		})
+		a := new(withFields[[6]Field])
 		a.o.Fields = a.f[:0]
 		return &a.o
 	case n <= 8: // 352
-		a := new(struct {
-			o Object
-			f [8]Field
-		})
+		a := new(withFields[[8]Field])
 		a.o.Fields = a.f[:0]
 		return &a.o
 	case n <= 10: // 432, in the 448-byte class
-		a := new(struct {
-			o Object
-			f [10]Field
-		})
+		a := new(withFields[[10]Field])
 		a.o.Fields = a.f[:0]
 		return &a.o
 	case n <= 12:
 		// 512 bytes: the largest size class the allocator serves without
 		// a header word, a quarter smaller than 16 fields
-		a := new(struct {
-			o Object
-			f [12]Field
-		})
+		a := new(withFields[[12]Field])
 		a.o.Fields = a.f[:0]
 		return &a.o
 	case n <= 16:
-		a := new(struct {
-			o Object
-			f [16]Field
-		})
+		a := new(withFields[[16]Field])
 		a.o.Fields = a.f[:0]
 		return &a.o
 	}
 	return &Object{Fields: make([]Field, 0, n)}
+}
+
+// withFields is an object and the array of fields it starts with (F is
+// an array of Field).
+type withFields[F any] struct {
+	o Object
+	f F
 }
 
 // Get returns the value of key.
@@ -366,7 +352,7 @@ func (a *Arena) NewObject(n, hint int) *Object {
 	o := &a.objs[i]
 	start := len(a.fields)
 	a.fields = a.fields[:start+n]
-	o.Fields = a.fields[start:start:start+n]
+	o.Fields = a.fields[start : start : start+n]
 	return o
 }
 
