@@ -717,7 +717,7 @@ func (f *pathFlow) planRoom(b *machineBuilder, i int) {
 	}
 	seen := map[int]bool{i: true}
 	frontier := b.edges[i]
-	extra := 0
+	keys := map[string]bool{} // a key two states set needs one slot
 	for depth := 0; depth < 6 && len(frontier) > 0; depth++ {
 		var next []int
 		for _, j := range frontier {
@@ -730,11 +730,11 @@ func (f *pathFlow) planRoom(b *machineBuilder, i int) {
 				continue
 			}
 			if g.resultPath != nil && g.resultPath.Depth() == 1 {
-				extra++
+				keys[g.resultPath.Key(0)] = true
 			}
 			next = append(next, b.edges[j]...)
 		}
 		frontier = next
 	}
-	f.params.extraCap = min(extra, 4)
+	f.params.extraCap = min(len(keys), 4)
 }

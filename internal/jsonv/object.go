@@ -314,7 +314,7 @@ func ParsePlain(b []byte) (any, error) {
 
 // Arena hands out the objects (and short strings) one goroutine builds
 // while it runs a workflow (an express.Scope) from shared allocations:
-// four objects, their fields and two strings of up to 64 bytes together
+// four objects, their fields and two strings of up to 56 bytes together
 // in one, instead of one allocation each. An object's fields have exactly
 // the room asked for, so adding to one (Put) never reaches its
 // neighbour's: it moves out as a slice would. What one allocation holds
@@ -333,7 +333,7 @@ type Arena struct {
 const (
 	arenaObjects = 4
 	arenaStrings = 2
-	arenaBytes   = 64
+	arenaBytes   = 56
 )
 
 // NewObject is NewObject(n) from the arena. hint is how many fields the
@@ -379,8 +379,9 @@ type arenaChunk[F any] struct {
 }
 
 // refill starts a new allocation with room for at least n fields (n <= 32):
-// 544, 864, 1,184 or 1,504 bytes (in size classes of 576, 896, 1,280 and
-// 1,536).
+// 536, 856, 1,016, 1,176 or 1,496 bytes, plus the 8-byte header the
+// allocator adds to objects with pointers over 512 bytes: in size classes
+// of 576, 896, 1,024, 1,280 and 1,536 bytes.
 func (a *Arena) refill(n int) {
 	switch {
 	case n <= 8:
@@ -388,6 +389,9 @@ func (a *Arena) refill(n int) {
 		a.objs, a.fields, a.strs, a.bytes = c.o[:0], c.f[:0], c.s[:0], c.b[:0]
 	case n <= 16:
 		c := new(arenaChunk[[16]Field])
+		a.objs, a.fields, a.strs, a.bytes = c.o[:0], c.f[:0], c.s[:0], c.b[:0]
+	case n <= 20:
+		c := new(arenaChunk[[20]Field])
 		a.objs, a.fields, a.strs, a.bytes = c.o[:0], c.f[:0], c.s[:0], c.b[:0]
 	case n <= 24:
 		c := new(arenaChunk[[24]Field])
