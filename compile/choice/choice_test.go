@@ -57,17 +57,25 @@ type evalCase struct {
 	want        bool
 }
 
+// runEval runs each case on the input as plain maps and as the parser's
+// *jsonv.Object values (which some comparisons read themselves).
 func runEval(t *testing.T, cases []evalCase) {
 	t.Helper()
 	for _, tc := range cases {
 		c := mustCompile(t, tc.rule)
-		got, err := c(nil, parse(t, tc.input))
+		obj, err := jsonv.Parse([]byte(tc.input))
 		if err != nil {
-			t.Errorf("%s on %s: error %v", tc.rule, tc.input, err)
-			continue
+			t.Fatal(err)
 		}
-		if got != tc.want {
-			t.Errorf("%s on %s = %v, want %v", tc.rule, tc.input, got, tc.want)
+		for _, in := range []any{parse(t, tc.input), obj} {
+			got, err := c(nil, in)
+			if err != nil {
+				t.Errorf("%s on %s (%T): error %v", tc.rule, tc.input, in, err)
+				continue
+			}
+			if got != tc.want {
+				t.Errorf("%s on %s (%T) = %v, want %v", tc.rule, tc.input, in, got, tc.want)
+			}
 		}
 	}
 }
