@@ -38,6 +38,9 @@ type pathFlow struct {
 	// resultFrom says where the result's size bound comes from.
 	resultFrom sizeSource
 	resultSize int // for sizeLiteral
+	// simple is set (by plan) when finish has only the result to hand on:
+	// no ResultSelector, Assign, ResultPath or OutputPath.
+	simple bool
 	// resultShape says whether the first shape of input finish added its
 	// one-key ResultPath to in place has the key (see addInPlace).
 	resultShape atomic.Pointer[shapeHas]
@@ -316,6 +319,9 @@ func getPath(s *express.Scope, p *aslpath.Path, in any) (any, error) {
 
 func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
 	inspecting := s.Inspecting()
+	if f.simple && !inspecting {
+		return f.finishSimple(s, result), nil
+	}
 	if inspecting {
 		s.Inspect(express.StageResult, result)
 	}
@@ -404,6 +410,27 @@ func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
 		}
 	}
 	return out, nil
+}
+
+// finishSimple is finish for a simple flow (see pathFlow.simple): what
+// the general path does when every field it looks at is absent.
+func (f *pathFlow) finishSimple(s *express.Scope, result any) any {
+	size := -1
+	switch f.resultFrom {
+	case sizeLiteral:
+		size = f.resultSize
+	case sizeEffective:
+		if size = s.OutputSize(); size > express.MaxPayloadBytes {
+			size = -1
+		}
+	}
+	s.SetOutputSize(size)
+	if f.own.freshResult || (f.own.passThrough && !f.own.inputKept) {
+		if jsonv.IsObject(result) && (!f.own.passThrough || s.OwnsInput(result)) {
+			s.SetOutputOwned(result)
+		}
+	}
+	return result
 }
 
 func (f *pathFlow) splitAssign() assignFn {
@@ -700,6 +727,7 @@ func (f *pathFlow) credentials(sc *stateCompiler, v any) valueFn {
 // growing it.
 func (f *pathFlow) plan(b *machineBuilder, i int) {
 	f.planRoom(b, i)
+	f.simple = f.resultSel == nil && f.assign == nil && !f.resultNull && f.resultPath == nil && !f.outputNull && f.outputPath == nil
 	// Parameters and ResultSelector objects come from the scope's arena,
 	// sized for the machine's.
 	for _, t := range []*template{f.params, f.resultSel} {
