@@ -89,6 +89,21 @@ func TestReferenceOutput(t *testing.T) {
 	}
 }
 
+// TestReferenceAllocs: an execution of the reference workflow allocates
+// its three objects and the States.Format string together (jsonv.Arena):
+// one allocation.
+func TestReferenceAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts under the race detector mean little")
+	}
+	ref := loadReference(t)
+	in, _ := jsonv.Parse(ref.input)
+	opts := express.ExecOptions{Name: "allocs", InputSize: len(ref.input), RawOutput: true}
+	if n := testing.AllocsPerRun(200, func() { ref.wf.Execute(context.Background(), in, opts) }); n > 1 {
+		t.Errorf("%.1f allocations per execution, want 1", n)
+	}
+}
+
 // cpuTime is the process's user+system CPU time. On a shared machine the
 // wall clock also counts other processes' turns; CPU time per record does
 // not, so it is reported next to records/s.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/stepstream/express/aslpath"
@@ -37,6 +38,40 @@ type pathFlow struct {
 	// resultFrom says where the result's size bound comes from.
 	resultFrom sizeSource
 	resultSize int // for sizeLiteral
+	// simple is set (by plan) when finish has only the result to hand on:
+	// no ResultSelector, Assign, ResultPath or OutputPath.
+	simple bool
+	// resultShape says whether the first shape of input finish added its
+	// one-key ResultPath to in place has the key (see addInPlace).
+	resultShape atomic.Pointer[shapeHas]
+}
+
+// shapeHas records whether a jsonv.Shape has a key.
+type shapeHas struct {
+	shape *jsonv.Shape
+	has   bool
+}
+
+// addInPlace sets the one-key ResultPath in m, which the state owns. An
+// object a template built has its shape's keys first: when the first
+// shape seen lacks the key (as it does for a key no template wrote), only
+// the fields added after them need looking at.
+func (f *pathFlow) addInPlace(m *jsonv.Object, result any) {
+	key, hash := f.resultPath.Key(0), f.resultPath.KeyHash(0)
+	if sh := m.Shape(); sh != nil {
+		c := f.resultShape.Load()
+		if c == nil {
+			c = &shapeHas{shape: sh, has: slices.Contains(sh.Keys, key)}
+			if !f.resultShape.CompareAndSwap(nil, c) {
+				c = f.resultShape.Load()
+			}
+		}
+		if c.shape == sh && !c.has {
+			m.PutHashFrom(len(sh.Keys), key, hash, result)
+			return
+		}
+	}
+	m.PutHash(key, hash, result)
 }
 
 var _ flow = (*pathFlow)(nil)
@@ -284,6 +319,9 @@ func getPath(s *express.Scope, p *aslpath.Path, in any) (any, error) {
 
 func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
 	inspecting := s.Inspecting()
+	if f.simple && !inspecting {
+		return f.finishSimple(s, result), nil
+	}
 	if inspecting {
 		s.Inspect(express.StageResult, result)
 	}
@@ -332,7 +370,7 @@ func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
 			// result to it instead of copying it.
 			switch m := in.(type) {
 			case *jsonv.Object:
-				m.PutHash(f.resultPath.Key(0), f.resultPath.KeyHash(0), result)
+				f.addInPlace(m, result)
 			case map[string]any:
 				m[f.resultPath.Key(0)] = result
 			}
@@ -372,6 +410,27 @@ func (f *pathFlow) finish(s *express.Scope, in, result any) (any, error) {
 		}
 	}
 	return out, nil
+}
+
+// finishSimple is finish for a simple flow (see pathFlow.simple): what
+// the general path does when every field it looks at is absent.
+func (f *pathFlow) finishSimple(s *express.Scope, result any) any {
+	size := -1
+	switch f.resultFrom {
+	case sizeLiteral:
+		size = f.resultSize
+	case sizeEffective:
+		if size = s.OutputSize(); size > express.MaxPayloadBytes {
+			size = -1
+		}
+	}
+	s.SetOutputSize(size)
+	if f.own.freshResult || (f.own.passThrough && !f.own.inputKept) {
+		if jsonv.IsObject(result) && (!f.own.passThrough || s.OwnsInput(result)) {
+			s.SetOutputOwned(result)
+		}
+	}
+	return result
 }
 
 func (f *pathFlow) splitAssign() assignFn {
@@ -667,12 +726,26 @@ func (f *pathFlow) credentials(sc *stateCompiler, v any) valueFn {
 // ResultPath), allocating the object with room for them at once saves
 // growing it.
 func (f *pathFlow) plan(b *machineBuilder, i int) {
+	f.planRoom(b, i)
+	f.simple = f.resultSel == nil && f.assign == nil && !f.resultNull && f.resultPath == nil && !f.outputNull && f.outputPath == nil
+	// Parameters and ResultSelector objects come from the scope's arena,
+	// sized for the machine's.
+	for _, t := range []*template{f.params, f.resultSel} {
+		if t != nil && !t.isConst && !t.isArr {
+			t.arena = b.arena
+			b.arena.fields += len(t.fields) + t.extraCap
+		}
+	}
+}
+
+// planRoom sets extraCap (see plan).
+func (f *pathFlow) planRoom(b *machineBuilder, i int) {
 	if f.params == nil || f.params.isConst || f.params.isArr || f.resultPath != nil || f.outputPath != nil {
 		return
 	}
 	seen := map[int]bool{i: true}
 	frontier := b.edges[i]
-	extra := 0
+	keys := map[string]bool{} // a key two states set needs one slot
 	for depth := 0; depth < 6 && len(frontier) > 0; depth++ {
 		var next []int
 		for _, j := range frontier {
@@ -685,11 +758,11 @@ func (f *pathFlow) plan(b *machineBuilder, i int) {
 				continue
 			}
 			if g.resultPath != nil && g.resultPath.Depth() == 1 {
-				extra++
+				keys[g.resultPath.Key(0)] = true
 			}
 			next = append(next, b.edges[j]...)
 		}
 		frontier = next
 	}
-	f.params.extraCap = min(extra, 4)
+	f.params.extraCap = min(len(keys), 4)
 }

@@ -66,7 +66,7 @@ func (c *compiler) machine(def map[string]any, ptr string, lang queryLang, kind 
 		}
 	}
 	mm.Start = m.Start
-	b := &machineBuilder{c: c, index: index, names: names, lang: lang, kind: kind, edges: make([][]int, len(names)), flows: make([]flow, len(names)), model: mm}
+	b := &machineBuilder{c: c, index: index, names: names, lang: lang, kind: kind, edges: make([][]int, len(names)), flows: make([]flow, len(names)), model: mm, arena: &arenaPlan{}}
 	m.States = make([]*express.State, len(names))
 	mm.States = make([]*StateModel, len(names))
 	for i, n := range names {
@@ -130,6 +130,15 @@ type machineBuilder struct {
 	flows []flow
 	// model is the machine's Model.
 	model *MachineModel
+	// arena adds up the fields the machine's states' objects have room
+	// for, filled in as their flows plan (see jsonv.Arena).
+	arena *arenaPlan
+}
+
+// arenaPlan is what the objects built in one run of a machine ask for:
+// the first arena allocation of a scope has room for all of them.
+type arenaPlan struct {
+	fields int
 }
 
 // target resolves a Next/Default name to a state index and records the edge.

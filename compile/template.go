@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/stepstream/express/aslpath"
 	"github.com/stepstream/express/compile/diag"
@@ -50,6 +51,46 @@ type template struct {
 	constSize int
 	// extraCap is room for keys later states add in place.
 	extraCap int
+	// shape lists the keys of the objects the template builds (nil when
+	// two fields share a key); slots is what evalSized learned about the
+	// shape of the first object it read that had one (see slotsFor).
+	shape *jsonv.Shape
+	slots atomic.Pointer[shapeSlots]
+	// arena, when set, is the plan of the machine whose state evaluates
+	// the template: its objects come from the scope's jsonv.Arena.
+	arena *arenaPlan
+}
+
+// shapeSlots says, for one input shape, in which slot of the input each
+// "x.$": "$.x" field of a template finds its value: -1 when the shape does
+// not have the key (the field then looks it up as usual).
+type shapeSlots struct {
+	shape *jsonv.Shape
+	slot  []int32
+}
+
+// slotsFor returns the slots of the template's fields in objects of shape
+// sh, or nil. The first shape seen is kept for good: a template whose
+// input comes from two places reads the other's objects as before, and
+// nothing is allocated again.
+func (t *template) slotsFor(sh *jsonv.Shape) []int32 {
+	c := t.slots.Load()
+	if c == nil {
+		c = &shapeSlots{shape: sh, slot: make([]int32, len(t.fields))}
+		for i := range t.fields {
+			c.slot[i] = int32(slices.Index(sh.Keys, t.fields[i].from))
+			if t.fields[i].from == "" {
+				c.slot[i] = -1
+			}
+		}
+		if !t.slots.CompareAndSwap(nil, c) {
+			c = t.slots.Load()
+		}
+	}
+	if c.shape != sh {
+		return nil
+	}
+	return c.slot
 }
 
 // compileTemplate compiles a payload template. ptr is its JSON pointer.
@@ -97,6 +138,13 @@ func (c *compiler) compileTemplate(v any, ptr string) *template {
 		}
 		if allConst {
 			return constTemplate(v)
+		}
+		keys := make([]string, len(tp.fields))
+		for i := range tp.fields {
+			keys[i] = tp.fields[i].key
+		}
+		if len(slices.Compact(slices.Sorted(slices.Values(keys)))) == len(keys) {
+			tp.shape = &jsonv.Shape{Keys: keys}
 		}
 		for i := range tp.fields {
 			f := &tp.fields[i]
@@ -160,15 +208,37 @@ func (t *template) evalSized(s *express.Scope, in any) (any, int, error) {
 		}
 		return out, size, nil
 	}
-	out := jsonv.NewObject(len(t.fields) + t.extraCap)
+	var out *jsonv.Object
+	if n := len(t.fields) + t.extraCap; t.arena != nil && t.arena.fields > n {
+		out = s.Arena().NewObject(n, t.arena.fields)
+	} else {
+		out = jsonv.NewObject(n)
+	}
 	// The fields are written in place: the object has room for them all.
 	fs := out.Fields[:len(t.fields)]
 	size := 2
 	obj, _ := in.(*jsonv.Object)
-	for i := range t.fields {
-		f := &t.fields[i]
+	var slots []int32
+	if obj != nil {
+		if sh := obj.Shape(); sh != nil {
+			slots = t.slotsFor(sh)
+		}
+	}
+	// local slices: their bases and lengths stay in registers across the
+	// stores into the new object
+	fields := t.fields
+	fs = fs[:len(fields)]
+	for i := range fields {
+		f := &fields[i]
 		d := &fs[i]
 		d.SetKey(f.key, f.keyHash, f.keyPlain)
+		if i < len(slots) && slots[i] >= 0 {
+			// the input has the shape seen before: the key is in this slot
+			v := obj.Fields[slots[i]].Val
+			d.Val = v
+			size += f.keySize + sizeBound(v)
+			continue
+		}
 		if f.from != "" && obj != nil {
 			// the most common field, "x.$": "$.x", without calls
 			if v, ok := obj.GetHint(f.from, f.fromHash, f.fromHint); ok {
@@ -185,6 +255,7 @@ func (t *template) evalSized(s *express.Scope, in any) (any, int, error) {
 		size += f.keySize + n
 	}
 	out.Fields = fs
+	out.SetShape(t.shape)
 	return out, size, nil
 }
 

@@ -55,6 +55,19 @@ type Scope struct {
 	// inSize is an upper bound of the current state input's JSON size, -1
 	// when unknown; outSize is the bound the state reported for its output.
 	inSize, outSize int
+
+	// arena holds the objects the scope's states build (see Arena).
+	arena jsonv.Arena
+}
+
+// Arena is where the states running in this scope allocate the objects
+// they build (jsonv.Arena): a scope runs on one goroutine, and so does
+// its arena. A nil scope has none.
+func (s *Scope) Arena() *jsonv.Arena {
+	if s == nil {
+		return nil
+	}
+	return &s.arena
 }
 
 // InputSize returns an upper bound of the JSON size of the state's input,
@@ -234,8 +247,8 @@ func (s *Scope) ContextObject() map[string]any {
 func (s *Scope) Sleep(d time.Duration) *Error {
 	x := s.x
 	now := x.clock.Now()
-	if !now.Add(d).Before(x.deadline) {
-		_ = x.clock.Sleep(x.Context(), x.deadline.Sub(now))
+	if !now.Add(d).Before(x.deadline()) {
+		_ = x.clock.Sleep(x.Context(), x.deadline().Sub(now))
 		return errExecTimeout
 	}
 	if err := x.clock.Sleep(x.Context(), d); err != nil {
@@ -258,7 +271,7 @@ func (s *Scope) timedOut(err error, state string, after bool) error {
 	elapsed := limit
 	which := fmt.Sprintf("the Express limit of %d minutes", int(MaxExecutionTime/time.Minute))
 	switch {
-	case x.clock.Now().Before(x.deadline):
+	case x.clock.Now().Before(x.deadline()):
 		// the caller's context had an earlier deadline
 		elapsed = x.clock.Now().Sub(x.Start).Round(time.Millisecond)
 		which = "the deadline of the context it was run with"

@@ -242,7 +242,8 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 }
 
 // begin fills in what the execution's options left out (the workflow's
-// invoker, the real clock, math/rand/v2) and starts its clock and deadline;
+// invoker, the real clock, math/rand/v2) and starts its clock (the deadline
+// follows from the start, see deadline);
 // event 1 is ExecutionStarted.
 func (x *Execution) begin() {
 	if x.invoker == nil {
@@ -255,7 +256,6 @@ func (x *Execution) begin() {
 		x.rnd = rand.Float64
 	}
 	x.Start = x.clock.Now()
-	x.deadline = x.Start.Add(x.wf.opts.Timeout)
 	x.events = 1 // ExecutionStarted
 }
 
@@ -312,18 +312,17 @@ var errExecTimeout = &Error{Name: ErrTimeout, Cause: "", terminal: true}
 
 // Execution is the state of one running execution, shared by all its scopes.
 type Execution struct {
-	wf       *Workflow
-	parent   context.Context
-	ctxMu    sync.Mutex      // Map and Parallel branches ask for ctx at once
-	ctx      context.Context // parent with the deadline, made on first need
-	cancel   context.CancelFunc
-	Name     string
-	Input    any
-	Start    time.Time
-	deadline time.Time
-	clock    Clock
-	rnd      func() float64
-	invoker  Invoker
+	wf      *Workflow
+	parent  context.Context
+	ctxMu   sync.Mutex      // Map and Parallel branches ask for ctx at once
+	ctx     context.Context // parent with the deadline, made on first need
+	cancel  context.CancelFunc
+	Name    string
+	Input   any
+	Start   time.Time
+	clock   Clock
+	rnd     func() float64
+	invoker Invoker
 
 	inputSize int
 	rawOutput bool
@@ -357,11 +356,15 @@ func (x *Execution) Context() context.Context {
 		if _, virtual := x.clock.(*VirtualClock); virtual {
 			x.ctx = x.parent
 		} else {
-			x.ctx, x.cancel = context.WithDeadline(x.parent, x.deadline)
+			x.ctx, x.cancel = context.WithDeadline(x.parent, x.deadline())
 		}
 	}
 	return x.ctx
 }
+
+// deadline is when the execution's time limit ends: worked out when
+// needed (every 64 transitions, for a wait, a context), not per execution.
+func (x *Execution) deadline() time.Time { return x.Start.Add(x.wf.opts.Timeout) }
 
 // Rand returns a pseudo-random number in [0,1).
 func (x *Execution) Rand() float64 { return x.rnd() }
@@ -374,7 +377,7 @@ func (x *Execution) ctxErr(err error) *Error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.DeadlineExceeded) && !x.clock.Now().Before(x.deadline) {
+	if errors.Is(err, context.DeadlineExceeded) && !x.clock.Now().Before(x.deadline()) {
 		return errExecTimeout
 	}
 	if x.parent.Err() != nil {
@@ -392,7 +395,7 @@ func (x *Execution) checkLive() *Error {
 	if err := x.parent.Err(); err != nil {
 		return x.ctxErr(err)
 	}
-	if !x.clock.Now().Before(x.deadline) {
+	if !x.clock.Now().Before(x.deadline()) {
 		return errExecTimeout
 	}
 	return nil

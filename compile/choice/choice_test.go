@@ -57,17 +57,25 @@ type evalCase struct {
 	want        bool
 }
 
+// runEval runs each case on the input as plain maps and as the parser's
+// *jsonv.Object values (which some comparisons read themselves).
 func runEval(t *testing.T, cases []evalCase) {
 	t.Helper()
 	for _, tc := range cases {
 		c := mustCompile(t, tc.rule)
-		got, err := c(nil, parse(t, tc.input))
+		obj, err := jsonv.Parse([]byte(tc.input))
 		if err != nil {
-			t.Errorf("%s on %s: error %v", tc.rule, tc.input, err)
-			continue
+			t.Fatal(err)
 		}
-		if got != tc.want {
-			t.Errorf("%s on %s = %v, want %v", tc.rule, tc.input, got, tc.want)
+		for _, in := range []any{parse(t, tc.input), obj} {
+			got, err := c(nil, in)
+			if err != nil {
+				t.Errorf("%s on %s (%T): error %v", tc.rule, tc.input, in, err)
+				continue
+			}
+			if got != tc.want {
+				t.Errorf("%s on %s (%T) = %v, want %v", tc.rule, tc.input, in, got, tc.want)
+			}
 		}
 	}
 }
@@ -226,6 +234,14 @@ func TestNumericOperators(t *testing.T) {
 		{`{"Variable":"$.v","NumericEqualsPath":"$.w"}`, `{"v":1,"w":"1"}`, false},
 		{`{"Variable":"$.v","NumericLessThanPath":"$.w"}`, `{"v":1,"w":2}`, true},
 		{`{"Variable":"$.v","NumericGreaterThanPath":"$.w"}`, `{"v":2.5,"w":2}`, true},
+		{`{"Variable":"$.v","NumericGreaterThanPath":"$.w"}`, `{"v":2.0,"w":2}`, false},
+		{`{"Variable":"$.v","NumericEqualsPath":"$.w"}`, `{"v":2.0,"w":2}`, true},
+		{`{"Variable":"$.v","NumericLessThanPath":"$.w"}`, `{"v":-0.5,"w":0}`, true},
+		{`{"Variable":"$.v","NumericLessThanEqualsPath":"$.w"}`, `{"v":2.5,"w":2.5}`, true},
+		{`{"Variable":"$.v","NumericGreaterThanEqualsPath":"$.w"}`, `{"v":2.5,"w":3.5}`, false},
+		{`{"Variable":"$.v","NumericGreaterThanPath":"$.w"}`, `{"v":1e20,"w":9223372036854775807}`, true},
+		{`{"Variable":"$.v","NumericLessThanPath":"$.w"}`, `{"v":9007199254740992.0,"w":9007199254740993}`, true},
+		{`{"Variable":"$.v","NumericEqualsPath":"$.w"}`, `{"v":9007199254740992.0,"w":9007199254740992}`, true},
 		{`{"Variable":"$.v","NumericLessThanEqualsPath":"$.w"}`, `{"v":2,"w":2}`, true},
 		{`{"Variable":"$.v","NumericGreaterThanEqualsPath":"$.w"}`, `{"v":1,"w":2}`, false},
 		{`{"Variable":"$.v","NumericGreaterThanEqualsPath":"$.w"}`, `{"v":3,"w":{"x":1}}`, false},

@@ -158,6 +158,7 @@ func (c *checker) format(e *expr, args []node) node {
 		return nil
 	}
 	n.parts = parts
+	n.setFields()
 	return n
 }
 

@@ -18,6 +18,76 @@ type formatNode struct {
 	parts []string // len(args)+1 pieces around the placeholders; nil if tmpl is dynamic
 	tmpl  node
 	args  []node
+	// fields is set when the template is literal and every argument is a
+	// "$.name" path (at most formatStack of them): evalFields looks them
+	// up in an *jsonv.Object itself. partsLen is the pieces' total length.
+	fields   []fieldArg
+	partsLen int
+}
+
+// fieldArg is a "$.name" argument (see aslpath.Path.Field).
+type fieldArg struct {
+	key  string
+	hash uint32
+	hint *int32
+}
+
+// setFields fills fields and partsLen when the call qualifies.
+func (n *formatNode) setFields() {
+	if n.parts == nil || len(n.args) > formatStack {
+		return
+	}
+	fields := make([]fieldArg, len(n.args))
+	for i, a := range n.args {
+		pn, ok := a.(*pathNode)
+		if !ok {
+			return
+		}
+		key, hash, hint, ok := pn.p.Field()
+		if !ok {
+			return
+		}
+		fields[i] = fieldArg{key, hash, hint}
+	}
+	for _, p := range n.parts {
+		n.partsLen += len(p)
+	}
+	n.fields = fields
+}
+
+// evalFields is eval for the commonest call, States.Format('{}/{}',
+// $.a, $.b) on an object, when every argument is a string: no calls per
+// argument, and the result, with its header, from the scope's arena
+// (jsonv.Arena.NewString) or in one allocation. ok is false when it does
+// not apply (in is not an *jsonv.Object, an argument is missing or not a
+// string); eval then does the work and reports what is wrong.
+func (n *formatNode) evalFields(f *Func, s *express.Scope, in any) (v any, e *express.Error, ok bool) {
+	obj, isObj := in.(*jsonv.Object)
+	if !isObj {
+		return nil, nil, false
+	}
+	var vals [formatStack]string
+	size := n.partsLen
+	for i := range n.fields {
+		a := &n.fields[i]
+		x, found := obj.GetHint(a.key, a.hash, a.hint)
+		str, isStr := x.(string)
+		if !found || !isStr {
+			return nil, nil, false
+		}
+		vals[i] = str
+		size += len(str)
+	}
+	buf, v := s.Arena().NewString(size)
+	w := copy(buf, n.parts[0])
+	for i := range n.fields {
+		w += copy(buf[w:], vals[i])
+		w += copy(buf[w:], n.parts[i+1])
+	}
+	if e := f.charge(s, size); e != nil {
+		return nil, e, true
+	}
+	return v, nil, true
 }
 
 const formatStack = 8

@@ -98,6 +98,21 @@ func MustCompile(src string) *Func {
 // nothing. The result is a fresh value or a part of in, which the caller must
 // not modify. A non-nil error is an *express.Error named States.Runtime.
 func (f *Func) Eval(s *express.Scope, in any) (v any, err error) {
+	if fn, ok := f.root.(*formatNode); ok && fn.fields != nil {
+		// no deferred recover: evalFields only looks up fields and copies
+		// strings
+		if v, e, ok := fn.evalFields(f, s, in); ok {
+			if e != nil {
+				return nil, e
+			}
+			return v, nil
+		}
+	}
+	return f.eval(s, in)
+}
+
+// eval is Eval with panics turned into States.Runtime errors.
+func (f *Func) eval(s *express.Scope, in any) (v any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			v, err = nil, f.fail(s, fmt.Sprintf("internal error: %v", p))

@@ -2,6 +2,8 @@ package intrinsic
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,8 +29,24 @@ func mustInput(t testing.TB) any {
 	return m
 }
 
+// testInputs are the test input as a plain map and as the *jsonv.Object
+// the engine builds (the fast paths of Format read those).
+func testInputs(t testing.TB) map[string]any {
+	m := mustInput(t).(map[string]any)
+	obj := jsonv.NewObject(len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		obj.Put(k, m[k])
+	}
+	return map[string]any{"map": m, "object": obj}
+}
+
 func TestEval(t *testing.T) {
-	in := mustInput(t)
+	for kind, in := range testInputs(t) {
+		t.Run(kind, func(t *testing.T) { testEval(t, in) })
+	}
+}
+
+func testEval(t *testing.T, in any) {
 	cases := []struct {
 		src  string
 		want string // JSON
@@ -37,6 +55,12 @@ func TestEval(t *testing.T) {
 		{`States.Format('Hello, my name is {}.', $.name)`, `"Hello, my name is Arnav."`},
 		{`States.Format($.template, $.name)`, `"Hello, my name is Arnav."`},
 		{`States.Format('{}/{}/{}', $.deviceId, $.type, $.ts)`, `"dev-42/temperature/2026-11-22T10:00:00Z"`},
+		{`States.Format('{}{}', $.name, $.name)`, `"ArnavArnav"`},
+		{`States.Format('{}', $.empty)`, `"[]"`},
+		{`States.Format('a{}b{}c', $.name, $.n)`, `"aArnavb5c"`},
+		{`States.Format('{}', $.long)`, `"` + strings.Repeat("x", 10001) + `"`},
+		{`States.Format('é{}{}{}{}{}{}{}{}', $.name, $.name, $.name, $.name, $.name, $.name, $.name, $.name)`, `"éArnavArnavArnavArnavArnavArnavArnavArnav"`},
+		{`States.Format('{}', $.s)`, `"a,b;;c"`},
 		{`States.Format('no placeholders')`, `"no placeholders"`},
 		{`States.Format('{} {} {} {} {}', $.n, $.f, $.nul, $.t, $.obj)`, `"5 2.5 null true {a={x=1}, b=2}"`},
 		{`States.Format('{}', $.nested)`, `"[[1, 2], {a=s, b=null}]"`},
@@ -178,8 +202,14 @@ func TestUUID(t *testing.T) {
 }
 
 func TestRuntimeErrors(t *testing.T) {
-	in := mustInput(t)
+	for kind, in := range testInputs(t) {
+		t.Run(kind, func(t *testing.T) { testRuntimeErrors(t, in) })
+	}
+}
+
+func testRuntimeErrors(t *testing.T, in any) {
 	cases := []struct{ src, cause string }{
+		{`States.Format('{}/{}', $.name, $.nope)`, `The JsonPath argument for the field '$.nope' could not be found in the input '{`},
 		{`States.Format('{}', $.nope)`, `The function 'States.Format('{}', $.nope)' had the following error: The JsonPath argument for the field '$.nope' could not be found in the input '{`},
 		{`States.Format('{}', $$.Execution.Id)`, `The JsonPath argument for the field '$.Execution.Id' could not be found`},
 		{`States.Format('{}', $undefinedVar)`, `The JsonPath argument for the field '$undefinedVar' could not be found`},

@@ -39,14 +39,39 @@ type slabs struct {
 	strs  []string
 	nums  []uint64 // float64 and int64 bits
 	chunk int      // slab length
+	// doc, for a small document, is where its first slab of strings came
+	// from, with room for one object and one array (see docChunk).
+	doc *docChunk
+	// docObj and docArr are set once doc's object and array are taken.
+	docObj, docArr bool
 }
+
+// docChunk is the first slab of strings of a small document (a reading of
+// up to a few hundred bytes) with room for one object of up to 8 fields and one
+// array of up to 4 elements beside it: one allocation instead of three.
+// What it holds stays in memory while any of it is used.
+type docChunk struct {
+	strs [docStrings]string
+	o    Object
+	f    [8]Field
+	ah   []any
+	ae   [4]any
+}
+
+// docStrings is the length of a docChunk's slab of strings.
+const docStrings = 8
 
 func (s *slabs) str(v string) any {
 	if v == "" {
 		return "" // boxing the empty string does not allocate
 	}
 	if len(s.strs) == cap(s.strs) {
-		s.strs = make([]string, 0, s.chunk) // the full slab stays where it is
+		if s.doc == nil && s.chunk <= 2*docStrings { // a document under 272 bytes
+			s.doc = new(docChunk)
+			s.strs = s.doc.strs[:0]
+		} else {
+			s.strs = make([]string, 0, s.chunk) // the full slab stays where it is
+		}
 	}
 	s.strs = append(s.strs, v)
 	return box(stringType, unsafe.Pointer(&s.strs[len(s.strs)-1]))
@@ -69,6 +94,28 @@ func (s *slabs) int64(n int64) any {
 
 func (s *slabs) float64(f float64) any {
 	return s.num(float64Type, math.Float64bits(f))
+}
+
+// array is array(elems) in the document's chunk when it has room.
+func (s *slabs) array(elems []any) any {
+	if d := s.doc; d != nil && !s.docArr && len(elems) <= len(d.ae) {
+		s.docArr = true
+		d.ah = d.ae[:len(elems):len(elems)]
+		copy(d.ah, elems)
+		return box(arrayType, unsafe.Pointer(&d.ah))
+	}
+	return array(elems)
+}
+
+// object returns an empty object with room for n fields, the document
+// chunk's when it has room.
+func (s *slabs) object(n int) *Object {
+	if d := s.doc; d != nil && !s.docObj && n <= len(d.f) {
+		s.docObj = true
+		d.o.Fields = d.f[:0]
+		return &d.o
+	}
+	return NewObject(n)
 }
 
 // array returns an array holding a copy of elems. Small arrays come in one
@@ -101,4 +148,41 @@ func array(elems []any) any {
 	}
 	copy(*h, elems)
 	return box(arrayType, unsafe.Pointer(h))
+}
+
+// NewString returns a buffer of n bytes and the string value (an any
+// holding a string) whose bytes it is. The caller fills buf before anyone
+// sees v and never writes it afterwards. Strings up to 112 bytes come in
+// one allocation with their header, which v points to (converting a built
+// string to any allocates the header on its own): a string built for a
+// payload (States.Format) costs one allocation, not two.
+func NewString(n int) (buf []byte, v any) {
+	var h *string
+	switch {
+	case n == 0:
+		return nil, ""
+	case n <= 16:
+		a := new(headed[[16]byte])
+		buf, h = a.b[:n], &a.h
+	case n <= 48:
+		a := new(headed[[48]byte])
+		buf, h = a.b[:n], &a.h
+	case n <= 80:
+		a := new(headed[[80]byte])
+		buf, h = a.b[:n], &a.h
+	case n <= 112:
+		a := new(headed[[112]byte])
+		buf, h = a.b[:n], &a.h
+	default:
+		buf, h = make([]byte, n), new(string)
+	}
+	*h = unsafe.String(&buf[0], n)
+	return buf, box(stringType, unsafe.Pointer(h))
+}
+
+// headed is a string's header and its bytes, B an array of bytes
+// (16, 48, 80 or 112: with the header, an allocator size class).
+type headed[B any] struct {
+	h string
+	b B
 }

@@ -17,7 +17,25 @@ import (
 // see express.Scope.OwnsInput) may add to it.
 type Object struct {
 	Fields []Field
+	// shape, when set, lists the object's first keys in order (SetShape).
+	shape *Shape
 }
+
+// Shape is the list of keys, in order, that every object built by one
+// payload template starts with. A reader that has seen the shape before
+// knows in which slot each of its keys is, without comparing keys: the
+// slots never move, since an Object's fields are only ever appended to or
+// given new values (Put, PutHash, AppendHash).
+type Shape struct {
+	Keys []string
+}
+
+// SetShape records that o's first len(s.Keys) fields have s's keys, in
+// order; its builder calls it once they are written.
+func (o *Object) SetShape(s *Shape) { o.shape = s }
+
+// Shape is what SetShape recorded, or nil.
+func (o *Object) Shape() *Shape { return o.shape }
 
 // Field is one member of an Object. Hash is KeyHash(Key): comparing it
 // first makes a lookup a few integer compares, whatever the keys look like.
@@ -56,39 +74,49 @@ func KeyHash(key string) uint32 {
 // NewObject returns an empty object with room for n fields. Small objects
 // come with their fields in the same allocation.
 func NewObject(n int) *Object {
+	// Each class fills a size class of the allocator (Object is 32 bytes,
+	// a Field 40): the smaller the object, the fewer bytes to clear and
+	// pointer bits to write.
 	switch {
-	case n <= 4:
-		a := new(struct {
-			o Object
-			f [4]Field
-		})
+	case n <= 2: // 112 bytes
+		a := new(withFields[[2]Field])
 		a.o.Fields = a.f[:0]
 		return &a.o
-	case n <= 8:
-		a := new(struct {
-			o Object
-			f [8]Field
-		})
+	case n <= 4: // 192
+		a := new(withFields[[4]Field])
+		a.o.Fields = a.f[:0]
+		return &a.o
+	case n <= 6: // 272, in the 288-byte class
+		a := new(withFields[[6]Field])
+		a.o.Fields = a.f[:0]
+		return &a.o
+	case n <= 8: // 352
+		a := new(withFields[[8]Field])
+		a.o.Fields = a.f[:0]
+		return &a.o
+	case n <= 10: // 432, in the 448-byte class
+		a := new(withFields[[10]Field])
 		a.o.Fields = a.f[:0]
 		return &a.o
 	case n <= 12:
-		// 504 bytes: the largest size class (512) the allocator serves
-		// without a header word, a quarter smaller than 16 fields
-		a := new(struct {
-			o Object
-			f [12]Field
-		})
+		// 512 bytes: the largest size class the allocator serves without
+		// a header word, a quarter smaller than 16 fields
+		a := new(withFields[[12]Field])
 		a.o.Fields = a.f[:0]
 		return &a.o
 	case n <= 16:
-		a := new(struct {
-			o Object
-			f [16]Field
-		})
+		a := new(withFields[[16]Field])
 		a.o.Fields = a.f[:0]
 		return &a.o
 	}
 	return &Object{Fields: make([]Field, 0, n)}
+}
+
+// withFields is an object and the array of fields it starts with (F is
+// an array of Field).
+type withFields[F any] struct {
+	o Object
+	f F
 }
 
 // Get returns the value of key.
@@ -134,6 +162,19 @@ func (o *Object) Put(key string, v any) { o.PutHash(key, KeyHash(key), v) }
 // PutHash is Put with the key's hash already known.
 func (o *Object) PutHash(key string, h uint32, v any) {
 	fs := o.Fields
+	for i := range fs {
+		if f := &fs[i]; f.Hash == h && f.Key == key {
+			f.Val = v
+			return
+		}
+	}
+	o.Fields = append(o.Fields, Field{Key: key, Hash: h, Val: v})
+}
+
+// PutHashFrom is PutHash for a caller that knows the fields before start
+// do not have key (see Shape).
+func (o *Object) PutHashFrom(start int, key string, h uint32, v any) {
+	fs := o.Fields[start:]
 	for i := range fs {
 		if f := &fs[i]; f.Hash == h && f.Key == key {
 			f.Val = v
@@ -269,4 +310,94 @@ func ParsePlain(b []byte) (any, error) {
 		return nil, err
 	}
 	return Plain(v), nil
+}
+
+// Arena hands out the objects (and short strings) one goroutine builds
+// while it runs a workflow (an express.Scope) from shared allocations:
+// four objects, their fields and two strings of up to 56 bytes together
+// in one, instead of one allocation each. An object's fields have exactly
+// the room asked for, so adding to one (Put) never reaches its
+// neighbour's: it moves out as a slice would. What one allocation holds
+// stays in memory as long as any of it is used. The zero Arena is ready;
+// a nil *Arena allocates each value on its own. An Arena is for one
+// goroutine.
+type Arena struct {
+	objs   []Object
+	fields []Field
+	strs   []string
+	bytes  []byte
+}
+
+// arenaObjects and arenaStrings are how many objects and strings an arena
+// allocation holds, arenaBytes the room for the strings' bytes.
+const (
+	arenaObjects = 4
+	arenaStrings = 2
+	arenaBytes   = 56
+)
+
+// NewObject is NewObject(n) from the arena. hint is how many fields the
+// caller expects to ask for in all (for instance, what the templates of a
+// workflow's states ask for together): the first allocation has room for
+// them, up to 32.
+func (a *Arena) NewObject(n, hint int) *Object {
+	if a == nil || n > 32 {
+		return NewObject(n)
+	}
+	if len(a.objs) == cap(a.objs) || cap(a.fields)-len(a.fields) < n {
+		a.refill(max(n, hint))
+	}
+	i := len(a.objs)
+	a.objs = a.objs[:i+1]
+	o := &a.objs[i]
+	start := len(a.fields)
+	a.fields = a.fields[:start+n]
+	o.Fields = a.fields[start : start : start+n]
+	return o
+}
+
+// NewString is NewString(n) from the arena's current allocation when it
+// has room (an arena starts one for objects only).
+func (a *Arena) NewString(n int) (buf []byte, v any) {
+	if a == nil || n == 0 || len(a.strs) == cap(a.strs) || cap(a.bytes)-len(a.bytes) < n {
+		return NewString(n)
+	}
+	i, start := len(a.strs), len(a.bytes)
+	a.strs, a.bytes = a.strs[:i+1], a.bytes[:start+n]
+	buf = a.bytes[start : start+n : start+n]
+	h := &a.strs[i]
+	*h = unsafe.String(&buf[0], n)
+	return buf, box(stringType, unsafe.Pointer(h))
+}
+
+// arenaChunk is one arena allocation with room for F fields.
+type arenaChunk[F any] struct {
+	o [arenaObjects]Object
+	f F
+	s [arenaStrings]string
+	b [arenaBytes]byte
+}
+
+// refill starts a new allocation with room for at least n fields (n <= 32):
+// 536, 856, 1,016, 1,176 or 1,496 bytes, plus the 8-byte header the
+// allocator adds to objects with pointers over 512 bytes: in size classes
+// of 576, 896, 1,024, 1,280 and 1,536 bytes.
+func (a *Arena) refill(n int) {
+	switch {
+	case n <= 8:
+		c := new(arenaChunk[[8]Field])
+		a.objs, a.fields, a.strs, a.bytes = c.o[:0], c.f[:0], c.s[:0], c.b[:0]
+	case n <= 16:
+		c := new(arenaChunk[[16]Field])
+		a.objs, a.fields, a.strs, a.bytes = c.o[:0], c.f[:0], c.s[:0], c.b[:0]
+	case n <= 20:
+		c := new(arenaChunk[[20]Field])
+		a.objs, a.fields, a.strs, a.bytes = c.o[:0], c.f[:0], c.s[:0], c.b[:0]
+	case n <= 24:
+		c := new(arenaChunk[[24]Field])
+		a.objs, a.fields, a.strs, a.bytes = c.o[:0], c.f[:0], c.s[:0], c.b[:0]
+	default:
+		c := new(arenaChunk[[32]Field])
+		a.objs, a.fields, a.strs, a.bytes = c.o[:0], c.f[:0], c.s[:0], c.b[:0]
+	}
 }

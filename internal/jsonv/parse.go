@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // maxDepth is the deepest nesting a document may have, as encoding/json.
@@ -178,26 +179,31 @@ func (r *reader) object() (any, error) {
 		break
 	}
 	fields := r.stack[mark:]
-	defer func() {
-		clear(fields)
-		r.stack = r.stack[:mark]
-	}()
+	v := r.objectOf(fields, dup)
+	clear(fields)
+	r.stack = r.stack[:mark]
+	return v, nil
+}
+
+// objectOf makes the value of an object read with these fields; dup says
+// two keys may be the same.
+func (r *reader) objectOf(fields []Field, dup bool) any {
 	if len(fields) > smallObject {
 		m := make(map[string]any, len(fields))
 		for _, f := range fields {
 			m[f.Key] = f.Val // the last of duplicate keys wins
 		}
-		return m, nil
+		return m
 	}
-	o := NewObject(len(fields))
+	o := r.slabs.object(len(fields))
 	if !dup {
 		o.Fields = append(o.Fields, fields...)
-		return o, nil
+		return o
 	}
 	for _, f := range fields {
 		o.PutHash(f.Key, f.Hash, f.Val) // the last of duplicate keys wins
 	}
-	return o, nil
+	return o
 }
 
 func (r *reader) array() (any, error) {
@@ -232,7 +238,7 @@ func (r *reader) array() (any, error) {
 		}
 		r.i++
 		r.depth--
-		out := array(r.elems[mark:])
+		out := r.slabs.array(r.elems[mark:])
 		clear(r.elems[mark:])
 		r.elems = r.elems[:mark]
 		return out, nil
@@ -278,9 +284,30 @@ func (r *reader) str() (string, error) {
 // slice returns b[start:end] as a string sharing the document's one copy.
 func (r *reader) slice(start, end int) string {
 	if r.text == "" {
-		r.text = string(r.b)
+		r.copyText()
 	}
 	return r.text[start:end]
+}
+
+// copyText makes the document's one copy of its text. The numbers' first
+// slab, when there is none yet, shares its allocation (both hold no
+// pointers): one allocation instead of two for most documents. It runs
+// once per document: kept out of line, so that slice stays inlined.
+//
+//go:noinline
+func (r *reader) copyText() {
+	words := (len(r.b) + 7) / 8
+	extra := 0
+	if cap(r.slabs.nums) == 0 {
+		extra = r.slabs.chunk
+	}
+	buf := make([]uint64, words+extra)
+	text := unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), len(r.b))
+	copy(text, r.b)
+	r.text = unsafe.String(&text[0], len(text))
+	if extra > 0 {
+		r.slabs.nums = buf[words:words:len(buf)]
+	}
 }
 
 // strEscaped reads the rest of a string that has escapes, from i (a '\').

@@ -35,6 +35,9 @@ func AppendJSON(buf []byte, v any) []byte {
 		if math.IsNaN(t) || math.IsInf(t, 0) {
 			return append(buf, "null"...)
 		}
+		if b, ok := appendShortFloat(buf, t); ok {
+			return b
+		}
 		return strconv.AppendFloat(buf, t, 'g', -1, 64)
 	case *Object:
 		buf = append(buf, '{')
@@ -211,3 +214,47 @@ var plainByte = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// pow10f and pow10u are 10^k for the digits after the point
+// appendShortFloat writes.
+var (
+	pow10f = [5]float64{1, 10, 100, 1000, 10000}
+	pow10u = [5]uint64{1, 10, 100, 1000, 10000}
+)
+
+// appendShortFloat writes f as strconv.AppendFloat(buf, f, 'g', -1, 64)
+// does, for the numbers sensors send (21.7, 0.83, 1013.25): at least
+// 0.0001 and below 1,000,000 in size, with at most four digits after the
+// point; ok is false for any other number. The digits are those of the
+// shortest decimal that reads back as f: the fewest digits after the
+// point k for which round(|f|·10^k) / 10^k is f again (both sides are
+// exact in float64 and the division is correctly rounded, so the test is
+// exact; in this range a decimal with k digits is found at the first k
+// it exists, and it is the only one with k digits).
+func appendShortFloat(buf []byte, f float64) ([]byte, bool) {
+	a := math.Abs(f)
+	if !(a >= 1e-4 && a < 1e6) {
+		return buf, false
+	}
+	for k := range pow10f {
+		p := pow10f[k]
+		m := math.Floor(a*p + 0.5)
+		if m/p != a {
+			continue
+		}
+		if f < 0 {
+			buf = append(buf, '-')
+		}
+		n := uint64(m)
+		buf = strconv.AppendUint(buf, n/pow10u[k], 10)
+		if k > 0 {
+			buf = append(buf, '.')
+			frac := n % pow10u[k]
+			for d := k - 1; d >= 0; d-- {
+				buf = append(buf, byte('0'+frac/pow10u[d]%10))
+			}
+		}
+		return buf, true
+	}
+	return buf, false
+}
