@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -206,6 +207,40 @@ func TestResultStateAndStateDone(t *testing.T) {
 	}
 	if len(done) != 3 || done[0] != "A" || done[1] != "F" || done[2] != "P" {
 		t.Errorf("StateDone calls %v", done)
+	}
+}
+
+// TestStateDoneErrors: StateDone gets the error a state ended with, also
+// when a Catcher caught it, and none for a state that succeeded on a
+// retry.
+func TestStateDoneErrors(t *testing.T) {
+	var got []string
+	attempts := 0
+	wf := mustCompile(t, `{"StartAt":"T","States":{
+		"T":{"Type":"Task","Resource":"flaky","Retry":[{"ErrorEquals":["Flaky"],"IntervalSeconds":1,"MaxAttempts":1}],"Next":"C"},
+		"C":{"Type":"Task","Resource":"broken","Catch":[{"ErrorEquals":["States.ALL"],"Next":"Done"}],"End":true},
+		"Done":{"Type":"Succeed"}}}`,
+		compile.Options{Hooks: express.Hooks{StateDone: func(_ *express.Workflow, st *express.State, err *express.Error) {
+			e := "-"
+			if err != nil {
+				e = err.Name
+			}
+			got = append(got, st.Name+":"+e)
+		}}, Invoker: express.InvokerFunc(func(_ context.Context, req *express.TaskRequest) (any, error) {
+			if req.Resource == "broken" {
+				return nil, express.NewError("Broken", "always")
+			}
+			if attempts++; attempts == 1 {
+				return nil, express.NewError("Flaky", "first time")
+			}
+			return map[string]any{}, nil
+		})})
+	res := wf.Execute(context.Background(), map[string]any{}, express.ExecOptions{Clock: express.NewVirtualClock(time.Unix(0, 0))})
+	if res.Status != express.Succeeded {
+		t.Fatalf("status %s %s %s", res.Status, res.Error, res.Cause)
+	}
+	if want := []string{"T:-", "C:Broken", "Done:-"}; !slices.Equal(got, want) {
+		t.Errorf("StateDone calls %v, want %v", got, want)
 	}
 }
 

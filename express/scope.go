@@ -335,9 +335,10 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 		s.inOwned, s.outOwned = s.outOwned, owned{}
 		s.inSize, s.outSize = size, -1
 		out, next, err := st.Exec(s, input)
+		var caught *Error // the failure a Catcher took: the machine goes on
 		if err != nil {
 			s.outOwned = owned{}
-			out, next, err = s.handleError(st, input, err)
+			out, next, caught, err = s.handleError(st, input, err)
 			size = -1
 			if err == nil {
 				err = x.sizeCheck(st.Name, out, &size)
@@ -353,7 +354,11 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 			hooks.StateExit(x.wf, st.Name, st.Type, x.clock.Now().Sub(t0), AsError(err))
 		}
 		if hooks.StateDone != nil {
-			hooks.StateDone(x.wf, st, AsError(err))
+			e := AsError(err)
+			if e == nil {
+				e = caught
+			}
+			hooks.StateDone(x.wf, st, e)
 		}
 		if err != nil {
 			if s.parent == nil {
@@ -395,7 +400,10 @@ func (x *Execution) sizeCheck(state string, out any, size *int) error {
 }
 
 // handleError applies the state's Retry and Catch to a failure of its Exec.
-func (s *Scope) handleError(st *State, input any, err error) (any, int, error) {
+//
+// A failure a Catcher handles is returned as caught, with the catcher's
+// output and next state and a nil error.
+func (s *Scope) handleError(st *State, input any, err error) (out any, next int, caught *Error, _ error) {
 	x := s.x
 	var attempts [8]int
 	counts := attempts[:0]
@@ -407,12 +415,12 @@ func (s *Scope) handleError(st *State, input any, err error) (any, int, error) {
 	for {
 		e := AsError(err)
 		if e.Terminal() || x.overBuilt() {
-			return nil, 0, e
+			return nil, 0, nil, e
 		}
 		if ri := st.retrierFor(e); ri >= 0 && counts[ri] < st.Retry[ri].MaxAttempts {
 			if d := st.Retry[ri].Delay(counts[ri], x.rnd); d > 0 {
 				if se := s.Sleep(d); se != nil {
-					return nil, 0, se
+					return nil, 0, nil, se
 				}
 			}
 			counts[ri]++
@@ -422,7 +430,7 @@ func (s *Scope) handleError(st *State, input any, err error) (any, int, error) {
 			}
 			out, next, err2 := st.Exec(s, input)
 			if err2 == nil {
-				return out, next, nil
+				return out, next, nil, nil
 			}
 			err = err2
 			continue
@@ -431,11 +439,11 @@ func (s *Scope) handleError(st *State, input any, err error) (any, int, error) {
 			c := &st.Catch[ci]
 			out, aerr := c.Apply(s, input, e.Output())
 			if aerr != nil {
-				return nil, 0, aerr
+				return nil, 0, nil, aerr
 			}
-			return out, c.Next, nil
+			return out, c.Next, e, nil
 		}
-		return nil, 0, e
+		return nil, 0, nil, e
 	}
 }
 

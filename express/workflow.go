@@ -67,7 +67,10 @@ type Hooks struct {
 	// the engine read the clock twice per state.
 	StateExit func(wf *Workflow, state, typ string, d time.Duration, err *Error)
 	// StateDone is StateExit without the duration, for counting states:
-	// it costs no clock reads. It is given the state itself, so that a
+	// it costs no clock reads, and err is the error the state ended with
+	// also when a Catcher caught it (the machine goes on at the
+	// catcher's Next); nil when it succeeded, on a retry or not. It is
+	// given the state itself, so that a
 	// hook can keep its figures in a slice by State.ID (a state of
 	// wf.Machine.AllStates when compile built the machine).
 	StateDone func(wf *Workflow, st *State, err *Error)

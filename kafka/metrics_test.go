@@ -78,7 +78,9 @@ func stateInput(i int) map[string]any {
 // executions running at once on every P, summed by state name (the two
 // states named Fine are one series), and two Hooks calls for the same
 // workflow add up; the exposition is testdata/state-metrics.txt (names,
-// help, labels and values as the counter vectors these replace gave).
+// help and labels as the counter vectors these replace gave; the errors
+// the Map's Catcher took count on Each, as the help text says, which
+// the engine did not report before).
 func TestStateMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m, err := NewMetrics(reg)
