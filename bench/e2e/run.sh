@@ -18,9 +18,12 @@
 # bench/passthrough binary (-records 0 -source-headers) in the daemon's
 # place: the bare franz-go client's peak in the same three-process setup,
 # the machine's limit for any consumer that produces a result per record.
-# Once a partition reaches it the broker trims on every produce and its CPU
-# doubles, which shows in the latency: for a long run give it more than the
-# run writes (rate x seconds x ~200 bytes / 12 partitions; RAM permitting).
+# The broker (an express serve) applies it every 5 s. What it retains is
+# in its heap, which GOGC=200 lets grow to three times that: at the default
+# 64 MiB a ten-minute run takes the broker to ~7 GB and most of a core,
+# which shows in the latency. Runs below the peak need little (the daemon
+# reads within milliseconds): RETENTION_BYTES=16777216 for latency runs;
+# runs beyond the peak build backlogs, which need the default or more.
 set -eu
 out=$1; shift
 bin=${EXPRESS:-/tmp/express}
