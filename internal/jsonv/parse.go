@@ -162,7 +162,16 @@ func (r *reader) object() (any, error) {
 		} else {
 			dup = true // maybe: two keys share the bit
 		}
-		r.stack = append(r.stack, Field{Key: key, Hash: h, Val: v})
+		// the field written in place: appending a Field value builds it
+		// on the stack and copies it, with its write barriers
+		n := len(r.stack)
+		if n == cap(r.stack) {
+			r.stack = append(r.stack, Field{})
+		} else {
+			r.stack = r.stack[:n+1]
+		}
+		f := &r.stack[n]
+		f.Key, f.Hash, f.Val = key, h, v
 		r.skipSpace()
 		if r.i >= len(r.b) {
 			return nil, r.fail("unterminated object")
