@@ -255,35 +255,8 @@ func (x *Execution) begin() {
 	if x.rnd == nil {
 		x.rnd = rand.Float64
 	}
-	if isRealClock(x.clock) {
-		x.Start = realNow()
-	} else {
-		x.Start = x.clock.Now()
-	}
+	x.Start = x.clock.Now()
 	x.events = 1 // ExecutionStarted
-}
-
-// anchor is a reading of the wall and monotonic clocks (time.Now), taken
-// again once it is a second old. Executions on the real clock take their
-// start from it and one read of the monotonic clock (time.Since), and
-// their stop from their start the same way: one clock read each where
-// time.Now makes two (about 30 of its 60 ns on a virtual machine's
-// kvm-clock). The wall clock and the monotonic clock run at the same rate
-// (NTP slews both), so the wall time so made is time.Now's, but for the
-// few nanoseconds between time.Now's two reads; only when the wall clock
-// is set (stepped) does it follow the old setting, for up to a second.
-var anchor atomic.Pointer[time.Time]
-
-// realNow is time.Now by way of anchor.
-func realNow() time.Time {
-	if a := anchor.Load(); a != nil {
-		if d := time.Since(*a); d >= 0 && d < time.Second {
-			return a.Add(d)
-		}
-	}
-	t := time.Now()
-	anchor.Store(&t)
-	return t
 }
 
 func (x *Execution) runGuarded(s *Scope, input any) (out any, err error) {
@@ -309,13 +282,7 @@ func (x *Execution) runGuarded(s *Scope, input any) (out any, err error) {
 }
 
 func (x *Execution) finish(res *Result, out any, err error) {
-	if isRealClock(x.clock) {
-		// the start plus the time elapsed on the monotonic clock (see
-		// anchor)
-		res.Stop = x.Start.Add(time.Since(x.Start))
-	} else {
-		res.Stop = x.clock.Now()
-	}
+	res.Stop = x.clock.Now()
 	res.Transitions = int(atomic.LoadInt64(&x.transitions))
 	if err == nil {
 		res.Status = Succeeded
