@@ -291,7 +291,8 @@ func (f *pathFlow) effective(s *express.Scope, in any) (any, error) {
 		s.Inspect(express.StageAfterInputPath, v)
 	}
 	if f.params != nil {
-		v, n, err := f.params.evalSized(s, v)
+		// size bounds the input, and so the effective input (a part of it)
+		v, n, err := f.params.evalIn(s, v, size)
 		s.SetOutputSize(n)
 		if err == nil && s.Inspecting() {
 			s.Inspect(express.StageAfterParameters, v)

@@ -192,6 +192,17 @@ func (t *template) eval(s *express.Scope, in any) (any, error) {
 // evalSized is eval that also returns an upper bound of the payload's JSON
 // size (see express.SizeBound).
 func (t *template) evalSized(s *express.Scope, in any) (any, int, error) {
+	return t.evalIn(s, in, -1)
+}
+
+// evalIn is evalSized given inBound, an upper bound of the JSON size of
+// in (-1: unknown). A value a "$.x" field takes from in is a part of it,
+// no larger than it: when inBound is small enough for the sum to stay well
+// within the payload limit, such a field adds inBound to the bound rather
+// than its value's own bound, which is then not worked out. The bound is
+// looser (a reading of 160 bytes gives its Parameters a bound of about
+// 1,600 rather than 600), never too small.
+func (t *template) evalIn(s *express.Scope, in any, inBound int) (any, int, error) {
 	if t.isConst {
 		return t.constVal, t.constSize, nil
 	}
@@ -199,7 +210,7 @@ func (t *template) evalSized(s *express.Scope, in any) (any, int, error) {
 		out := make([]any, len(t.arr))
 		size := 2
 		for i, e := range t.arr {
-			v, n, err := e.evalSized(s, in)
+			v, n, err := e.evalIn(s, in, inBound)
 			if err != nil {
 				return nil, 0, err
 			}
@@ -228,6 +239,11 @@ func (t *template) evalSized(s *express.Scope, in any) (any, int, error) {
 	// stores into the new object
 	fields := t.fields
 	fs = fs[:len(fields)]
+	// a value taken from in adds inBound (see evalIn), or -1: its own bound
+	part := -1
+	if inBound >= 0 && inBound <= express.MaxPayloadBytes/4/max(len(fields), 1) {
+		part = inBound
+	}
 	for i := range fields {
 		f := &fields[i]
 		d := &fs[i]
@@ -236,18 +252,26 @@ func (t *template) evalSized(s *express.Scope, in any) (any, int, error) {
 			// the input has the shape seen before: the key is in this slot
 			v := obj.Fields[slots[i]].Val
 			d.Val = v
-			size += f.keySize + sizeBound(v)
+			if part >= 0 {
+				size += f.keySize + part
+			} else {
+				size += f.keySize + sizeBound(v)
+			}
 			continue
 		}
 		if f.from != "" && obj != nil {
 			// the most common field, "x.$": "$.x", without calls
 			if v, ok := obj.GetHint(f.from, f.fromHash, f.fromHint); ok {
 				d.Val = v
-				size += f.keySize + sizeBound(v)
+				if part >= 0 {
+					size += f.keySize + part
+				} else {
+					size += f.keySize + sizeBound(v)
+				}
 				continue
 			}
 		}
-		v, n, err := f.value(s, in)
+		v, n, err := f.value(s, in, inBound)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -270,7 +294,7 @@ func sizeBound(v any) int {
 	return express.SizeBound(v)
 }
 
-func (f *tmplField) value(s *express.Scope, in any) (any, int, error) {
+func (f *tmplField) value(s *express.Scope, in any, inBound int) (any, int, error) {
 	switch {
 	case f.p != nil:
 		v, ok := f.p.Get(s, in)
@@ -285,7 +309,7 @@ func (f *tmplField) value(s *express.Scope, in any) (any, int, error) {
 		v, err := f.fn.Eval(s, in)
 		return v, express.SizeBound(v), err
 	case f.sub != nil:
-		return f.sub.evalSized(s, in)
+		return f.sub.evalIn(s, in, inBound)
 	}
 	return f.literal, f.litSize, nil
 }

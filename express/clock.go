@@ -36,6 +36,13 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 // RealClock is the wall clock.
 var RealClock Clock = realClock{}
 
+// isRealClock reports whether c is RealClock: a comparison of the dynamic
+// type, where comparing the interfaces is a call.
+func isRealClock(c Clock) bool {
+	_, ok := c.(realClock)
+	return ok
+}
+
 // VirtualClock is a Clock whose Sleep advances time instantly. It is safe for
 // concurrent use (Map and Parallel sleep from several goroutines).
 type VirtualClock struct {

@@ -58,6 +58,11 @@ type Scope struct {
 
 	// arena holds the objects the scope's states build (see Arena).
 	arena jsonv.Arena
+
+	// pendTrans and pendEvents are the transitions and history events a
+	// scope other than the root has counted and not yet added to the
+	// execution's (see Run).
+	pendTrans, pendEvents int64
 }
 
 // Arena is where the states running in this scope allocate the objects
@@ -288,32 +293,46 @@ func (s *Scope) timedOut(err error, state string, after bool) error {
 
 // Run runs machine m from its start state with the given input in this
 // scope and returns the output of its last state.
+//
+// The root scope runs alone: while it is in its loop no other goroutine
+// of the execution counts transitions or events (Map and Parallel join
+// theirs before their state returns), so it counts them with plain adds,
+// no atomic operation per state. Other scopes count in pendTrans and
+// pendEvents and add them to the execution's once, atomically, when they
+// return.
 func (s *Scope) Run(m *Machine, input any) (any, error) {
+	if s == &s.x.root {
+		return s.run(m, input, true)
+	}
+	defer s.settle()
+	return s.run(m, input, false)
+}
+
+// run is Run; solo is set for the root scope.
+func (s *Scope) run(m *Machine, input any, solo bool) (any, error) {
 	x := s.x
 	hooks := &x.wf.opts.Hooks
 	i := m.Start
 	size := s.inSize // bound of the input's size, -1 unknown
-	timed := hooks.StateExit != nil || m.UsesContext || x.clock != RealClock
-	// transitions are counted locally and added to the execution's total
-	// once; the previous state's exit events are added with the next
-	// state's entered event, in one atomic operation.
+	timed := hooks.StateExit != nil || m.UsesContext || !isRealClock(x.clock)
 	if !timed {
 		s.enteredAt = time.Time{} // a child's copy of its parent's
 	}
 	recording := x.hist != nil
-	transitions, exitEvents := int64(0), int64(0)
-	defer func() {
-		atomic.AddInt64(&x.transitions, transitions)
-		atomic.AddInt64(&x.events, exitEvents)
-	}()
+	entered := 0 // states entered by this call
 	for {
 		st := m.States[i]
 		// States that block (Task, Wait) are bounded by the execution's
 		// deadline themselves; a loop of quick states is caught here.
-		if transitions++; transitions&63 == 0 {
+		if entered++; entered&63 == 0 {
 			if e := x.checkLive(); e != nil {
 				return nil, s.timedOut(e, s.stateName, true)
 			}
+		}
+		if solo {
+			x.transitions++
+		} else {
+			s.pendTrans++
 		}
 		s.stateName = st.Name
 		s.retryCount = 0
@@ -323,9 +342,14 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 		if recording {
 			s.recordEntered(st, input)
 			s.enteredEvent = s.lastEvent
+		} else if solo {
+			x.events++
+			s.enteredEvent = x.events
 		} else {
-			s.enteredEvent = atomic.AddInt64(&x.events, 1+exitEvents)
-			exitEvents = 0
+			// the previous state's exit events go with this entry: one
+			// atomic operation
+			s.enteredEvent = atomic.AddInt64(&x.events, 1+s.pendEvents)
+			s.pendEvents = 0
 		}
 		var t0 time.Time
 		if timed {
@@ -371,8 +395,10 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 			if st.ExitEvents > 0 {
 				s.recordExited(st, out)
 			}
+		} else if solo {
+			x.events += int64(st.ExitEvents)
 		} else {
-			exitEvents = int64(st.ExitEvents)
+			s.pendEvents = int64(st.ExitEvents)
 		}
 		if next == End {
 			return out, nil
@@ -383,6 +409,25 @@ func (s *Scope) Run(m *Machine, input any) (any, error) {
 		input = out
 		i = next
 	}
+}
+
+// settle adds what a scope other than the root counted in Run to the
+// execution's totals.
+func (s *Scope) settle() {
+	atomic.AddInt64(&s.x.transitions, s.pendTrans)
+	atomic.AddInt64(&s.x.events, s.pendEvents)
+	s.pendTrans, s.pendEvents = 0, 0
+}
+
+// addEvents counts n history events of the running state: plainly in the
+// root scope, which runs alone while its state does (see Run),
+// atomically in the others.
+func (s *Scope) addEvents(n int64) {
+	if s == &s.x.root {
+		s.x.events += n
+		return
+	}
+	atomic.AddInt64(&s.x.events, n)
 }
 
 // sizeCheck fails when out is over the payload limit and otherwise stores
@@ -480,7 +525,7 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 	if recording {
 		s.recordTaskStart(req)
 	} else {
-		s.AddEvents(2) // TaskScheduled, TaskStarted
+		s.addEvents(2) // TaskScheduled, TaskStarted
 	}
 	inv := x.invoker
 	if inv == nil {
@@ -488,7 +533,7 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 		if recording {
 			s.recordTaskEnd(req, nil, err)
 		} else {
-			s.AddEvents(1)
+			s.addEvents(1)
 		}
 		return nil, err
 	}
@@ -502,7 +547,7 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 		ctx = x.Context()
 	}
 	var cancel context.CancelFunc
-	if req.Timeout > 0 && x.clock == RealClock && ctx != x.parent {
+	if req.Timeout > 0 && isRealClock(x.clock) && ctx != x.parent {
 		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
 	}
 	hook := x.wf.opts.Hooks.TaskDone
@@ -543,7 +588,7 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 			s.recordTaskEnd(req, res, nil)
 		}
 	} else {
-		s.AddEvents(1) // TaskSucceeded / TaskFailed
+		s.addEvents(1) // TaskSucceeded / TaskFailed
 	}
 	if hook != nil {
 		var d time.Duration

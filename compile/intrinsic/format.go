@@ -82,7 +82,16 @@ func (n *formatNode) evalFields(f *Func, s *express.Scope, in any) (v any, e *ex
 	w := copy(buf, n.parts[0])
 	for i := range n.fields {
 		w += copy(buf[w:], vals[i])
-		w += copy(buf[w:], n.parts[i+1])
+		// the pieces between placeholders are mostly one separator: a
+		// byte stored, no call
+		switch p := n.parts[i+1]; len(p) {
+		case 0:
+		case 1:
+			buf[w] = p[0]
+			w++
+		default:
+			w += copy(buf[w:], p)
+		}
 	}
 	if e := f.charge(s, size); e != nil {
 		return nil, e, true

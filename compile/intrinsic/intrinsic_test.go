@@ -56,6 +56,7 @@ func testEval(t *testing.T, in any) {
 		{`States.Format($.template, $.name)`, `"Hello, my name is Arnav."`},
 		{`States.Format('{}/{}/{}', $.deviceId, $.type, $.ts)`, `"dev-42/temperature/2026-11-22T10:00:00Z"`},
 		{`States.Format('{}{}', $.name, $.name)`, `"ArnavArnav"`},
+		{`States.Format('{} and {}: {}', $.name, $.name, $.name)`, `"Arnav and Arnav: Arnav"`},
 		{`States.Format('{}', $.empty)`, `"[]"`},
 		{`States.Format('a{}b{}c', $.name, $.n)`, `"aArnavb5c"`},
 		{`States.Format('{}', $.long)`, `"` + strings.Repeat("x", 10001) + `"`},

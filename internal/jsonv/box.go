@@ -118,6 +118,35 @@ func (s *slabs) object(n int) *Object {
 	return NewObject(n)
 }
 
+// claimObject gives the document chunk's object, with no fields yet, to
+// the document's outermost object, which reads its fields into it
+// directly; the chunk is made when the document is small and has none
+// yet. It returns nil when there is no chunk object to give.
+func (s *slabs) claimObject() *Object {
+	if s.doc == nil {
+		if s.chunk > 2*docStrings || len(s.strs) > 0 {
+			return nil
+		}
+		s.doc = new(docChunk)
+		s.strs = s.doc.strs[:0]
+	}
+	if s.docObj {
+		return nil
+	}
+	s.docObj = true
+	d := s.doc
+	d.o.Fields = d.f[:0]
+	return &d.o
+}
+
+// unclaimObject gives the chunk's object back, its fields cleared (the
+// object that claimed it has more than fit, or duplicate keys to resolve).
+func (s *slabs) unclaimObject() {
+	clear(s.doc.f[:])
+	s.doc.o.Fields = nil
+	s.docObj = false
+}
+
 // array returns an array holding a copy of elems. Small arrays come in one
 // allocation with their header, which the interface value points to.
 func array(elems []any) any {

@@ -99,6 +99,11 @@ func TestParseSmallDocs(t *testing.T) {
 		`{"a":"x","a":"y","b":["z"]}`,
 		`["only","strings","in","an","array","of","more","than","eight","of","them"]`,
 		`{"n":1.5,"m":[2.5],"s":"t"}`,
+		// the outermost object's fields go straight into the chunk's
+		// object: exactly its room, more with nested objects, duplicates
+		`{"k1":"a","k2":"b","k3":"c","k4":"d","k5":"e","k6":"f","k7":"g","k8":"h"}`,
+		`{"o":{"p":{"q":"r"}},"k2":"b","k3":"c","k4":"d","k5":"e","k6":"f","k7":"g","k8":"h","k9":{"x":"y"},"k10":1}`,
+		`{"a":{"b":"x"},"c":"d","a":"e"}`,
 	}
 	var p Parser
 	for _, doc := range docs {
@@ -112,6 +117,9 @@ func TestParseSmallDocs(t *testing.T) {
 			in[i] = 'x'
 		}
 		if o, ok := got.(*Object); ok {
+			if len(o.Fields) != len(want.(map[string]any)) {
+				t.Errorf("%s: %d fields, want %d (duplicate keys resolved)", doc, len(o.Fields), len(want.(map[string]any)))
+			}
 			o.Put("added", "after") // past the chunk's room or not: never over a neighbour
 			want.(map[string]any)["added"] = "after"
 		}

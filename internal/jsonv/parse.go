@@ -137,6 +137,13 @@ func (r *reader) object() (any, error) {
 		r.depth--
 		return &Object{}, nil
 	}
+	// The outermost object of a small document reads its fields straight
+	// into the document chunk's object, not onto the stack to be copied
+	// there at its end.
+	var direct *Object
+	if r.depth == 1 {
+		direct = r.slabs.claimObject()
+	}
 	for {
 		r.skipSpace()
 		if r.i >= len(r.b) || r.b[r.i] != '"' {
@@ -162,7 +169,22 @@ func (r *reader) object() (any, error) {
 		} else {
 			dup = true // maybe: two keys share the bit
 		}
-		r.stack = append(r.stack, Field{Key: key, Hash: h, Val: v})
+		if direct != nil {
+			if n := len(direct.Fields); n < cap(direct.Fields) {
+				direct.Fields = direct.Fields[:n+1]
+				f := &direct.Fields[n]
+				f.Key, f.Hash, f.Val = key, h, v
+			} else {
+				// more fields than the chunk has room for: on to the
+				// stack with the others
+				r.stack = append(r.stack, direct.Fields...)
+				r.slabs.unclaimObject()
+				direct = nil
+			}
+		}
+		if direct == nil {
+			r.pushField(key, h, v)
+		}
 		r.skipSpace()
 		if r.i >= len(r.b) {
 			return nil, r.fail("unterminated object")
@@ -178,11 +200,32 @@ func (r *reader) object() (any, error) {
 		r.depth--
 		break
 	}
+	if direct != nil {
+		if !dup {
+			return direct, nil
+		}
+		r.stack = append(r.stack, direct.Fields...)
+		r.slabs.unclaimObject()
+	}
 	fields := r.stack[mark:]
 	v := r.objectOf(fields, dup)
 	clear(fields)
 	r.stack = r.stack[:mark]
 	return v, nil
+}
+
+// pushField puts a field on the stack, written in place: appending a
+// Field value builds it on the goroutine's stack and copies it, with its
+// write barriers.
+func (r *reader) pushField(key string, h uint32, v any) {
+	n := len(r.stack)
+	if n == cap(r.stack) {
+		r.stack = append(r.stack, Field{})
+	} else {
+		r.stack = r.stack[:n+1]
+	}
+	f := &r.stack[n]
+	f.Key, f.Hash, f.Val = key, h, v
 }
 
 // objectOf makes the value of an object read with these fields; dup says
