@@ -487,12 +487,12 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(g.poolBusyDesc, prometheus.GaugeValue, float64(busy), name)
 		ch <- prometheus.MustNewConstMetric(g.poolQueuedDesc, prometheus.GaugeValue, float64(queued), name)
 		ch <- prometheus.MustNewConstMetric(g.poolCapDesc, prometheus.GaugeValue, float64(p.o.Concurrency), name)
-		now := time.Now()
+		now, mono := time.Now(), p.monoNow()
 		assigned, paused := 0, 0
 		p.eachPart(func(part *partition) {
 			id := strconv.Itoa(int(part.id))
 			ch <- prometheus.MustNewConstMetric(g.lagDesc, prometheus.GaugeValue, float64(part.lag()), name, part.topic, id)
-			age, inflight, isPaused := part.oldest(now)
+			age, inflight, isPaused := part.oldest(now, mono)
 			ch <- prometheus.MustNewConstMetric(g.lagSecondsDesc, prometheus.GaugeValue, age.Seconds(), name, part.topic, id)
 			ch <- prometheus.MustNewConstMetric(g.oldestDesc, prometheus.GaugeValue, inflight.Seconds(), name, part.topic, id)
 			assigned++
@@ -507,9 +507,9 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 
 // oldest returns, for the oldest fetched unfinished record of the
 // partition, its age (now minus its timestamp) and how long ago it was
-// admitted (both 0 when none), and whether the partition wants to be
-// paused.
-func (p *partition) oldest(now time.Time) (age, inflight time.Duration, paused bool) {
+// admitted (mono minus its admission time, both Processor.monoNow; both 0
+// when none), and whether the partition wants to be paused.
+func (p *partition) oldest(now time.Time, mono int64) (age, inflight time.Duration, paused bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.n > 0 {
@@ -517,7 +517,7 @@ func (p *partition) oldest(now time.Time) (age, inflight time.Duration, paused b
 			if !s.rec.Timestamp.IsZero() {
 				age = max(now.Sub(s.rec.Timestamp), 0)
 			}
-			inflight = max(time.Duration(now.UnixNano()-s.t0), 0)
+			inflight = max(time.Duration(mono-s.t0), 0)
 		}
 	}
 	return age, inflight, p.paused
