@@ -208,31 +208,21 @@ func partitionPrefix(b []byte, topic string, id int32) []byte {
 }
 
 // sourceHeaders appends the headers naming the workflow, execution and
-// source coordinates. With an offset name (setOffsetName) their values are
-// cut from the name's bytes; else they are formatted in s.scratch, reused
-// with the slot.
+// source coordinates. The execution and topic values are the strings' own
+// bytes (readOnly); partition and offset are cut from an offset name
+// (setOffsetName), else formatted in s.scratch, reused with the slot.
 func (s *slot) sourceHeaders(h []kgo.RecordHeader) []kgo.RecordHeader {
 	r := s.rec
-	var exec, topic, part, off []byte
-	if n, t := len(s.name), len(r.Topic); s.offSlash > 0 {
-		b := readOnly(s.name)
-		exec, topic, part, off = b[:n:n], b[:t:t], b[t+1:s.offSlash:s.offSlash], b[s.offSlash+1:n:n]
+	exec, topic := readOnly(s.name), readOnly(r.Topic)
+	var part, off []byte
+	if s.offSlash > 0 {
+		part, off = exec[len(r.Topic)+1:s.offSlash:s.offSlash], exec[s.offSlash+1:]
 	} else {
-		need := 42 + n + t
-		b := s.scratch[:0]
-		if cap(b) < need {
-			b = make([]byte, 0, need+32)
-		}
-		b = append(b, s.name...)
-		n1 := len(b)
-		b = append(b, r.Topic...)
-		n2 := len(b)
-		b = strconv.AppendInt(b, int64(r.Partition), 10)
-		n3 := len(b)
+		b := strconv.AppendInt(s.scratch[:0], int64(r.Partition), 10)
+		n := len(b)
 		b = strconv.AppendInt(b, r.Offset, 10)
-		n4 := len(b)
 		s.scratch = b
-		exec, topic, part, off = b[:n1:n1], b[n1:n2:n2], b[n2:n3:n3], b[n3:n4:n4]
+		part, off = b[:n:n], b[n:len(b):len(b)]
 	}
 	return append(h,
 		kgo.RecordHeader{Key: HeaderWorkflow, Value: s.p.wfName},

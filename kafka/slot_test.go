@@ -59,6 +59,18 @@ func TestOffsetName(t *testing.T) {
 				}
 			}
 		}
+		// a name from a custom idempotency key: the coordinates are
+		// formatted, the execution header is the name
+		s := newSlot(p)
+		s.rec, s.name = r, "event-"+c.topic
+		vals := map[string]string{}
+		for _, h := range s.sourceHeaders(nil) {
+			vals[h.Key] = string(h.Value)
+		}
+		if vals[HeaderExecution] != s.name || vals[HeaderSourceTopic] != c.topic || vals[HeaderSourcePartition] != strconv.Itoa(int(c.part)) ||
+			vals[HeaderSourceOffset] != strconv.FormatInt(c.offset, 10) {
+			t.Errorf("custom name: source headers %v", vals)
+		}
 	}
 }
 
