@@ -97,8 +97,9 @@ const (
 	// past the records awaiting their results' acknowledgement and the
 	// workers' queue, more only lengthens the queue, whose records are
 	// cold in the CPU's caches by the time a worker takes them; catching up
-	// a backlog the daemon's CPU per record fell by about 7% and its RSS
-	// from 340 to 160 MB (BENCHMARKS.md, "Fetch size").
+	// a backlog the daemon's CPU per record went from 1.33–1.44x the bare
+	// passthrough's to 1.14–1.40x (a noisy window) and its RSS from 340 to
+	// 163 MB (BENCHMARKS.md, "Fetch size").
 	DefaultMaxInFlight             = 8192
 	DefaultMaxInFlightPerPartition = 2048
 	DefaultDrainTimeout            = 30 * time.Second
