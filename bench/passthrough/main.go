@@ -189,11 +189,12 @@ func consume(ctx, stop context.Context, seeds kgo.Opt, mode, topic, output, grou
 	var p oj.Parser
 	var done int64
 	var part, off []byte // source header values
+	// polls end when stop is done too; produces and commits only with ctx
+	pollCtx, cancelPolls := context.WithCancel(ctx)
+	defer cancelPolls()
+	context.AfterFunc(stop, cancelPolls)
 	for n == 0 || done < n {
-		pctx, cancelPoll := context.WithCancel(ctx)
-		context.AfterFunc(stop, cancelPoll)
-		fs := cl.PollFetches(pctx)
-		cancelPoll()
+		fs := cl.PollFetches(pollCtx)
 		if stop.Err() != nil && fs.NumRecords() == 0 {
 			break
 		}
