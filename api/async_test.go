@@ -16,6 +16,7 @@ import (
 	"github.com/stepstream/express/api"
 	"github.com/stepstream/express/compile"
 	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/apitest"
 )
 
 // gateInvoker blocks every Task until released and records the executions
@@ -45,7 +46,7 @@ const taskDef = `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws
 func testSDKStartExecution(t *testing.T) {
 	g := &gateInvoker{started: make(chan string, 16), release: make(chan struct{}), ran: map[string]int{}}
 	_, url := serve(t, api.Options{Invoker: g, AsyncWorkers: 1, AsyncQueue: 1})
-	c := client(url, "AKID", "SECRET")
+	c := apitest.SDK(url, "AKID", "SECRET")
 	ctx := context.Background()
 	arn := createExpress(t, c, "gated", taskDef)
 
@@ -128,7 +129,7 @@ func testBindStarter(t *testing.T) {
 	if err := srv.Bind("configured", "{...}", wf, st); err != nil {
 		t.Fatal(err)
 	}
-	c := client(url, "AKID", "SECRET")
+	c := apitest.SDK(url, "AKID", "SECRET")
 	ctx := context.Background()
 	arn := "arn:aws:states:us-east-1:123456789012:stateMachine:configured"
 	out, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(arn), Name: aws.String("k1"), Input: aws.String(`{"x":1}`)})
@@ -159,7 +160,7 @@ func testBindStarter(t *testing.T) {
 func testSignature(t *testing.T) {
 	_, url := serve(t, api.Options{Credentials: api.Credentials{"AKIDGOOD": "right-secret"}})
 	ctx := context.Background()
-	good := client(url, "AKIDGOOD", "right-secret")
+	good := apitest.SDK(url, "AKIDGOOD", "right-secret")
 	if _, err := good.ListStateMachines(ctx, &sfn.ListStateMachinesInput{}); err != nil {
 		t.Fatalf("good signature refused: %v", err)
 	}
@@ -167,10 +168,10 @@ func testSignature(t *testing.T) {
 	if out, err := good.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{StateMachineArn: aws.String(arn), Input: aws.String(`{"a":"é"}`)}); err != nil || out.Status != types.SyncExecutionStatusSucceeded {
 		t.Fatalf("signed sync execution: %v", err)
 	}
-	if _, err := client(url, "AKIDGOOD", "wrong-secret").ListStateMachines(ctx, &sfn.ListStateMachinesInput{}); code(err) != "InvalidSignatureException" {
+	if _, err := apitest.SDK(url, "AKIDGOOD", "wrong-secret").ListStateMachines(ctx, &sfn.ListStateMachinesInput{}); code(err) != "InvalidSignatureException" {
 		t.Fatalf("wrong secret: %v", err)
 	}
-	if _, err := client(url, "AKIDOTHER", "right-secret").ListStateMachines(ctx, &sfn.ListStateMachinesInput{}); code(err) != "UnrecognizedClientException" {
+	if _, err := apitest.SDK(url, "AKIDOTHER", "right-secret").ListStateMachines(ctx, &sfn.ListStateMachinesInput{}); code(err) != "UnrecognizedClientException" {
 		t.Fatalf("unknown key: %v", err)
 	}
 	req, _ := http.NewRequest("POST", url+"/", strings.NewReader("{}"))
@@ -187,7 +188,7 @@ func testSignature(t *testing.T) {
 	o := api.Options{Credentials: api.Credentials{"AKIDGOOD": "right-secret"}}
 	api.SetNow(&o, func() time.Time { return time.Now().Add(time.Hour) })
 	_, late := serve(t, o)
-	if _, err := client(late, "AKIDGOOD", "right-secret").ListStateMachines(ctx, &sfn.ListStateMachinesInput{}); code(err) != "InvalidSignatureException" {
+	if _, err := apitest.SDK(late, "AKIDGOOD", "right-secret").ListStateMachines(ctx, &sfn.ListStateMachinesInput{}); code(err) != "InvalidSignatureException" {
 		t.Fatalf("skewed clock: %v", err)
 	}
 }
@@ -195,7 +196,7 @@ func testSignature(t *testing.T) {
 func testStateDir(t *testing.T) {
 	dir := t.TempDir()
 	s1, url := serve(t, api.Options{StateDir: dir})
-	c := client(url, "AKID", "SECRET")
+	c := apitest.SDK(url, "AKID", "SECRET")
 	ctx := context.Background()
 	arn := createExpress(t, c, "kept", `{"StartAt":"A","States":{"A":{"Type":"Pass","Result":"kept","End":true}}}`)
 	if _, err := c.TagResource(ctx, &sfn.TagResourceInput{ResourceArn: aws.String(arn), Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}}); err != nil {
@@ -209,7 +210,7 @@ func testStateDir(t *testing.T) {
 	s1.Close(ctx)
 
 	_, url2 := serve(t, api.Options{StateDir: dir})
-	c2 := client(url2, "AKID", "SECRET")
+	c2 := apitest.SDK(url2, "AKID", "SECRET")
 	d2, err := c2.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(arn)})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stepstream/express/api"
 	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/apitest"
 	"github.com/stepstream/express/internal/jsonv"
 	"github.com/stepstream/express/testcase"
 )
@@ -57,7 +58,7 @@ func testSDKExamples(t *testing.T) {
 	o := api.Options{Invoker: inv}
 	api.VirtualTime(&o)
 	_, url := serve(t, o)
-	c := client(url, "AKID", "SECRET")
+	c := apitest.SDK(url, "AKID", "SECRET")
 	ctx := context.Background()
 	machines := map[string]string{}
 	for _, f := range files {

@@ -1,11 +1,9 @@
 package api_test
 
-import "testing"
+import (
+	"testing"
 
-// The fronts a test server runs with (see serve).
-const (
-	frontFast = "fasthttp" // NewHTTPServer, what `express serve` uses
-	frontStd  = "net-http" // ServeHTTP under a net/http server
+	"github.com/stepstream/express/internal/apitest"
 )
 
 // TestOverHTTP runs every test that starts a server once with each front:
@@ -29,7 +27,7 @@ func TestOverHTTP(t *testing.T) {
 		{"AWSCLI", testAWSCLI},
 		{"Boto3", testBoto3},
 	}
-	for _, front := range []string{frontFast, frontStd} {
+	for _, front := range []string{apitest.FrontFast, apitest.FrontStd} {
 		t.Run(front, func(t *testing.T) {
 			for _, tc := range tests {
 				t.Run(tc.name, tc.f)

@@ -11,12 +11,13 @@ import (
 	"testing"
 
 	"github.com/stepstream/express/api"
+	"github.com/stepstream/express/internal/apitest"
 )
 
 // TestProtocol checks the wire form: the error document, its __type with
 // AWS's namespace, the headers, and requests no client would send.
 func TestProtocol(t *testing.T) {
-	for _, front := range []string{frontFast, frontStd} {
+	for _, front := range []string{apitest.FrontFast, apitest.FrontStd} {
 		t.Run(front, func(t *testing.T) {
 			_, url := serve(t, api.Options{})
 			testProtocol(t, url)

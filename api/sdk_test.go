@@ -5,25 +5,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/stepstream/express/api"
 	"github.com/stepstream/express/compile"
 	"github.com/stepstream/express/daemon"
 	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/apitest"
 	"github.com/stepstream/express/internal/jsonv"
 	"github.com/stepstream/express/resources"
 )
@@ -55,44 +51,18 @@ func serve(t testing.TB, o api.Options) (*api.Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	front := apitest.FrontFast
+	if slices.Contains(strings.Split(t.Name(), "/"), apitest.FrontStd) {
+		front = apitest.FrontStd
 	}
-	var stop func() error
-	if slices.Contains(strings.Split(t.Name(), "/"), frontStd) {
-		hs := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = hs.Serve(ln) }()
-		stop = hs.Close
-	} else {
-		hs := s.NewHTTPServer()
-		go func() { _ = hs.Serve(ln) }()
-		stop = hs.Close
-	}
+	addr, stop := apitest.Serve(t, s, front)
 	t.Cleanup(func() {
-		_ = stop()
+		stop()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		s.Close(ctx)
 	})
-	return s, "http://" + ln.Addr().String()
-}
-
-// client is an SDK client of the server. StartSyncExecution (and
-// TestState) prefix the endpoint's host with "sync-", which no local
-// address resolves: the prefix is turned off, as any user of a local
-// endpoint must.
-func client(url, key, secret string) *sfn.Client {
-	return sfn.New(sfn.Options{Region: "us-east-1", BaseEndpoint: aws.String(url),
-		Credentials: credentials.NewStaticCredentialsProvider(key, secret, ""), Retryer: aws.NopRetryer{},
-		APIOptions: []func(*middleware.Stack) error{noHostPrefix}})
-}
-
-func noHostPrefix(st *middleware.Stack) error {
-	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("NoHostPrefix",
-		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
-		}), middleware.Before)
+	return s, "http://" + addr
 }
 
 func code(err error) string {
@@ -115,7 +85,7 @@ const reading = `{"deviceId":"dev-1","ts":"2026-12-05T10:00:00Z","type":"tempera
 
 func testSDKStateMachines(t *testing.T) {
 	_, url := serve(t, api.Options{})
-	c := client(url, "AKID", "SECRET")
+	c := apitest.SDK(url, "AKID", "SECRET")
 	ctx := context.Background()
 
 	// STANDARD (the default type) is refused
@@ -244,7 +214,7 @@ func testSDKStateMachines(t *testing.T) {
 
 func testSDKErrors(t *testing.T) {
 	_, url := serve(t, api.Options{})
-	c := client(url, "AKID", "SECRET")
+	c := apitest.SDK(url, "AKID", "SECRET")
 	ctx := context.Background()
 	def := aws.String(`{"StartAt":"A","States":{"A":{"Type":"Succeed"}}}`)
 	for _, tc := range []struct {
@@ -311,7 +281,7 @@ func testSDKErrors(t *testing.T) {
 
 func testSDKValidate(t *testing.T) {
 	_, url := serve(t, api.Options{})
-	c := client(url, "AKID", "SECRET")
+	c := apitest.SDK(url, "AKID", "SECRET")
 	ctx := context.Background()
 	ok, err := c.ValidateStateMachineDefinition(ctx, &sfn.ValidateStateMachineDefinitionInput{Definition: aws.String(reference(t))})
 	if err != nil {
@@ -383,7 +353,7 @@ func createExpress(t testing.TB, c *sfn.Client, name, def string) string {
 
 func testSDKStartSyncReference(t *testing.T) {
 	_, url := serve(t, api.Options{})
-	c := client(url, "AKID", "SECRET")
+	c := apitest.SDK(url, "AKID", "SECRET")
 	ctx := context.Background()
 	arn := createExpress(t, c, "iot", reference(t))
 	in := []byte(reading)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/stepstream/express/api"
+	"github.com/stepstream/express/internal/apitest"
 	"github.com/stepstream/express/mockconfig"
 )
 
@@ -19,7 +20,7 @@ import (
 // error, a state of a whole machine, and the errors AWS answers.
 func testSDKTestState(t *testing.T) {
 	_, url := serve(t, api.Options{})
-	c := client(url, "k", "s")
+	c := apitest.SDK(url, "k", "s")
 	ctx := context.Background()
 	task := `{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"f","Payload.$":"$.order"},
 	  "ResultSelector":{"total.$":"$.Payload.total"},"ResultPath":"$.priced",
@@ -81,7 +82,7 @@ func testSDKMockConfigTestCase(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, url := serve(t, api.Options{MockConfig: mc})
-	c := client(url, "k", "s")
+	c := apitest.SDK(url, "k", "s")
 	ctx := context.Background()
 	b, err := os.ReadFile("../examples/iot-ingest/iot-ingest.asl.json")
 	if err != nil {
@@ -114,7 +115,7 @@ func testSDKMockConfigTestCase(t *testing.T) {
 	}
 	// without a mock configuration the suffix is refused, saying why
 	_, url2 := serve(t, api.Options{})
-	c2 := client(url2, "k", "s")
+	c2 := apitest.SDK(url2, "k", "s")
 	arn2 := createExpress(t, c2, "iot-ingest", def)
 	if _, err := c2.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{StateMachineArn: aws.String(arn2 + "#AlertPublished"), Input: aws.String(in)}); code(err) != "ValidationException" || !strings.Contains(err.Error(), "--api-mock-config") {
 		t.Fatalf("no mock configuration: %v", err)

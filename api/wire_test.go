@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stepstream/express/api"
+	"github.com/stepstream/express/internal/apitest"
 )
 
 const listBody = `{}`
@@ -59,7 +60,7 @@ func isReset(err error) bool {
 // TestWire sends requests as bytes: HTTP/1.0, Connection: close,
 // keep-alive, chunked bodies and malformed requests, to both fronts.
 func TestWire(t *testing.T) {
-	for _, front := range []string{frontFast, frontStd} {
+	for _, front := range []string{apitest.FrontFast, apitest.FrontStd} {
 		t.Run(front, func(t *testing.T) {
 			_, url := serve(t, api.Options{})
 			addr := strings.TrimPrefix(url, "http://")
@@ -81,7 +82,7 @@ func TestWire(t *testing.T) {
 				{name: "declared body far too large", req: "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AWSStepFunctions.ListStateMachines\r\nContent-Length: 100000000\r\n\r\n{", status: []int{413}, fast: true},
 				{name: "headers too large", req: "POST / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", api.MaxHeaderBytes) + "\r\n\r\n", status: []int{431}, fast: true},
 			} {
-				if tc.fast && front != frontFast {
+				if tc.fast && front != apitest.FrontFast {
 					continue // net/http answers otherwise
 				}
 				t.Run(tc.name, func(t *testing.T) {
@@ -93,7 +94,7 @@ func TestWire(t *testing.T) {
 						if r.StatusCode != tc.status[i] {
 							t.Errorf("response %d: status %d, want %d: %s", i, r.StatusCode, tc.status[i], bodies[i])
 						}
-						if front == frontFast || r.StatusCode == 200 {
+						if front == apitest.FrontFast || r.StatusCode == 200 {
 							// the fasthttp front answers every request with JSON
 							if !json.Valid(bodies[i]) {
 								t.Errorf("response %d: not JSON: %q", i, bodies[i])

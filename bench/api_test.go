@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,32 +21,28 @@ import (
 
 	"github.com/stepstream/express/api"
 	"github.com/stepstream/express/daemon"
+	"github.com/stepstream/express/internal/apitest"
 	"github.com/stepstream/express/internal/jsonv"
 )
 
 // apiReading is ../shared/bench/iot-reading.json.
 const apiReading = `{"deviceId":"dev-42","ts":"2026-11-22T10:00:00Z","type":"temperature","value":21.7,"unit":"C","battery":0.83,"tags":["roof","north"]}`
 
-// The fronts and clients of BenchmarkAPIStartSyncExecution.
-const (
-	frontFast = "fasthttp" // api.HTTPServer, what `express serve` uses
-	frontStd  = "net-http" // api.Server.ServeHTTP under net/http's server
-)
-
 // startAPI serves the Step Functions API on 127.0.0.1 with the given
-// front and the reference workflow (the daemon's copy,
-// daemon/iot-reference.asl.json, with the demo's Enrich target) created
-// as "iot", and returns the request body of a StartSyncExecution of it.
+// front (apitest.FrontFast or apitest.FrontStd) and the reference
+// workflow (the daemon's copy, daemon/iot-reference.asl.json, with the
+// demo's Enrich target) created as "iot", and returns the request body of
+// a StartSyncExecution of it.
 func startAPI(tb testing.TB, front string) (url string, body []byte) {
 	tb.Helper()
-	ln, stop := listenAPI(tb, front)
+	addr, stop := listenAPI(tb, front)
 	tb.Cleanup(stop)
-	url = "http://" + ln.Addr().String() + "/"
+	url = "http://" + addr + "/"
 	return url, createIoT(tb, url)
 }
 
-// listenAPI starts the server; stop stops it.
-func listenAPI(tb testing.TB, front string) (net.Listener, func()) {
+// listenAPI starts the server and returns its address; stop stops it.
+func listenAPI(tb testing.TB, front string) (addr string, stop func()) {
 	res, err := daemon.DemoTargets()
 	if err != nil {
 		tb.Fatal(err)
@@ -56,21 +51,8 @@ func listenAPI(tb testing.TB, front string) (net.Listener, func()) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var stop func() error
-	if front == frontStd {
-		hs := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = hs.Serve(ln) }()
-		stop = hs.Close
-	} else {
-		hs := s.NewHTTPServer()
-		go func() { _ = hs.Serve(ln) }()
-		stop = hs.Close
-	}
-	return ln, func() { _ = stop(); s.Close(context.Background()) }
+	addr, stopHTTP := apitest.Serve(tb, s, front)
+	return addr, func() { stopHTTP(); s.Close(context.Background()) }
 }
 
 // createIoT creates the "iot" state machine and returns the body of a
@@ -110,7 +92,7 @@ func post(tb testing.TB, c *http.Client, url, op string, body []byte) (int, []by
 // with the expected output (../shared/bench/iot-expected-output.json),
 // through both fronts and both clients.
 func TestAPIStartSyncOutput(t *testing.T) {
-	for _, front := range []string{frontFast, frontStd} {
+	for _, front := range []string{apitest.FrontFast, apitest.FrontStd} {
 		url, body := startAPI(t, front)
 		for _, client := range []string{clientFast, clientStd} {
 			t.Run(front+"/"+client, func(t *testing.T) {
@@ -194,7 +176,7 @@ func newClient(kind, url string) func() func(body []byte) (int, []byte, error) {
 // executions/s, CPU per execution and the latency percentiles.
 func BenchmarkAPIStartSyncExecution(b *testing.B) {
 	for _, tc := range []struct{ front, client string }{
-		{frontFast, clientFast}, {frontFast, clientStd}, {frontStd, clientStd}, {frontStd, clientFast},
+		{apitest.FrontFast, clientFast}, {apitest.FrontFast, clientStd}, {apitest.FrontStd, clientStd}, {apitest.FrontStd, clientFast},
 	} {
 		b.Run(tc.front+"/"+tc.client, func(b *testing.B) {
 			url, body := startAPI(b, tc.front)
@@ -273,9 +255,9 @@ func TestAPIServerProcess(t *testing.T) {
 	if os.Getenv(serverProcessEnv) == "" {
 		return
 	}
-	ln, stop := listenAPI(t, frontFast)
+	addr, stop := listenAPI(t, apitest.FrontFast)
 	defer stop()
-	fmt.Printf("addr %s\n", ln.Addr())
+	fmt.Printf("addr %s\n", addr)
 	_, _ = io.Copy(io.Discard, os.Stdin)
 }
 
