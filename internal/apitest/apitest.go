@@ -82,9 +82,10 @@ func NoHostPrefix(st *middleware.Stack) error {
 // returns, that is once the response's headers arrived. net/http's
 // Transport may not be done with the body then: after writing
 // Content-Length bytes it copies the body once more to io.Discard, to
-// find bytes beyond the length (transferWriter.writeBody). A body over
-// the Transport's 4 KiB write buffer has its tail written straight to the
-// socket, so the server can answer before that last copy. The copy goes
+// find bytes beyond the length (transferWriter.writeBody). A request
+// (headers and body) over the Transport's 4 KiB write buffer has the tail
+// of its body written straight to the socket, so the server can answer
+// before that last copy. The copy goes
 // through the body's WriteTo when it has one, and smithy-go's closed
 // body (safeWriteToReadCloser) answers WriteTo with io.EOF: the
 // Transport takes it for a failed write and closes the connection under
