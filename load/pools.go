@@ -1,41 +1,88 @@
 package load
 
-import "github.com/twmb/franz-go/pkg/kgo"
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
 
 // fetchPools lends the results' consumer its decompression buffers and
 // record slices back (kgo.WithPools): the consumer reads two headers and
 // the timestamp of each result and recycles it, so the buffers of one
-// fetch serve the next instead of being garbage. Free lists are bounded
-// channels: no allocation to put a slice back. Safe for concurrent use.
+// fetch serve the next instead of being garbage. Buffers are kept by size
+// class (powers of two), since kgo zeroes a buffer's whole capacity when
+// it comes back. Free lists are bounded channels: no allocation to put a
+// slice back. Safe for concurrent use.
 type fetchPools struct {
-	bytes chan []byte
+	bytes [bufClasses]chan []byte
 	recs  chan []kgo.Record
 }
 
+// Decompression buffers: classes of 1<<minBufBits to 1<<(minBufBits+bufClasses-1) bytes.
+const (
+	minBufBits = 12
+	bufClasses = 13
+)
+
 func newFetchPools() *fetchPools {
-	return &fetchPools{bytes: make(chan []byte, 64), recs: make(chan []kgo.Record, 64)}
-}
-
-// GetDecompressBytes implements kgo.PoolDecompressBytes. kgo zeroes a
-// buffer's whole capacity when it comes back: one much larger than the
-// batch needs is dropped rather than lent (the client grows one too
-// small).
-func (p *fetchPools) GetDecompressBytes(compressed []byte, _ kgo.CompressionCodecType) []byte {
-	need := 4 * len(compressed) // JSON readings compress about 3:1
-	select {
-	case b := <-p.bytes:
-		if cap(b) >= need && cap(b) <= 2*need {
-			return b[:0]
-		}
-	default:
+	p := &fetchPools{recs: make(chan []kgo.Record, 64)}
+	for i := range p.bytes {
+		p.bytes[i] = make(chan []byte, 8)
 	}
-	return make([]byte, 0, need)
+	return p
 }
 
-// PutDecompressBytes implements kgo.PoolDecompressBytes.
-func (p *fetchPools) PutDecompressBytes(b []byte) {
+// xerialMagic starts a snappy batch in the Java client's framing.
+var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
+
+// decompressedSize is how many bytes the batch will take decompressed: a
+// raw snappy block says so in its first bytes; others are guessed (JSON
+// readings compress about 3:1; the client grows a buffer too small).
+func decompressedSize(compressed []byte, codec kgo.CompressionCodecType) int {
+	if codec == kgo.CodecSnappy && !bytes.HasPrefix(compressed, xerialMagic) {
+		if n, k := binary.Uvarint(compressed); k > 0 && n <= 1<<30 {
+			return int(n)
+		}
+	}
+	return 4 * len(compressed)
+}
+
+// class is the size class whose buffers hold n bytes (-1: too large to
+// keep).
+func class(n int) int {
+	c := max(bits.Len(uint(max(n, 1)-1))-minBufBits, 0)
+	if c >= bufClasses {
+		return -1
+	}
+	return c
+}
+
+// GetDecompressBytes implements kgo.PoolDecompressBytes.
+func (p *fetchPools) GetDecompressBytes(compressed []byte, codec kgo.CompressionCodecType) []byte {
+	need := decompressedSize(compressed, codec)
+	c := class(need)
+	if c < 0 {
+		return make([]byte, 0, need)
+	}
 	select {
-	case p.bytes <- b:
+	case b := <-p.bytes[c]:
+		return b[:0]
+	default:
+		return make([]byte, 0, 1<<(c+minBufBits))
+	}
+}
+
+// PutDecompressBytes implements kgo.PoolDecompressBytes: a buffer goes
+// to the largest class it can serve.
+func (p *fetchPools) PutDecompressBytes(b []byte) {
+	c := bits.Len(uint(cap(b))) - 1 - minBufBits
+	if c < 0 || c >= bufClasses {
+		return
+	}
+	select {
+	case p.bytes[c] <- b:
 	default:
 	}
 }

@@ -2,6 +2,7 @@ package load
 
 import (
 	"bytes"
+	"encoding/binary"
 	"testing"
 	"time"
 
@@ -53,22 +54,41 @@ func TestSlab(t *testing.T) {
 	}
 }
 
-// TestFetchPools: a decompression buffer comes back only for a batch it
-// suits (kgo zeroes its whole capacity on return); record slices come
-// back when large enough.
+// TestFetchPools: a decompression buffer is of the size class of the
+// batch decompressed (read from a snappy block's header, guessed for
+// other codecs) and comes back for a batch of its class only; record
+// slices come back when large enough.
 func TestFetchPools(t *testing.T) {
+	snappy := func(n int) []byte { return binary.AppendUvarint(nil, uint64(n)) }
+	for _, tc := range []struct {
+		compressed []byte
+		codec      kgo.CompressionCodecType
+		cap        int
+	}{
+		{snappy(1000), kgo.CodecSnappy, 4096},
+		{snappy(4096), kgo.CodecSnappy, 4096},
+		{snappy(4097), kgo.CodecSnappy, 8192},
+		{snappy(300_000), kgo.CodecSnappy, 512 << 10},
+		{snappy(100 << 20), kgo.CodecSnappy, 100 << 20}, // beyond the classes: exact, not kept
+		{append(append([]byte{}, xerialMagic...), make([]byte, 2000)...), kgo.CodecSnappy, 8192},
+		{make([]byte, 3000), kgo.CodecLz4, 16384},
+	} {
+		p := newFetchPools()
+		b := p.GetDecompressBytes(tc.compressed, tc.codec)
+		if cap(b) != tc.cap || len(b) != 0 {
+			t.Errorf("%d bytes of codec %d: buffer len %d cap %d, want cap %d", len(tc.compressed), tc.codec, len(b), cap(b), tc.cap)
+			continue
+		}
+		p.PutDecompressBytes(b[:cap(b)])
+		again := p.GetDecompressBytes(tc.compressed, tc.codec)
+		if kept := tc.cap <= 1<<(minBufBits+bufClasses-1); kept != (cap(again) > 0 && &again[:1][0] == &b[:1][0]) {
+			t.Errorf("cap %d: lent again %v, want %v", tc.cap, !kept, kept)
+		}
+	}
 	p := newFetchPools()
-	b := p.GetDecompressBytes(make([]byte, 1000), kgo.CodecSnappy)
-	if cap(b) != 4000 || len(b) != 0 {
-		t.Fatalf("buffer len %d cap %d", len(b), cap(b))
-	}
-	p.PutDecompressBytes(b[:cap(b)])
-	if got := p.GetDecompressBytes(make([]byte, 900), kgo.CodecSnappy); cap(got) != 4000 || len(got) != 0 {
-		t.Errorf("a suitable buffer was not lent again: cap %d", cap(got))
-	}
-	p.PutDecompressBytes(b)
-	if got := p.GetDecompressBytes(make([]byte, 100), kgo.CodecSnappy); cap(got) != 400 {
-		t.Errorf("a buffer ten times too large was lent: cap %d", cap(got))
+	p.PutDecompressBytes(make([]byte, 0, 12000)) // grown by the client: serves 8 KiB
+	if got := p.GetDecompressBytes(snappy(8000), kgo.CodecSnappy); cap(got) != 12000 {
+		t.Errorf("a grown buffer did not serve its class: cap %d", cap(got))
 	}
 	rs := p.GetRecords(10)
 	if cap(rs) < 10 {
