@@ -63,6 +63,7 @@ func TestExactlyOnceShutdownSlow(t *testing.T) {
 	t0 := time.Now()
 	stop1()
 	took := time.Since(t0)
+	t.Logf("stopped in %v", took.Round(time.Millisecond))
 	if took > drain+txnFinalTimeout {
 		t.Errorf("stopping took %v: more than the drain timeout (%v) and the end of the transaction", took, drain)
 	}
