@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/machtab"
 	"github.com/stepstream/express/internal/percpu"
 )
 
@@ -28,15 +29,16 @@ type Workflow struct {
 
 	graph atomic.Pointer[graph]
 
-	// Transitions per edge: edgeTab is the table of the machine last
-	// seen, tables every machine's (guarded by edgeMu, which serialises
-	// inserts); edges counts the transitions of states a table cannot
-	// place (a machine not built by package compile).
-	edgeTab atomic.Pointer[edgeTable]
-	tables  []*edgeTable
-	cells   percpu.Cells
-	edges   cow[edgeKey, *atomic.Int64]
-	edgeMu  sync.Mutex
+	// Transitions per edge: pairs has the counter of each pair of state
+	// names (the totals shown; inserts serialised by edgeMu); the tables
+	// of the machines compiled for the workflow (a bounded number, see
+	// package machtab) find a state's edges' counters by State.ID.
+	// States a table cannot place (a machine not built by package
+	// compile) find theirs in pairs.
+	tabs   machtab.Tables[express.Machine, edgeTable]
+	pairs  cow[[2]string, percpu.Counter]
+	cells  percpu.Cells
+	edgeMu sync.Mutex
 
 	budget atomic.Int64 // sampled histories left this second
 	// failures and dead letters recorded this second: under a storm of
@@ -61,14 +63,12 @@ type graph struct {
 	drawing *Drawing
 }
 
-type edgeKey struct{ from, to *express.State }
-
-// edgeTable counts the transitions along the edges of one compiled
-// workflow: succ[from.ID] are the states reached from state from so far,
-// each with its counter (copy-on-write, appended under edgeMu; a state
-// has a few successors, so a scan finds one faster than a map lookup).
+// edgeTable places the edges of one compiled workflow: succ[from.ID] are
+// the states reached from state from so far, each with the counter of the
+// pair of their names (copy-on-write, appended under edgeMu; a state has
+// a few successors, so a scan finds one faster than a map lookup). It
+// holds no count of its own: dropping it loses none.
 type edgeTable struct {
-	m    *express.Machine
 	succ []atomic.Pointer[[]edgeCell]
 }
 
@@ -80,6 +80,9 @@ type edgeCell struct {
 func newWorkflow(c *Console, name string) *Workflow {
 	w := &Workflow{c: c, name: name, durations: map[string]*ring[float64]{},
 		failures: newRing[Failure](FailuresKept), failed: newRing[FailedExecution](FailedKept), deadLetters: newRing[DeadLetter](DeadLettersKept)}
+	w.tabs.New = func(m *express.Machine) edgeTable {
+		return edgeTable{succ: make([]atomic.Pointer[[]edgeCell], len(m.AllStates))}
+	}
 	w.refill()
 	return w
 }
@@ -127,12 +130,12 @@ func (w *Workflow) Hooks(h express.Hooks) express.Hooks {
 // wf's machine, without a map lookup or a write shared between cores
 // (the counters are per P, see package percpu).
 func (w *Workflow) transition(wf *express.Workflow, from, to *express.State) {
-	t := w.edgeTab.Load()
-	if t == nil || t.m != wf.Machine {
-		t = w.table(wf.Machine)
+	t := w.tabs.Cur()
+	if t == nil || t.M != wf.Machine {
+		t = w.tabs.Get(wf.Machine)
 	}
-	if all := t.m.AllStates; from.ID < len(all) && all[from.ID] == from {
-		if p := t.succ[from.ID].Load(); p != nil {
+	if all := t.M.AllStates; from.ID >= 0 && from.ID < len(all) && all[from.ID] == from {
+		if p := t.T.succ[from.ID].Load(); p != nil {
 			for i := range *p {
 				if c := &(*p)[i]; c.to == to {
 					c.n.Inc()
@@ -140,24 +143,30 @@ func (w *Workflow) transition(wf *express.Workflow, from, to *express.State) {
 				}
 			}
 		}
-		w.newEdge(t, from, to).Inc()
+		w.newEdge(&t.T, from, to).Inc()
 		return
 	}
-	w.unplaced(from, to)
+	w.pair(from.Name, to.Name).Inc()
 }
 
-// table returns the edge table of machine m, made on first use, and makes
-// it the one tried first.
-func (w *Workflow) table(m *express.Machine) *edgeTable {
+// pair returns the counter of the transitions from the states named from
+// to those named to, made on first use.
+func (w *Workflow) pair(from, to string) percpu.Counter {
+	k := [2]string{from, to}
+	if c, ok := w.pairs.get(k); ok {
+		return c
+	}
 	w.edgeMu.Lock()
 	defer w.edgeMu.Unlock()
-	i := slices.IndexFunc(w.tables, func(t *edgeTable) bool { return t.m == m })
-	if i < 0 {
-		i = len(w.tables)
-		w.tables = append(w.tables, &edgeTable{m: m, succ: make([]atomic.Pointer[[]edgeCell], len(m.AllStates))})
+	return w.pairLocked(k)
+}
+
+// pairLocked is pair with edgeMu held.
+func (w *Workflow) pairLocked(k [2]string) percpu.Counter {
+	if c, ok := w.pairs.get(k); ok {
+		return c
 	}
-	w.edgeTab.Store(w.tables[i])
-	return w.tables[i]
+	return w.pairs.put(k, w.cells.New())
 }
 
 // newEdge returns the counter of the edge from→to of t, adding it.
@@ -173,21 +182,9 @@ func (w *Workflow) newEdge(t *edgeTable, from, to *express.State) percpu.Counter
 			return c.n
 		}
 	}
-	next := append(slices.Clip(cur), edgeCell{to: to, n: w.cells.New()})
+	next := append(slices.Clip(cur), edgeCell{to: to, n: w.pairLocked([2]string{from.Name, to.Name})})
 	t.succ[from.ID].Store(&next)
 	return next[len(next)-1].n
-}
-
-// unplaced counts a transition between states that no edge table places.
-func (w *Workflow) unplaced(from, to *express.State) {
-	k := edgeKey{from, to}
-	c, ok := w.edges.get(k)
-	if !ok {
-		w.edgeMu.Lock()
-		c = w.edges.put(k, new(atomic.Int64))
-		w.edgeMu.Unlock()
-	}
-	c.Add(1)
 }
 
 // Sample implements kafka.Observer: at most SamplePerSecond executions a
@@ -377,28 +374,12 @@ func (w *Workflow) refresh(now time.Time, fams map[string]*figures) {
 
 // edgeCounts reads the transition counters, per pair of state names.
 func (w *Workflow) edgeCounts() []EdgeCount {
-	sum := map[[2]string]int64{}
-	for k, n := range w.edges.all() {
-		sum[[2]string{k.from.Name, k.to.Name}] += n.Load()
-	}
-	w.edgeMu.Lock()
-	tables := slices.Clone(w.tables)
-	w.edgeMu.Unlock()
-	for _, t := range tables {
-		for id := range t.succ {
-			p := t.succ[id].Load()
-			if p == nil {
-				continue
-			}
-			from := t.m.AllStates[id].Name
-			for _, c := range *p {
-				sum[[2]string{from, c.to.Name}] += int64(c.n.Load())
-			}
+	pairs := w.pairs.all()
+	out := make([]EdgeCount, 0, len(pairs))
+	for k, n := range pairs {
+		if v := n.Load(); v > 0 {
+			out = append(out, EdgeCount{From: k[0], To: k[1], Count: int64(v)})
 		}
-	}
-	out := make([]EdgeCount, 0, len(sum))
-	for k, n := range sum {
-		out = append(out, EdgeCount{From: k[0], To: k[1], Count: n})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].From != out[j].From {

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/machtab"
 	"github.com/stepstream/express/internal/percpu"
 )
 
@@ -38,7 +39,7 @@ type Metrics struct {
 
 	mu     sync.Mutex
 	procs  []*Processor
-	states []*stateCounts // one per Hooks call
+	states map[string]*stateCounts // by workflow: every Hooks call of a name shares one
 	cells  percpu.Cells
 
 	stateExitsDesc, stateErrorsDesc *prometheus.Desc
@@ -138,10 +139,7 @@ func (m *Metrics) Hooks(workflow string) express.Hooks {
 		defer mu.Unlock()
 		return tasks.put(resource, &taskObs{d: m.taskDuration.WithLabelValues(workflow, resource), e: m.taskErrors.WithLabelValues(workflow, resource)})
 	}
-	sc := &stateCounts{workflow: workflow, cells: &m.cells, byName: map[string]*stateCell{}, errNames: map[string]bool{}}
-	m.mu.Lock()
-	m.states = append(m.states, sc)
-	m.mu.Unlock()
+	sc := m.stateCounts(workflow)
 	return express.Hooks{
 		TaskDone: func(_ *express.Workflow, _, resource string, d time.Duration, err *express.Error) {
 			o := task(resource)
@@ -164,20 +162,39 @@ func (m *Metrics) Hooks(workflow string) express.Hooks {
 	}
 }
 
-// stateCounts counts the state exits and errors seen by one Hooks call's
-// hooks. Its cells are per state name (the metrics' label), made on first
-// need and never removed; states of the same name share one.
+// stateCounts returns the state counts of the named workflow, made on
+// first use. Every Hooks call of one name shares them: the Step Functions
+// API compiles a state machine again (and asks for its hooks) on every
+// UpdateStateMachine, and the counts are by name anyway.
+func (m *Metrics) stateCounts(workflow string) *stateCounts {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sc := m.states[workflow]
+	if sc == nil {
+		sc = &stateCounts{workflow: workflow, cells: &m.cells, byName: map[string]*stateCell{}, errNames: map[string]bool{}}
+		sc.tabs.New = sc.newTable
+		if m.states == nil {
+			m.states = map[string]*stateCounts{}
+		}
+		m.states[workflow] = sc
+	}
+	return sc
+}
+
+// stateCounts counts the state exits and errors of one workflow. Its
+// cells are per state name (the metrics' label), made on first need and
+// never removed; states of the same name share one. The tables of the
+// machines compiled for it only point at the cells, so dropping one
+// (package machtab keeps a bounded number) loses no count.
 type stateCounts struct {
 	workflow string
 	cells    *percpu.Cells
-	// cur is the table of the machine last seen; tables every machine's.
-	cur atomic.Pointer[stateTable]
+	tabs     machtab.Tables[express.Machine, stateTable]
 	// unplaced finds the cell of a state name no table places (a machine
 	// not built by package compile): lock-free reads.
 	unplaced cow[*stateCell]
 
 	mu       sync.Mutex // serialises inserts; guards the fields below
-	tables   []*stateTable
 	byName   map[string]*stateCell
 	errNames map[string]bool // error names with a label of their own (at most MaxErrorLabels)
 }
@@ -185,7 +202,6 @@ type stateCounts struct {
 // stateTable places the states of one compiled workflow: cells[id] is the
 // cell of the state whose State.ID is id.
 type stateTable struct {
-	m     *express.Machine
 	cells []*stateCell
 }
 
@@ -224,12 +240,12 @@ func (s *stateCounts) done(wf *express.Workflow, st *express.State, err *express
 // cell returns the cell of state st of wf: by st.ID in the table of wf's
 // machine when st is the state of that ID there, else by its name.
 func (s *stateCounts) cell(wf *express.Workflow, st *express.State) *stateCell {
-	t := s.cur.Load()
-	if t == nil || t.m != wf.Machine {
-		t = s.table(wf.Machine)
+	t := s.tabs.Cur()
+	if t == nil || t.M != wf.Machine {
+		t = s.tabs.Get(wf.Machine)
 	}
-	if id := st.ID; id >= 0 && id < len(t.cells) && t.m.AllStates[id] == st {
-		return t.cells[id]
+	if id := st.ID; id >= 0 && id < len(t.T.cells) && t.M.AllStates[id] == st {
+		return t.T.cells[id]
 	}
 	if c, ok := s.unplaced.get(st.Name); ok {
 		return c
@@ -239,22 +255,15 @@ func (s *stateCounts) cell(wf *express.Workflow, st *express.State) *stateCell {
 	return s.unplaced.put(st.Name, s.cellLocked(st.Name))
 }
 
-// table returns the table of machine m, made on first use, and makes it
-// the one tried first.
-func (s *stateCounts) table(m *express.Machine) *stateTable {
+// newTable makes the table of machine m (machtab.Tables.New).
+func (s *stateCounts) newTable(m *express.Machine) stateTable {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := slices.IndexFunc(s.tables, func(t *stateTable) bool { return t.m == m })
-	if i < 0 {
-		t := &stateTable{m: m, cells: make([]*stateCell, len(m.AllStates))}
-		for id, st := range m.AllStates {
-			t.cells[id] = s.cellLocked(st.Name)
-		}
-		i = len(s.tables)
-		s.tables = append(s.tables, t)
+	t := stateTable{cells: make([]*stateCell, len(m.AllStates))}
+	for id, st := range m.AllStates {
+		t.cells[id] = s.cellLocked(st.Name)
 	}
-	s.cur.Store(s.tables[i])
-	return s.tables[i]
+	return t
 }
 
 // cellLocked returns the cell of the states named name, made if needed;
@@ -310,7 +319,10 @@ func (c *stateMetrics) Describe(ch chan<- *prometheus.Desc) {
 // count is above zero, as a counter child made on first increment did.
 func (c *stateMetrics) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	all := slices.Clone(c.states)
+	all := make([]*stateCounts, 0, len(c.states))
+	for _, s := range c.states {
+		all = append(all, s)
+	}
 	c.mu.Unlock()
 	exits := map[[2]string]uint64{}
 	errs := map[[3]string]uint64{}

@@ -35,8 +35,11 @@ import (
 //
 // A transaction is aborted when a produce fails (other than a record too
 // large, sent to the dead-letter topic or truncated as at least once), when
-// the records do not finish within DrainTimeout, when partitions are
-// revoked or lost, or when Kafka refuses the commit. After an abort every
+// the records do not finish within DrainTimeout (the next transactions
+// admit half as many; one of a single record waits for its execution's
+// time limit instead, see txnWait; at shutdown nothing waits longer than
+// DrainTimeout), when partitions are revoked or lost, or when Kafka
+// refuses the commit. After an abort every
 // partition is reset: what runs is cancelled, what the rings hold is
 // dropped, and fetching restarts at the committed offsets, so each record
 // of the aborted transaction runs again in a later one. An End that fails
@@ -92,7 +95,9 @@ const (
 )
 
 // txnTimeout is the transaction timeout given to Kafka: a transaction lasts
-// the interval plus the drain (up to DrainTimeout) plus its end. It is also
+// the interval plus the drain (up to DrainTimeout) plus its end, counted
+// by the coordinator from its first write (a transaction of one record
+// waiting longer, see txnWait, writes when the record finishes). It is also
 // how long partitions taken from a process that stopped mid-transaction
 // without dying (paused, partitioned away) wait before their next owner
 // may read their committed offsets: the coordinator aborts the transaction
@@ -224,7 +229,7 @@ func (p *Processor) txnLoop(ctx context.Context) (restart bool) {
 				p.tx.began = time.Now() // nothing to commit
 				continue
 			}
-			if !p.endTxn(p.o.DrainTimeout, txnEndTimeout, true) {
+			if !p.endTxn(ctx, p.txnWait(), txnEndTimeout, true) {
 				return true
 			}
 			continue
@@ -239,8 +244,32 @@ func (p *Processor) txnLoop(ctx context.Context) (restart bool) {
 			return false
 		}
 	}
-	return !p.endTxn(p.o.DrainTimeout, txnFinalTimeout, false)
+	return !p.endTxn(nil, p.o.DrainTimeout, txnFinalTimeout, false)
 }
+
+// txnWait is how long a transaction's end waits for its records: the
+// drain timeout; but once the transactions have shrunk to one record
+// (budget 1: a record did not finish within the drain timeout even among
+// few), as long as that record's execution may last, its time limit
+// (Workflow.Timeout: the Express 5 minutes, or TimeoutSeconds) plus
+// txnResultMargin for its result's produce. Otherwise an execution longer
+// than the drain timeout would be aborted and run again for ever.
+//
+// Kafka's transaction timeout (txnTimeout) is not raised for it: the
+// coordinator starts that clock at the transaction's first write, and the
+// record writes its result when it finishes. Only a record that writes
+// early (a kafka: Task) and then runs past the transaction timeout is
+// still aborted (by the coordinator), and runs again.
+func (p *Processor) txnWait() time.Duration {
+	if p.tx.budget > 1 {
+		return p.o.DrainTimeout
+	}
+	return max(p.o.DrainTimeout, p.wf.Timeout()+txnResultMargin)
+}
+
+// txnResultMargin is what a single record's transaction waits beyond its
+// execution's time limit: the produce of its result (or dead letter).
+const txnResultMargin = 10 * time.Second
 
 // beginTxn begins a transaction. Called with the gate held for writing.
 // A doom that came after the previous transaction's end was decided (a
@@ -252,14 +281,15 @@ func (p *Processor) beginTxn() error {
 	return err
 }
 
-// endTxn waits (up to drain) for the admitted records to finish, ends the
-// open transaction (committing when they did and nothing doomed it) and,
-// when again, begins the next. It returns false when the session must be
-// made anew.
-func (p *Processor) endTxn(drain, timeout time.Duration, again bool) bool {
+// endTxn waits (up to drain, and at most the drain timeout once stop is
+// done: shutdown) for the admitted records to finish, ends the open
+// transaction (committing when they did and nothing doomed it) and, when
+// again, begins the next. It returns false when the session must be made
+// anew.
+func (p *Processor) endTxn(stop context.Context, drain, timeout time.Duration, again bool) bool {
 	began := p.tx.began
 	n := p.stats.Consumed.Load() - p.tx.consumedAt
-	drained := p.waitDrained(drain)
+	drained := p.waitDrained(stop, drain)
 	why := p.tx.doomed.Swap(nil)
 	commit := drained && why == nil
 	p.tx.gate.Lock()
@@ -297,9 +327,9 @@ func (p *Processor) endTxn(drain, timeout time.Duration, again bool) bool {
 			p.m.txnAborted.Inc()
 		}
 		p.log.Warn("transaction aborted: its records run again", "reason", reason, "records", n, "next_max_records", p.tx.budget)
-		if !drained && n <= 1 {
-			p.log.Error("a record did not finish within the drain timeout in a transaction of its own: exactly once cannot commit it until it does; raise --drain-timeout above the workflow's longest execution",
-				"drain_timeout", p.o.DrainTimeout)
+		if !drained && n <= 1 && drain > p.o.DrainTimeout && (stop == nil || stop.Err() == nil) {
+			p.log.Error("a record did not finish within its execution's time limit in a transaction of its own: it runs again",
+				"waited", drain)
 		}
 		p.resetParts()
 	}
@@ -319,17 +349,29 @@ func (p *Processor) endTxn(drain, timeout time.Duration, again bool) bool {
 	return true
 }
 
-// waitDrained waits up to d for every admitted record to finish; it
-// returns early, false, when the transaction is doomed.
-func (p *Processor) waitDrained(d time.Duration) bool {
+// waitDrained waits up to d for every admitted record to finish, and at
+// most the drain timeout once stop is done (nil: never); it returns
+// early, false, when the transaction is doomed.
+func (p *Processor) waitDrained(stop context.Context, d time.Duration) bool {
+	deadline := time.Now().Add(d)
 	t := time.NewTimer(d)
 	defer t.Stop()
+	var stopped <-chan struct{}
+	if stop != nil && d > p.o.DrainTimeout {
+		stopped = stop.Done()
+	}
 	for p.total.Load() != 0 {
 		if p.tx.doomed.Load() != nil {
 			return false
 		}
 		select {
 		case <-p.tx.drained:
+		case <-stopped:
+			// shutdown: what is left of the wait is the drain timeout
+			stopped = nil
+			if time.Until(deadline) > p.o.DrainTimeout {
+				t.Reset(p.o.DrainTimeout)
+			}
 		case <-t.C:
 			return p.total.Load() == 0
 		}

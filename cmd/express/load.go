@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -70,6 +71,7 @@ func loadMain(args []string, stdout, stderr io.Writer, ctx context.Context) int 
 		csvFile     = fs.String("csv", "", "write the time series as CSV to `FILE`")
 		chartFile   = fs.String("chart", "", "write throughput, latency and lag over time as an SVG chart to `FILE`")
 		quiet       = fs.Bool("quiet", false, "no progress line")
+		cpuProfile  = fs.String("cpuprofile", "", "write a CPU profile of the load generator itself to `FILE` (go tool pprof)")
 	)
 	security := addSecurityFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -138,6 +140,20 @@ func loadMain(args []string, stdout, stderr io.Writer, ctx context.Context) int 
 		}
 		defer fh.Close()
 		*x.f = fh
+	}
+
+	if *cpuProfile != "" {
+		fh, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "express load: %v\n", err)
+			return 2
+		}
+		defer fh.Close()
+		if err := pprof.StartCPUProfile(fh); err != nil {
+			fmt.Fprintf(stderr, "express load: %v\n", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	if ctx == nil {

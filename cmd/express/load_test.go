@@ -25,6 +25,7 @@ func TestLoadFlagErrors(t *testing.T) {
 		{"--brokers", ""},
 		{"extra"},
 		{"--nope"},
+		{"--cpuprofile", "/nonexistent-dir/cpu.pprof"},
 	} {
 		var out, errb bytes.Buffer
 		if code := loadMain(args, &out, &errb, context.Background()); code != 2 {
@@ -51,10 +52,10 @@ func TestLoadCommand(t *testing.T) {
 	defer d.Stop()
 	addr := d.Brokers[0]
 	dir := t.TempDir()
-	csv, svg := filepath.Join(dir, "load.csv"), filepath.Join(dir, "load.svg")
+	csv, svg, prof := filepath.Join(dir, "load.csv"), filepath.Join(dir, "load.svg"), filepath.Join(dir, "cpu.pprof")
 	var out, errb testutil.SyncBuffer
 	code := loadMain([]string{"--brokers", addr, "--records", "2000", "--rate", "10000", "--interval", "50ms",
-		"--csv", csv, "--chart", svg}, &out, &errb, context.Background())
+		"--csv", csv, "--chart", svg, "--cpuprofile", prof}, &out, &errb, context.Background())
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
@@ -74,6 +75,10 @@ func TestLoadCommand(t *testing.T) {
 	b, err = os.ReadFile(svg)
 	if err != nil || !strings.HasPrefix(string(b), "<svg") || !strings.Contains(string(b), "<polyline") {
 		t.Errorf("svg %v:\n%.300s", err, b)
+	}
+	// a CPU profile is a gzipped protocol buffer
+	if b, err = os.ReadFile(prof); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("cpu profile %v: %d bytes", err, len(b))
 	}
 }
 

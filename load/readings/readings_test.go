@@ -63,3 +63,25 @@ func TestGeneratorDemoOptions(t *testing.T) {
 		t.Errorf("%d invalid of 2000, want about 100", invalid)
 	}
 }
+
+// TestAppendTS: the timestamps a Generator writes are AppendFormat's,
+// across seconds, days, years, before 1970 and far out of range.
+func TestAppendTS(t *testing.T) {
+	var g Generator
+	base := []time.Time{
+		time.Date(2026, 12, 5, 23, 59, 59, 998_000_000, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+		time.Date(2024, 2, 29, 12, 0, 0, 0, time.FixedZone("X", 5*3600+1800)),
+		time.Date(9999, 12, 31, 23, 59, 59, 990_000_000, time.UTC),
+		time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	for _, b := range base {
+		for _, d := range []time.Duration{0, time.Microsecond, time.Millisecond, 7 * time.Millisecond, 999 * time.Microsecond, 1500 * time.Microsecond, time.Second, 3 * time.Millisecond, -time.Second} {
+			now := b.Add(d)
+			want := now.UTC().AppendFormat([]byte("x"), "2006-01-02T15:04:05.000Z")
+			if got := g.appendTS([]byte("x"), now); string(got) != string(want) {
+				t.Errorf("%v: %s, want %s", now, got, want)
+			}
+		}
+	}
+}

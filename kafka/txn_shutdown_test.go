@@ -1,0 +1,80 @@
+package kafka
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// slowInputs writes fast records (keys k0..) and one record whose
+// execution sleeps slowMs (key "slow") to "in".
+func slowInputs(t *testing.T, addrs []string, fast, slowMs int) {
+	t.Helper()
+	var rs []*kgo.Record
+	for i := range fast {
+		rs = append(rs, &kgo.Record{Topic: "in", Key: []byte(fmt.Sprintf("k%d", i)), Value: []byte(fmt.Sprintf(`{"i":%d}`, i))})
+	}
+	rs = append(rs, &kgo.Record{Topic: "in", Key: []byte("slow"), Value: []byte(fmt.Sprintf(`{"i":"slow","sleepMs":%d}`, slowMs))})
+	produceAll(t, newClient(t, addrs), rs)
+}
+
+// TestExactlyOnceSlowRecord: an execution longer than the drain timeout
+// is committed, exactly once: the transactions shrink to one record and
+// that one waits for its execution (up to its time limit), instead of
+// aborting and running it again for ever.
+func TestExactlyOnceSlowRecord(t *testing.T) {
+	for _, parts := range []int32{1, 3} {
+		t.Run(fmt.Sprintf("%d partitions", parts), func(t *testing.T) {
+			const fast = 20
+			c := startTxnCluster(t, 1, parts, "in", "out", "dlq")
+			addrs := c.ListenAddrs()
+			slowInputs(t, addrs, fast, 1500)
+			p := newEOS(t, addrs, nil, func(o *Options) { o.DrainTimeout = 300 * time.Millisecond })
+			stop := runProcessor(t, p)
+			waitFor(t, 30*time.Second, "every offset committed", func() bool { return committedTotal(t, addrs, "eos") == fast+1 })
+			stop()
+			if p.Stats().TxnAborts.Load() == 0 {
+				t.Error("no transaction aborted: the test does not exercise the drain timeout")
+			}
+			checkOnce(t, readCommitted(t, addrs, parts, "out", "dlq"), fast+1)
+		})
+	}
+}
+
+// TestExactlyOnceShutdownSlow stops an exactly-once processor while its
+// transaction of one record waits for an execution longer than the drain
+// timeout: the stop takes the drain timeout, not the execution's time;
+// the transaction aborts, nothing of it is committed, and the next member
+// of the group runs the record: exactly one result under read_committed.
+func TestExactlyOnceShutdownSlow(t *testing.T) {
+	const drain = 200 * time.Millisecond
+	c := startTxnCluster(t, 1, 1, "in", "out", "dlq")
+	addrs := c.ListenAddrs()
+	slowInputs(t, addrs, 0, 3000)
+	p1 := newEOS(t, addrs, nil, func(o *Options) { o.DrainTimeout = drain })
+	stop1 := runProcessor(t, p1)
+	// the first transaction aborts at the drain timeout; the second
+	// admits the record again and waits for it
+	waitFor(t, 30*time.Second, "the record admitted again after an abort", func() bool {
+		return p1.Stats().TxnAborts.Load() >= 1 && p1.Stats().Consumed.Load() >= 2
+	})
+	t0 := time.Now()
+	stop1()
+	took := time.Since(t0)
+	t.Logf("stopped in %v", took.Round(time.Millisecond))
+	if took > drain+txnFinalTimeout {
+		t.Errorf("stopping took %v: more than the drain timeout (%v) and the end of the transaction", took, drain)
+	}
+	if got := committedTotal(t, addrs, "eos"); got != 0 {
+		t.Fatalf("after the first processor stopped, committed offset %d; want 0", got)
+	}
+	p2 := newEOS(t, addrs, nil, func(o *Options) { o.TransactionalID = "eos-test-1" })
+	stop2 := runProcessor(t, p2)
+	waitFor(t, 30*time.Second, "the slow record committed by the second processor", func() bool {
+		return committedTotal(t, addrs, "eos") == 1
+	})
+	stop2()
+	checkOnce(t, readCommitted(t, addrs, 1, "out", "dlq"), 1)
+}
