@@ -10,27 +10,18 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/stepstream/express/daemon/config"
+	"github.com/stepstream/express/internal/apitest"
 	"github.com/stepstream/express/internal/testutil"
 	"github.com/stepstream/express/kafka"
 )
 
-func sfnClient(addr string) *sfn.Client {
-	return sfn.New(sfn.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + addr),
-		Credentials: credentials.NewStaticCredentialsProvider("k", "s", ""), Retryer: aws.NopRetryer{},
-		APIOptions: []func(*middleware.Stack) error{func(st *middleware.Stack) error {
-			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("NoHostPrefix",
-				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
-				}), middleware.Before)
-		}}})
-}
+// sfnClient is the tests' Go SDK client (apitest.SDK: no retries, and the
+// request-body workaround for net/http; see internal/apitest).
+func sfnClient(addr string) *sfn.Client { return apitest.SDK("http://"+addr, "k", "s") }
 
 const apiReading = `{"deviceId":"dev-1","ts":"2026-12-05T10:00:00Z","type":"temperature","value":41.5,"unit":"C","battery":88,"tags":["roof"]}`
 
