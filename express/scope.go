@@ -557,7 +557,10 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 	}
 	req.ResultSize = 0
 	if !acceptsObjects(inv, req.Resource) {
+		// The plain copy shares the arena's strings, and the resource
+		// may keep it.
 		req.Input = jsonv.Plain(req.Input)
+		x.escaped = true
 	}
 	res, err := inv.Invoke(ctx, req)
 	if req.ResultSize > 0 {

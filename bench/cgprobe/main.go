@@ -33,11 +33,13 @@ func main() {
 			v, _ := p.Parse(raw)
 			res := wf.Execute(context.Background(), v, opts)
 			buf = jsonv.AppendJSON(buf[:0], res.Output)
+			res.Release()
 		}
 		return
 	}
 	for i := 0; i < n; i++ {
-		wf.Execute(context.Background(), in, opts)
+		res := wf.Execute(context.Background(), in, opts)
+		res.Release()
 	}
 }
 
