@@ -62,7 +62,9 @@ func TestReleaseReuses(t *testing.T) {
 	for i := 0; i < 200; i++ { // sync.Pool drops some of what it is given under -race
 		r := wf.Execute(context.Background(), in, rawOpts)
 		old := outputObject(t, &r)
-		r.Release()
+		if !r.Release() {
+			t.Fatal("Release says the execution's values were held elsewhere")
+		}
 		if r.Output != nil {
 			t.Fatal("Release left the output")
 		}
@@ -198,7 +200,9 @@ func TestReleaseNotWhenShared(t *testing.T) {
 					}
 				}
 				outs = append(outs, o)
-				r.Release()
+				if r.Release() {
+					t.Fatal("Release says nothing else held the values (the input may then be released)")
+				}
 			}
 			for i, k := range kept {
 				want := fmt.Sprintf(`{"id":"%d","key":"%d/temperature"}`, i, i)
@@ -211,7 +215,7 @@ func TestReleaseNotWhenShared(t *testing.T) {
 	t.Run("hook", func(t *testing.T) {
 		wf := mustCompile(t, releaseDef, compile.Options{Invoker: siteResult, Hooks: hooks})
 		r := wf.Execute(context.Background(), releaseInput(t, "h", 1), rawOpts)
-		if len(hooked) != 1 || hooked[0].Output != nil {
+		if len(hooked) != 1 || hooked[0].Output != nil || hooked[0].Release() {
 			t.Fatalf("hook saw %d results", len(hooked))
 		}
 		for i := 0; i < 50; i++ { // the hook's Release handed nothing back

@@ -48,8 +48,10 @@ type Result struct {
 	// Transitions counts states entered.
 	Transitions int
 
-	// lease is the memory of the objects the execution built, for Release.
-	lease jsonv.Lease
+	// lease is the memory of the objects the execution built, for
+	// Release; exclusive says nothing outside the result holds them.
+	lease     jsonv.Lease
+	exclusive bool
 }
 
 // Release hands the memory of the objects and strings the execution built
@@ -62,16 +64,31 @@ type Result struct {
 // memory). Release clears r.Output.
 //
 // Not calling Release is always safe: the memory is then the collector's.
-// Release does nothing when the execution's values may be held elsewhere:
-// when it recorded a History, or passed its values to a Task resource that
-// does not take the engine's objects (see ObjectsOK, whose implementers
-// promise to keep nothing of a request). Copies of a Result share its
-// memory: only the first Release of any of them hands it back, the others
-// do nothing, so a copy kept by mistake is never released twice.
-func (r *Result) Release() {
-	l := r.lease
-	r.lease, r.Output = jsonv.Lease{}, nil
+// Release hands nothing back when the execution's values may be held
+// elsewhere: when it recorded a History, or passed its values to a Task
+// resource that does not take the engine's objects (see ObjectsOK, whose
+// implementers promise to keep nothing of a request). It reports whether
+// nothing outside the result held the execution's values, the input's
+// included: only then may the caller also release the memory of the
+// input it parsed (jsonv.Parser.ParseLeased), since the output may share
+// the input's strings:
+//
+//	in, inLease, err := parser.ParseLeased(record)
+//	res := wf.Execute(ctx, in, opts)
+//	out = jsonv.AppendJSON(out[:0], res.Output)
+//	if res.Release() {
+//		inLease.Release()
+//	}
+//
+// Copies of a Result share its memory: only the first Release of any of
+// them hands it back, the others hand nothing back (a lease's generation
+// says it was released), so a copy kept by mistake is never released
+// twice; the same holds for the input's lease.
+func (r *Result) Release() (exclusive bool) {
+	l, ex := r.lease, r.exclusive
+	r.lease, r.exclusive, r.Output = jsonv.Lease{}, false, nil
 	l.Release()
+	return ex
 }
 
 // Err returns the failure as an *Error, or nil for a succeeded execution.
@@ -258,7 +275,7 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 	if !x.escaped && x.hist == nil {
 		// Nothing outside the result refers to the root arena's values:
 		// the caller may hand its memory back (Result.Release).
-		res.lease = s.arena.Lease()
+		res.lease, res.exclusive = s.arena.Lease(), true
 		if res.Status != Succeeded {
 			res.Error, res.Cause = x.unshare(res.lease, res.Error), x.unshare(res.lease, res.Cause)
 		}
@@ -276,7 +293,7 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 		// A copy, so that res itself does not escape to the heap when no
 		// hook is set.
 		r := res
-		r.lease = jsonv.Lease{} // the hook cannot release it
+		r.lease, r.exclusive = jsonv.Lease{}, false // the hook cannot release it
 		h(w, &r)
 	}
 	return res

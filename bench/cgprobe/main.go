@@ -30,10 +30,12 @@ func main() {
 		var p jsonv.Parser
 		buf := make([]byte, 0, 512)
 		for i := 0; i < n; i++ {
-			v, _ := p.Parse(raw)
+			v, l, _ := p.ParseLeased(raw)
 			res := wf.Execute(context.Background(), v, opts)
 			buf = jsonv.AppendJSON(buf[:0], res.Output)
-			res.Release()
+			if res.Release() {
+				l.Release()
+			}
 		}
 		return
 	}

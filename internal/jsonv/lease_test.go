@@ -1,6 +1,7 @@
 package jsonv
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -116,5 +117,75 @@ func TestLeaseConcurrent(t *testing.T) {
 	}
 	if !hl.Release() {
 		t.Fatal("the held lease was released by another")
+	}
+}
+
+// TestParseLeased: a small document parsed with ParseLeased reads as
+// Parse reads it and comes in memory a released document left; a document
+// nobody released keeps its values while others are parsed, released and
+// parsed again in its place's neighbours (run with -race too); large and
+// malformed documents come with no lease.
+func TestParseLeased(t *testing.T) {
+	const doc = `{"deviceId":"dev-42","ts":"2026-11-22T10:00:00Z","type":"temperature","value":21.7,"unit":"C","battery":0.83,"tags":["roof","north"]}`
+	var p Parser
+	held, hl, err := p.ParseLeased([]byte(doc))
+	if err != nil || hl == (Lease{}) {
+		t.Fatalf("no lease for a small document: %v", err)
+	}
+	want := string(AppendJSON(nil, held))
+	if pv, _ := Parse([]byte(doc)); string(AppendJSON(nil, pv)) != want {
+		t.Fatalf("ParseLeased read %s", want)
+	}
+	if s, _ := held.(*Object).Get("deviceId"); !hl.Holds(s.(string)) {
+		t.Fatal("the document's strings are not in its leased memory")
+	}
+	reused := false
+	for i := 0; i < 200 && !reused; i++ {
+		v, l, _ := p.ParseLeased([]byte(doc))
+		o := v.(*Object)
+		l.Release()
+		if l.Release() {
+			t.Fatal("a document released twice")
+		}
+		v2, l2, _ := p.ParseLeased([]byte(`{"a":"bb","c":[1.5,2]}`))
+		if v2.(*Object) == o {
+			reused = true
+		}
+		if got := string(AppendJSON(nil, v2)); got != `{"a":"bb","c":[1.5,2]}` {
+			t.Fatalf("parsed in reused memory: %s", got)
+		}
+		l2.Release()
+	}
+	if !reused {
+		t.Fatal("a released document's memory was never reused in 200 tries")
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			var p Parser
+			d := fmt.Appendf(nil, `{"g":"goroutine-%d","n":%d.5,"t":["x%d"]}`, g, g, g)
+			for i := 0; i < 2000; i++ {
+				v, l, err := p.ParseLeased(d)
+				if err != nil || string(AppendJSON(nil, v)) != string(d) {
+					t.Errorf("%s: %s %v", d, AppendJSON(nil, v), err)
+					return
+				}
+				l.Release()
+			}
+		}(g)
+	}
+	wg.Wait()
+	if got := string(AppendJSON(nil, held)); got != want {
+		t.Fatalf("held document changed: %s", got)
+	}
+	hl.Release()
+	big := `{"s":"` + strings.Repeat("x", 300) + `"}`
+	if _, l, err := p.ParseLeased([]byte(big)); err != nil || l != (Lease{}) {
+		t.Fatalf("large document: lease %v, %v", l, err)
+	}
+	if v, l, err := p.ParseLeased([]byte(`{"a":[1,}`)); err == nil || v != nil || l != (Lease{}) {
+		t.Fatalf("malformed document: %v %v %v", v, l, err)
 	}
 }

@@ -399,15 +399,41 @@ type (
 const genStep = 16 // a generation is the head's bits above the class
 
 var (
-	// chunkPools hold released chunks by class, cleared, for refill.
-	chunkPools [5]sync.Pool
+	// chunkPools hold released chunks by class, cleared, for refill (and
+	// leased documents, class docClass, for ParseLeased).
+	chunkPools [6]sync.Pool
 	// recycling is set once a chunk has been released: until then refill
 	// does not look in the (empty) pools.
 	recycling atomic.Bool
 	// chunkSizes are the classes' sizes in bytes, for Lease.Holds.
-	chunkSizes = [5]uintptr{unsafe.Sizeof(chunk8{}), unsafe.Sizeof(chunk16{}),
-		unsafe.Sizeof(chunk20{}), unsafe.Sizeof(chunk24{}), unsafe.Sizeof(chunk32{})}
+	chunkSizes = [6]uintptr{unsafe.Sizeof(chunk8{}), unsafe.Sizeof(chunk16{}),
+		unsafe.Sizeof(chunk20{}), unsafe.Sizeof(chunk24{}), unsafe.Sizeof(chunk32{}),
+		unsafe.Sizeof(leasedDoc{})}
 )
+
+// docClass is the class of a leasedDoc in its head.
+const docClass = 5
+
+// leasedDoc is the memory of a small document parsed by ParseLeased: its
+// chunk (see docChunk) and room for its text copy and first slab of
+// numbers (a text under 272 bytes is at most 34 words, the slab at most
+// 16). head comes first, as in arenaChunk.
+type leasedDoc struct {
+	head atomic.Uint64
+	d    docChunk
+	text [50]uint64
+}
+
+// takeDoc returns a leased document's memory, a released one if any.
+func takeDoc() *leasedDoc {
+	if ld, _ := chunkPools[docClass].Get().(*leasedDoc); ld != nil {
+		ld.head.Add(genStep) // in use again
+		return ld
+	}
+	ld := new(leasedDoc)
+	ld.head.Store(docClass)
+	return ld
+}
 
 // refill starts a new allocation with room for at least n fields (n <= 32):
 // 536, 856, 1,016, 1,176 or 1,496 bytes, plus the 8-byte header the
@@ -498,8 +524,15 @@ func (l Lease) Release() bool {
 		putChunk((*chunk20)(unsafe.Pointer(l.head)), class)
 	case 3:
 		putChunk((*chunk24)(unsafe.Pointer(l.head)), class)
-	default:
+	case 4:
 		putChunk((*chunk32)(unsafe.Pointer(l.head)), class)
+	default:
+		// a leased document: its text holds no pointers and is written
+		// again before it is read
+		ld := (*leasedDoc)(unsafe.Pointer(l.head))
+		ld.d = docChunk{}
+		chunkPools[docClass].Put(ld)
+		return true
 	}
 	if !recycling.Load() {
 		recycling.Store(true)
