@@ -17,7 +17,7 @@ const releaseDef = `{"StartAt":"N","States":{
 	"N":{"Type":"Pass","Parameters":{"key.$":"States.Format('{}/{}', $.id, $.t)","id.$":"$.id","v.$":"$.v"},"Next":"T"},
 	"T":{"Type":"Task","Resource":"r","Parameters":{"id.$":"$.id","key.$":"$.key"},"ResultPath":"$.meta","Next":"C"},
 	"C":{"Type":"Choice","Choices":[{"Variable":"$.v","NumericLessThan":0,"Next":"F"}],"Default":"E"},
-	"F":{"Type":"Fail","Error":"Negative","CausePath":"$.key"},
+	"F":{"Type":"Fail","ErrorPath":"$.id","CausePath":"$.key"},
 	"E":{"Type":"Pass","Parameters":{"key.$":"$.key","site.$":"$.meta.site","v.$":"$.v"},"End":true}}}`
 
 // objectsInvoker is an inline resource that takes the engine's objects
@@ -87,7 +87,7 @@ func TestReleaseKeepsHeldResults(t *testing.T) {
 	wf := mustCompile(t, releaseDef, compile.Options{Invoker: siteResult})
 	held := wf.Execute(context.Background(), releaseInput(t, "held", 1), rawOpts)
 	heldFail := wf.Execute(context.Background(), releaseInput(t, "gone", -1), rawOpts)
-	if held.Status != express.Succeeded || heldFail.Status != express.Failed || heldFail.Cause != "gone/temperature" {
+	if held.Status != express.Succeeded || heldFail.Status != express.Failed || heldFail.Error != "gone" || heldFail.Cause != "gone/temperature" {
 		t.Fatalf("held %s, failed %s %q", held.Status, heldFail.Status, heldFail.Cause)
 	}
 	var wg sync.WaitGroup
@@ -107,7 +107,7 @@ func TestReleaseKeepsHeldResults(t *testing.T) {
 				r.Release()
 				f := wf.Execute(context.Background(), bad, rawOpts)
 				f.Release()
-				if f.Status != express.Failed || f.Cause != id+"/temperature" {
+				if f.Status != express.Failed || f.Error != id || f.Cause != id+"/temperature" {
 					t.Errorf("failure %s %q", f.Status, f.Cause)
 					return
 				}
@@ -118,10 +118,11 @@ func TestReleaseKeepsHeldResults(t *testing.T) {
 	if got := string(jsonv.AppendJSON(nil, held.Output)); got != wantOutput("held", 1) {
 		t.Fatalf("held output changed: %s", got)
 	}
-	// The Fail state's Cause was built by States.Format in the arena: the
-	// result has its own copy, which later executions do not overwrite.
-	if heldFail.Cause != "gone/temperature" {
-		t.Fatalf("held cause changed: %q", heldFail.Cause)
+	// The Fail state's Cause was built by States.Format in the arena, its
+	// Error read from the input: the result has its own copies, which
+	// later executions do not overwrite.
+	if heldFail.Error != "gone" || heldFail.Cause != "gone/temperature" {
+		t.Fatalf("held error changed: %q %q", heldFail.Error, heldFail.Cause)
 	}
 	held.Release()
 	heldFail.Release()
@@ -212,6 +213,69 @@ func TestReleaseNotWhenShared(t *testing.T) {
 			}
 		})
 	}
+	t.Run("plain invoker in Parallel branches", func(t *testing.T) {
+		var mu sync.Mutex
+		var kept []any
+		keep := express.InvokerFunc(func(_ context.Context, r *express.TaskRequest) (any, error) {
+			mu.Lock()
+			kept = append(kept, r.Input)
+			mu.Unlock()
+			return 1, nil
+		})
+		task := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","Parameters":{"key.$":"$.key"},"End":true}}}`
+		wf := mustCompile(t, `{"StartAt":"N","States":{
+			"N":{"Type":"Pass","Parameters":{"key.$":"States.Format('{}/{}', $.id, $.t)"},"Next":"P"},
+			"P":{"Type":"Parallel","Branches":[`+task+`,`+task+`],"End":true}}}`, compile.Options{Invoker: keep})
+		for i := 0; i < 100; i++ {
+			r := wf.Execute(context.Background(), releaseInput(t, fmt.Sprint(i), i), rawOpts)
+			if r.Status != express.Succeeded {
+				t.Fatal(r.Error, r.Cause)
+			}
+			if r.Release() {
+				t.Fatal("Release says nothing else held the values")
+			}
+		}
+		counts := map[string]int{}
+		for _, k := range kept {
+			counts[jsonv.Marshal(k)]++
+		}
+		for i := 0; i < 100; i++ {
+			if k := fmt.Sprintf(`{"key":"%d/temperature"}`, i); counts[k] != 2 {
+				t.Fatalf("kept inputs changed: %d of %s in %v", counts[k], k, counts)
+			}
+		}
+	})
+	t.Run("error names kept by a hook", func(t *testing.T) {
+		// A StateDone hook may keep an error's name (a metric label):
+		// a Fail state's ErrorPath and CausePath values are copied out
+		// of the execution's memory and of the leased input's.
+		var names []string
+		wf := mustCompile(t, releaseDef, compile.Options{Invoker: siteResult, Hooks: express.Hooks{
+			StateDone: func(_ *express.Workflow, _ *express.State, err *express.Error) {
+				if err != nil {
+					names = append(names, err.Name, err.Cause) // as they are
+				}
+			}}})
+		var p jsonv.Parser
+		for i := 0; i < 100; i++ {
+			in, l, err := p.ParseLeased(fmt.Appendf(nil, `{"id":"e%03d","t":"temperature","v":-1}`, i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := wf.Execute(context.Background(), in, rawOpts)
+			if r.Release() {
+				l.Release()
+			}
+		}
+		for i := 0; i+1 < len(names); i += 2 {
+			if n, c := names[i], names[i+1]; n != fmt.Sprintf("e%03d", i/2) || c != n+"/temperature" {
+				t.Fatalf("kept error %d changed: %q %q", i/2, n, c)
+			}
+		}
+		if len(names) != 200 {
+			t.Fatalf("%d errors seen", len(names))
+		}
+	})
 	t.Run("hook", func(t *testing.T) {
 		wf := mustCompile(t, releaseDef, compile.Options{Invoker: siteResult, Hooks: hooks})
 		r := wf.Execute(context.Background(), releaseInput(t, "h", 1), rawOpts)

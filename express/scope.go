@@ -560,7 +560,7 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 		// The plain copy shares the arena's strings, and the resource
 		// may keep it.
 		req.Input = jsonv.Plain(req.Input)
-		x.escaped = true
+		x.escaped.Store(true) // Map and Parallel branches call at once
 	}
 	res, err := inv.Invoke(ctx, req)
 	if req.ResultSize > 0 {

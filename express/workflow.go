@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -272,13 +271,12 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 	}
 	out, err := x.runGuarded(s, input)
 	x.finish(&res, out, err)
-	if !x.escaped && x.hist == nil {
+	if !x.escaped.Load() && x.hist == nil {
 		// Nothing outside the result refers to the root arena's values:
 		// the caller may hand its memory back (Result.Release).
+		// (Error and Cause are never in it: a Fail state copies its
+		// Error and Cause when they come from values.)
 		res.lease, res.exclusive = s.arena.Lease(), true
-		if res.Status != Succeeded {
-			res.Error, res.Cause = x.unshare(res.lease, res.Error), x.unshare(res.lease, res.Cause)
-		}
 	}
 	if x.hist != nil {
 		x.recordExecutionEnd(&res, s.lastEvent)
@@ -297,16 +295,6 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 		h(w, &r)
 	}
 	return res
-}
-
-// unshare returns s, copied when its bytes are in the leased memory (a
-// Fail state's Cause built by States.Format): Error and Cause stay valid
-// after Release.
-func (x *Execution) unshare(l jsonv.Lease, s string) string {
-	if l.Holds(s) {
-		return strings.Clone(s)
-	}
-	return s
 }
 
 // begin fills in what the execution's options left out (the workflow's
@@ -401,7 +389,7 @@ type Execution struct {
 	// escaped is set when the root arena's values may be held outside
 	// the execution's result (a Task resource given them as plain
 	// values): its memory is then not offered for reuse (Result.Release).
-	escaped bool
+	escaped atomic.Bool
 	// events and transitions are updated atomically: Map and Parallel
 	// branches run on several goroutines.
 	events      int64
