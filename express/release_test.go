@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stepstream/express/compile"
 	"github.com/stepstream/express/express"
@@ -274,6 +275,35 @@ func TestReleaseNotWhenShared(t *testing.T) {
 		}
 		if len(names) != 200 {
 			t.Fatalf("%d errors seen", len(names))
+		}
+	})
+	t.Run("error from an objects invoker", func(t *testing.T) {
+		// A resource that takes the engine's objects may build its error
+		// from the request's values: the engine copies its strings.
+		failing := objectsInvoker{func(_ context.Context, r *express.TaskRequest) (any, error) {
+			key, _ := r.Input.(*jsonv.Object).Get("key")
+			return nil, express.NewError(key.(string), key.(string))
+		}}
+		var names []string
+		wf := mustCompile(t, releaseDef, compile.Options{Invoker: failing, Hooks: express.Hooks{
+			TaskDone: func(_ *express.Workflow, _, _ string, _ time.Duration, err *express.Error) {
+				names = append(names, err.Name)
+			}}})
+		var p jsonv.Parser
+		var results []express.Result
+		for i := 0; i < 100; i++ {
+			in, l, _ := p.ParseLeased(fmt.Appendf(nil, `{"id":"e%03d","t":"temperature","v":1}`, i))
+			r := wf.Execute(context.Background(), in, rawOpts)
+			results = append(results, r)
+			if r.Release() {
+				l.Release()
+			}
+		}
+		for i, r := range results {
+			want := fmt.Sprintf("e%03d/temperature", i)
+			if r.Status != express.Failed || r.Error != want || r.Cause != want || names[i] != want {
+				t.Fatalf("error %d changed: %s %q %q, hook %q", i, r.Status, r.Error, r.Cause, names[i])
+			}
 		}
 	})
 	t.Run("hook", func(t *testing.T) {
