@@ -9,6 +9,8 @@ package bench
 import (
 	"context"
 	"os"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -102,6 +104,80 @@ func TestReferenceAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(200, func() { ref.wf.Execute(context.Background(), in, opts) }); n > 1 {
 		t.Errorf("%.1f allocations per execution, want 1", n)
 	}
+	// A caller that releases its results (as the daemon does once it has
+	// written the output) has the engine build the next execution's
+	// values in their memory: no allocation.
+	if n := testing.AllocsPerRun(200, func() {
+		res := ref.wf.Execute(context.Background(), in, opts)
+		res.Release()
+	}); n != 0 {
+		t.Errorf("%.1f allocations per released execution, want 0", n)
+	}
+	// Bytes to bytes, the input parsed in leased memory (ParseLeased) and
+	// released with the result: no allocation either.
+	var p jsonv.Parser
+	buf := make([]byte, 0, 512)
+	if n := testing.AllocsPerRun(200, func() {
+		v, l, _ := p.ParseLeased(ref.input)
+		res := ref.wf.Execute(context.Background(), v, opts)
+		buf = jsonv.AppendJSON(buf[:0], res.Output)
+		if res.Release() {
+			l.Release()
+		}
+	}); n != 0 {
+		t.Errorf("%.1f allocations per released record, want 0", n)
+	}
+}
+
+// TestReleaseHeldRecord: a record whose input and result nobody released
+// keeps its output (which shares the input's strings) while other
+// goroutines parse, execute, write and release records in memory
+// released before (run with -race too).
+func TestReleaseHeldRecord(t *testing.T) {
+	ref := loadReference(t)
+	var p jsonv.Parser
+	in, _, err := p.ParseLeased(ref.input) // its lease is never released
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := express.ExecOptions{Name: "held", InputSize: len(ref.input), RawOutput: true}
+	held := ref.wf.Execute(context.Background(), in, opts)
+	if !jsonv.Equal(held.Output, ref.expected) {
+		t.Fatalf("output %s, want %s", jsonv.Marshal(held.Output), jsonv.Marshal(ref.expected))
+	}
+	want := string(jsonv.AppendJSON(nil, held.Output))
+	other := []byte(strings.NewReplacer("dev-42", "dev-77", "roof", "wall", "21.7", "22.5").Replace(string(ref.input)))
+	otherWant := strings.NewReplacer("dev-42", "dev-77", "roof", "wall", "21.7", "22.5").Replace(want)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var p jsonv.Parser
+			var buf []byte
+			for i := 0; i < 2000; i++ {
+				v, l, err := p.ParseLeased(other)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				res := ref.wf.Execute(context.Background(), v, opts)
+				if buf = jsonv.AppendJSON(buf[:0], res.Output); string(buf) != otherWant {
+					t.Errorf("output %s, want %s", buf, otherWant)
+					return
+				}
+				if !res.Release() {
+					t.Error("the reference workflow's values were held elsewhere")
+					return
+				}
+				l.Release()
+			}
+		}()
+	}
+	wg.Wait()
+	if got := string(jsonv.AppendJSON(nil, held.Output)); got != want {
+		t.Fatalf("held output changed: %s", got)
+	}
 }
 
 // cpuTime is the process's user+system CPU time. On a shared machine the
@@ -144,8 +220,20 @@ func BenchmarkEngineIoTReference(b *testing.B) {
 	report(b, cpu0)
 }
 
-// BenchmarkEngineIoTReferenceParallel is the same on every core.
+// BenchmarkEngineIoTReferenceParallel is the same on every core, each
+// result released once checked (Result.Release), as the daemon does once
+// it has written the output.
 func BenchmarkEngineIoTReferenceParallel(b *testing.B) {
+	benchEngineParallel(b, true)
+}
+
+// BenchmarkEngineIoTReferenceParallelNoRelease keeps every result to the
+// collector, as a caller that does not call Result.Release.
+func BenchmarkEngineIoTReferenceParallelNoRelease(b *testing.B) {
+	benchEngineParallel(b, false)
+}
+
+func benchEngineParallel(b *testing.B, release bool) {
 	ref := loadReference(b)
 	in, _ := jsonv.Parse(ref.input)
 	ctx := context.Background()
@@ -160,13 +248,18 @@ func BenchmarkEngineIoTReferenceParallel(b *testing.B) {
 				b.Error(res.Error, res.Cause)
 				return
 			}
+			if release {
+				res.Release()
+			}
 		}
 	})
 	report(b, cpu0)
 }
 
 // BenchmarkRecordIoTReference is bytes in, bytes out, as the daemon does per
-// record: parse the reading, execute, serialise the output; on every core.
+// record: parse the reading (in leased memory, Parser.ParseLeased),
+// execute, serialise the output and release the result and the input
+// (Result.Release); on every core.
 func BenchmarkRecordIoTReference(b *testing.B) {
 	ref := loadReference(b)
 	ctx := context.Background()
@@ -179,7 +272,7 @@ func BenchmarkRecordIoTReference(b *testing.B) {
 		buf := make([]byte, 0, 512)
 		opts := express.ExecOptions{Name: "bench", InputSize: len(ref.input), RawOutput: true}
 		for pb.Next() {
-			in, err := p.Parse(ref.input)
+			in, inLease, err := p.ParseLeased(ref.input)
 			if err != nil {
 				b.Error(err)
 				return
@@ -192,6 +285,9 @@ func BenchmarkRecordIoTReference(b *testing.B) {
 			if buf = jsonv.AppendJSON(buf[:0], res.Output); len(buf) == 0 {
 				b.Error("empty output")
 				return
+			}
+			if res.Release() {
+				inLease.Release()
 			}
 		}
 	})

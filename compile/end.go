@@ -1,6 +1,10 @@
 package compile
 
-import "github.com/stepstream/express/express"
+import (
+	"strings"
+
+	"github.com/stepstream/express/express"
+)
 
 // succeed compiles a Succeed state: the execution (or branch) ends with
 // its input.
@@ -42,6 +46,10 @@ func (sc *stateCompiler) fail() {
 		sc.st.Exec = func(*express.Scope, any) (any, int, error) { return nil, 0, e }
 		return
 	}
+	// An error outlives its execution (Result.Error and Cause, hooks that
+	// keep error names as metric labels): its strings are copies, never
+	// the input's or the execution's memory, which Result.Release and
+	// jsonv.Lease hand out again.
 	sc.st.Exec = func(s *express.Scope, in any) (any, int, error) {
 		e := &express.Error{}
 		if errFn != nil {
@@ -49,14 +57,14 @@ func (sc *stateCompiler) fail() {
 			if err != nil {
 				return nil, 0, err
 			}
-			e.Name = v
+			e.Name = strings.Clone(v)
 		}
 		if causeFn != nil {
 			v, err := causeFn(s, in)
 			if err != nil {
 				return nil, 0, err
 			}
-			e.Cause, e.HasCause = v, true
+			e.Cause, e.HasCause = strings.Clone(v), true
 		}
 		return nil, 0, e
 	}

@@ -3,6 +3,7 @@ package express
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error names defined by the Amazon States Language and AWS Step Functions.
@@ -56,6 +57,13 @@ func NewError(name, cause string) *Error {
 // Errorf returns an Error with the given name and a formatted cause.
 func Errorf(name, format string, args ...any) *Error {
 	return &Error{Name: name, Cause: fmt.Sprintf(format, args...), HasCause: true}
+}
+
+// detached returns a copy of e with its own copies of its strings.
+func (e *Error) detached() *Error {
+	c := *e
+	c.Name, c.Cause = strings.Clone(e.Name), strings.Clone(e.Cause)
+	return &c
 }
 
 // AsError converts any error into an *Error. An error that is not already an

@@ -556,8 +556,12 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 		t0 = time.Now()
 	}
 	req.ResultSize = 0
-	if !acceptsObjects(inv, req.Resource) {
+	objects := acceptsObjects(inv, req.Resource)
+	if !objects {
+		// The plain copy shares the arena's strings, and the resource
+		// may keep it.
 		req.Input = jsonv.Plain(req.Input)
+		x.escaped.Store(true) // Map and Parallel branches call at once
 	}
 	res, err := inv.Invoke(ctx, req)
 	if req.ResultSize > 0 {
@@ -575,7 +579,12 @@ func (s *Scope) Invoke(req *TaskRequest) (any, error) {
 			}
 		}
 		if e == nil {
-			e = AsError(err)
+			if e = AsError(err); objects {
+				// The error outlives the execution (hooks, the result)
+				// and could hold parts of the request's values, whose
+				// memory Result.Release hands out again.
+				e = e.detached()
+			}
 		}
 	}
 	if cancel != nil {

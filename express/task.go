@@ -173,9 +173,19 @@ func (InlineFunc) InlineFor(string) bool { return true }
 // engine holds it, without its objects converted to plain maps: invokers
 // of this module that serialise the input with the engine's own writer, or
 // ignore it. The engine's objects are an internal type, so an invoker
-// outside this module cannot read them and should not implement it. An
-// invoker whose resources differ implements ObjectResources instead; the
-// engine asks that first.
+// outside this module cannot read them and should not implement it.
+//
+// An invoker that accepts objects also promises to keep no part of a
+// request's Input or Credentials once Invoke returns (copy what it
+// needs): the memory of the engine's values, and of an input parsed with
+// jsonv.Parser.ParseLeased, is reused once the execution's Result is
+// released (Result.Release). Its result may share them (it ends with the
+// execution); the engine copies the strings of an error it returns. An
+// invoker that does not accept objects is given plain copies, which it
+// may keep: the execution's memory is then not reused.
+//
+// An invoker whose resources differ implements ObjectResources instead;
+// the engine asks that first.
 type ObjectsOK interface {
 	AcceptsObjects() bool
 }

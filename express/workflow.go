@@ -46,6 +46,48 @@ type Result struct {
 	Stop  time.Time
 	// Transitions counts states entered.
 	Transitions int
+
+	// lease is the memory of the objects the execution built, for
+	// Release; exclusive says nothing outside the result holds them.
+	lease     jsonv.Lease
+	exclusive bool
+}
+
+// Release hands the memory of the objects and strings the execution built
+// back to the engine, which builds the values of later executions in it:
+// it spares the allocator one allocation (about 1 KiB) per execution. Call
+// it once the result's Output, and every value read from it, is no longer
+// used by anybody (for instance, once the output is serialised): after
+// Release they change. Status, Error, Cause, State, Name, Start, Stop and
+// Transitions stay valid (Error and Cause never share the execution's
+// memory). Release clears r.Output.
+//
+// Not calling Release is always safe: the memory is then the collector's.
+// Release hands nothing back when the execution's values may be held
+// elsewhere: when it recorded a History, or passed its values to a Task
+// resource that does not take the engine's objects (see ObjectsOK, whose
+// implementers promise to keep nothing of a request). It reports whether
+// nothing outside the result held the execution's values, the input's
+// included: only then may the caller also release the memory of the
+// input it parsed (jsonv.Parser.ParseLeased), since the output may share
+// the input's strings:
+//
+//	in, inLease, err := parser.ParseLeased(record)
+//	res := wf.Execute(ctx, in, opts)
+//	out = jsonv.AppendJSON(out[:0], res.Output)
+//	if res.Release() {
+//		inLease.Release()
+//	}
+//
+// Copies of a Result share its memory: only the first Release of any of
+// them hands it back, the others hand nothing back (a lease's generation
+// says it was released), so a copy kept by mistake is never released
+// twice; the same holds for the input's lease.
+func (r *Result) Release() (exclusive bool) {
+	l, ex := r.lease, r.exclusive
+	r.lease, r.exclusive, r.Output = jsonv.Lease{}, false, nil
+	l.Release()
+	return ex
 }
 
 // Err returns the failure as an *Error, or nil for a succeeded execution.
@@ -61,7 +103,10 @@ func (r *Result) Err() *Error {
 // safe for concurrent use: they sit on the hot path.
 type Hooks struct {
 	ExecutionStart func(wf *Workflow, name string)
-	ExecutionEnd   func(wf *Workflow, r *Result)
+	// ExecutionEnd is given a copy of the execution's result: its Output
+	// must not be kept after the call (the caller of Execute may release
+	// it, see Result.Release).
+	ExecutionEnd func(wf *Workflow, r *Result)
 	// StateExit is called when a state finishes, successfully or not
 	// (err is nil on success), with the time spent in it. Setting it makes
 	// the engine read the clock twice per state.
@@ -226,6 +271,13 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 	}
 	out, err := x.runGuarded(s, input)
 	x.finish(&res, out, err)
+	if !x.escaped.Load() && x.hist == nil {
+		// Nothing outside the result refers to the root arena's values:
+		// the caller may hand its memory back (Result.Release).
+		// (Error and Cause are never in it: a Fail state copies its
+		// Error and Cause when they come from values.)
+		res.lease, res.exclusive = s.arena.Lease(), true
+	}
 	if x.hist != nil {
 		x.recordExecutionEnd(&res, s.lastEvent)
 	}
@@ -239,6 +291,7 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 		// A copy, so that res itself does not escape to the heap when no
 		// hook is set.
 		r := res
+		r.lease, r.exclusive = jsonv.Lease{}, false // the hook cannot release it
 		h(w, &r)
 	}
 	return res
@@ -333,6 +386,10 @@ type Execution struct {
 	headers   []Header
 	inspect   func(stage string, v any) // TestState's inspection, see Scope.Inspect
 	failState string                    // the top-level state whose error ended the execution
+	// escaped is set when the root arena's values may be held outside
+	// the execution's result (a Task resource given them as plain
+	// values): its memory is then not offered for reuse (Result.Release).
+	escaped atomic.Bool
 	// events and transitions are updated atomically: Map and Parallel
 	// branches run on several goroutines.
 	events      int64

@@ -83,7 +83,9 @@ type Syntax struct {
 // it answers at once without blocking, so the engine sets up no deadline)
 // and express.ObjectsOK (AcceptsObjects() bool: Message.Body and
 // Message.Value may hold the engine's objects, which it writes with
-// jsonv.AppendJSON or ignores). Without them it is neither.
+// jsonv.AppendJSON or ignores, and keeps nothing of once Send returns:
+// their memory is reused, see express.Result.Release). Without them it is
+// neither.
 type Endpoint interface {
 	Send(ctx context.Context, cfg *Config, req *express.TaskRequest, msg Message) (Reply, error)
 }

@@ -30,14 +30,18 @@ func main() {
 		var p jsonv.Parser
 		buf := make([]byte, 0, 512)
 		for i := 0; i < n; i++ {
-			v, _ := p.Parse(raw)
+			v, l, _ := p.ParseLeased(raw)
 			res := wf.Execute(context.Background(), v, opts)
 			buf = jsonv.AppendJSON(buf[:0], res.Output)
+			if res.Release() {
+				l.Release()
+			}
 		}
 		return
 	}
 	for i := 0; i < n; i++ {
-		wf.Execute(context.Background(), in, opts)
+		res := wf.Execute(context.Background(), in, opts)
+		res.Release()
 	}
 }
 

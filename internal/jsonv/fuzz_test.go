@@ -33,8 +33,22 @@ func FuzzParse(f *testing.F) {
 		if !Equal(Plain(v), fromStd(std)) {
 			t.Fatalf("Parse(%q) = %s, encoding/json reads %v", b, AppendJSON(nil, v), std)
 		}
+		// ParseLeased reads the same, in memory an earlier document
+		// released (leasedParser's), and the earlier document's values
+		// were not touched by it.
+		want := string(AppendJSON(nil, v))
+		lv, l, err := leasedParser.ParseLeased(b)
+		if err != nil {
+			t.Fatalf("ParseLeased(%q): %v, Parse read it", b, err)
+		}
+		if got := string(AppendJSON(nil, lv)); got != want {
+			t.Fatalf("ParseLeased(%q) = %s, Parse %s", b, got, want)
+		}
+		l.Release()
 	})
 }
+
+var leasedParser Parser
 
 // FuzzAppendJSON checks that AppendJSON writes valid JSON that reads back
 // as the same value.

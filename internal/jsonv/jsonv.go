@@ -167,7 +167,37 @@ func (p *Parser) Parse(b []byte) (v any, err error) {
 			v, err = nil, fmt.Errorf("malformed JSON: %v", r)
 		}
 	}()
-	return parseDoc(b, p)
+	return parseDoc(b, p, nil)
+}
+
+// leasedDocBytes is the size under which ParseLeased leases a document's
+// memory: the documents whose strings, outermost object and first array
+// fit a docChunk.
+const leasedDocBytes = 272
+
+// ParseLeased is Parse for a caller that knows when it has finished with
+// the document: a document under 272 bytes (a typical record) is built
+// in memory taken from a pool, and l is the claim on it. Release l once
+// no value of the document (nor a value that shares its strings, such as
+// an execution's output) is used by anybody any more: the memory then
+// holds later documents. A larger document, or a malformed one, comes
+// with the zero Lease (its memory is the collector's), and so does every
+// document whose Lease is never released.
+func (p *Parser) ParseLeased(b []byte) (v any, l Lease, err error) {
+	if len(b) >= leasedDocBytes {
+		v, err = p.Parse(b)
+		return v, Lease{}, err
+	}
+	ld := takeDoc()
+	defer func() {
+		if r := recover(); r != nil {
+			v, l, err = nil, Lease{}, fmt.Errorf("malformed JSON: %v", r)
+		}
+	}()
+	if v, err = parseDoc(b, p, ld); err != nil {
+		return nil, Lease{}, err // ld is left to the collector
+	}
+	return v, Lease{head: &ld.head, gen: ld.head.Load()}, nil
 }
 
 func jsonNumber(s string) any { return json.Number(s) }

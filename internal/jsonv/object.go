@@ -1,6 +1,7 @@
 package jsonv
 
 import (
+	"sync"
 	"sync/atomic"
 	"unsafe"
 )
@@ -314,18 +315,20 @@ func ParsePlain(b []byte) (any, error) {
 
 // Arena hands out the objects (and short strings) one goroutine builds
 // while it runs a workflow (an express.Scope) from shared allocations:
-// four objects, their fields and two strings of up to 56 bytes together
+// four objects, their fields and two strings of up to 48 bytes together
 // in one, instead of one allocation each. An object's fields have exactly
 // the room asked for, so adding to one (Put) never reaches its
 // neighbour's: it moves out as a slice would. What one allocation holds
-// stays in memory as long as any of it is used. The zero Arena is ready;
-// a nil *Arena allocates each value on its own. An Arena is for one
-// goroutine.
+// stays in memory as long as any of it is used, unless its Lease is
+// released. The zero Arena is ready; a nil *Arena allocates each value on
+// its own. An Arena is for one goroutine.
 type Arena struct {
 	objs   []Object
 	fields []Field
 	strs   []string
 	bytes  []byte
+	// head is the first word of the current allocation (see Lease).
+	head *atomic.Uint64
 }
 
 // arenaObjects and arenaStrings are how many objects and strings an arena
@@ -333,7 +336,7 @@ type Arena struct {
 const (
 	arenaObjects = 4
 	arenaStrings = 2
-	arenaBytes   = 56
+	arenaBytes   = 48
 )
 
 // NewObject is NewObject(n) from the arena. hint is how many fields the
@@ -370,34 +373,177 @@ func (a *Arena) NewString(n int) (buf []byte, v any) {
 	return buf, box(stringType, unsafe.Pointer(h))
 }
 
-// arenaChunk is one arena allocation with room for F fields.
+// arenaChunk is one arena allocation with room for F fields. head comes
+// first: a *atomic.Uint64 to it is a pointer to the chunk. It holds the
+// chunk's size class (the low 4 bits) and its generation (the rest, in
+// steps of 16): even while the chunk is in use, odd while it waits in
+// chunkPools for reuse.
 type arenaChunk[F any] struct {
-	o [arenaObjects]Object
-	f F
-	s [arenaStrings]string
-	b [arenaBytes]byte
+	head atomic.Uint64
+	o    [arenaObjects]Object
+	f    F
+	s    [arenaStrings]string
+	b    [arenaBytes]byte
+}
+
+// The arena's size classes: chunks with room for 8, 16, 20, 24 and 32
+// fields.
+type (
+	chunk8  = arenaChunk[[8]Field]
+	chunk16 = arenaChunk[[16]Field]
+	chunk20 = arenaChunk[[20]Field]
+	chunk24 = arenaChunk[[24]Field]
+	chunk32 = arenaChunk[[32]Field]
+)
+
+const genStep = 16 // a generation is the head's bits above the class
+
+var (
+	// chunkPools hold released chunks by class, cleared, for refill (and
+	// leased documents, class docClass, for ParseLeased).
+	chunkPools [6]sync.Pool
+	// recycling is set once a chunk has been released: until then refill
+	// does not look in the (empty) pools.
+	recycling atomic.Bool
+	// chunkSizes are the classes' sizes in bytes, for Lease.Holds.
+	chunkSizes = [6]uintptr{unsafe.Sizeof(chunk8{}), unsafe.Sizeof(chunk16{}),
+		unsafe.Sizeof(chunk20{}), unsafe.Sizeof(chunk24{}), unsafe.Sizeof(chunk32{}),
+		unsafe.Sizeof(leasedDoc{})}
+)
+
+// docClass is the class of a leasedDoc in its head.
+const docClass = 5
+
+// leasedDoc is the memory of a small document parsed by ParseLeased: its
+// chunk (see docChunk) and room for its text copy and first slab of
+// numbers (a text under 272 bytes is at most 34 words, the slab at most
+// 16). head comes first, as in arenaChunk.
+type leasedDoc struct {
+	head atomic.Uint64
+	d    docChunk
+	text [50]uint64
+}
+
+// takeDoc returns a leased document's memory, a released one if any.
+func takeDoc() *leasedDoc {
+	if ld, _ := chunkPools[docClass].Get().(*leasedDoc); ld != nil {
+		ld.head.Add(genStep) // in use again
+		return ld
+	}
+	ld := new(leasedDoc)
+	ld.head.Store(docClass)
+	return ld
 }
 
 // refill starts a new allocation with room for at least n fields (n <= 32):
 // 536, 856, 1,016, 1,176 or 1,496 bytes, plus the 8-byte header the
 // allocator adds to objects with pointers over 512 bytes: in size classes
-// of 576, 896, 1,024, 1,280 and 1,536 bytes.
+// of 576, 896, 1,024, 1,280 and 1,536 bytes. A released chunk of the
+// class is taken first.
 func (a *Arena) refill(n int) {
 	switch {
 	case n <= 8:
-		c := new(arenaChunk[[8]Field])
-		a.objs, a.fields, a.strs, a.bytes = c.o[:0], c.f[:0], c.s[:0], c.b[:0]
+		takeChunk[[8]Field](a, 0)
 	case n <= 16:
-		c := new(arenaChunk[[16]Field])
-		a.objs, a.fields, a.strs, a.bytes = c.o[:0], c.f[:0], c.s[:0], c.b[:0]
+		takeChunk[[16]Field](a, 1)
 	case n <= 20:
-		c := new(arenaChunk[[20]Field])
-		a.objs, a.fields, a.strs, a.bytes = c.o[:0], c.f[:0], c.s[:0], c.b[:0]
+		takeChunk[[20]Field](a, 2)
 	case n <= 24:
-		c := new(arenaChunk[[24]Field])
-		a.objs, a.fields, a.strs, a.bytes = c.o[:0], c.f[:0], c.s[:0], c.b[:0]
+		takeChunk[[24]Field](a, 3)
 	default:
-		c := new(arenaChunk[[32]Field])
-		a.objs, a.fields, a.strs, a.bytes = c.o[:0], c.f[:0], c.s[:0], c.b[:0]
+		takeChunk[[32]Field](a, 4)
 	}
+}
+
+func takeChunk[F any](a *Arena, class uint64) {
+	var c *arenaChunk[F]
+	if recycling.Load() {
+		if c, _ = chunkPools[class].Get().(*arenaChunk[F]); c != nil {
+			c.head.Add(genStep) // in use again: the generation is even
+		}
+	}
+	if c == nil {
+		c = new(arenaChunk[F])
+		c.head.Store(class)
+	}
+	nf := int(unsafe.Sizeof(c.f) / unsafe.Sizeof(Field{}))
+	a.objs, a.strs, a.bytes, a.head = c.o[:0], c.s[:0], c.b[:0], &c.head
+	a.fields = unsafe.Slice((*Field)(unsafe.Pointer(&c.f)), nf)[:0]
+}
+
+// Lease is a claim on an arena's current allocation, taken when the
+// arena's goroutine is done with it (see Arena.Lease). Its holder calls
+// Release once nothing refers to any value the allocation holds any more.
+// Copies of a Lease are one claim: the first Release of any of them hands
+// the memory back; every other Release of them does nothing, even after
+// the memory has gone to another arena (the chunk's generation has moved
+// on). The zero Lease holds nothing.
+type Lease struct {
+	head *atomic.Uint64
+	gen  uint64
+}
+
+// Lease returns a claim on the arena's current allocation (the zero Lease
+// when it has none) and forgets that allocation: the arena's next value
+// comes from a new one. Earlier allocations are left to the collector.
+func (a *Arena) Lease() Lease {
+	if a == nil || a.head == nil {
+		return Lease{}
+	}
+	l := Lease{head: a.head, gen: a.head.Load()}
+	*a = Arena{}
+	return l
+}
+
+// Holds reports whether s's bytes lie in the leased allocation: such a
+// string changes once the lease is released.
+func (l Lease) Holds(s string) bool {
+	if l.head == nil || len(s) == 0 {
+		return false
+	}
+	p, start := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(l.head))
+	return p >= start && p < start+chunkSizes[l.gen%genStep]
+}
+
+// Release hands the leased allocation back for reuse by any arena: every
+// object, field and string it holds is cleared, and later appears again
+// as values other executions build. The caller must hold no value from
+// it any more, nor anybody else. It reports whether it released the
+// memory (false for the zero Lease, or when a copy of the lease was
+// released first).
+func (l Lease) Release() bool {
+	if l.head == nil || !l.head.CompareAndSwap(l.gen, l.gen+genStep) {
+		return false
+	}
+	switch class := l.gen % genStep; class {
+	case 0:
+		putChunk((*chunk8)(unsafe.Pointer(l.head)), class)
+	case 1:
+		putChunk((*chunk16)(unsafe.Pointer(l.head)), class)
+	case 2:
+		putChunk((*chunk20)(unsafe.Pointer(l.head)), class)
+	case 3:
+		putChunk((*chunk24)(unsafe.Pointer(l.head)), class)
+	case 4:
+		putChunk((*chunk32)(unsafe.Pointer(l.head)), class)
+	default:
+		// a leased document: its text holds no pointers and is written
+		// again before it is read
+		ld := (*leasedDoc)(unsafe.Pointer(l.head))
+		ld.d = docChunk{}
+		chunkPools[docClass].Put(ld)
+		return true
+	}
+	if !recycling.Load() {
+		recycling.Store(true)
+	}
+	return true
+}
+
+func putChunk[F any](c *arenaChunk[F], class uint64) {
+	c.o = [arenaObjects]Object{}
+	clear(unsafe.Slice((*Field)(unsafe.Pointer(&c.f)), unsafe.Sizeof(c.f)/unsafe.Sizeof(Field{})))
+	c.s = [arenaStrings]string{}
+	c.b = [arenaBytes]byte{}
+	chunkPools[class].Put(c)
 }

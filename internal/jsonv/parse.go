@@ -34,6 +34,9 @@ type reader struct {
 	// elems does the same for the elements of arrays.
 	elems []any
 	slabs slabs
+	// leased, when set, is the room for the text copy and the first slab
+	// of numbers of a leased document (see Parser.ParseLeased).
+	leased []uint64
 }
 
 var errSyntax = errors.New("syntax error")
@@ -57,11 +60,16 @@ func (r *reader) skipSpace() {
 
 // parseDoc reads one JSON document and nothing after it but spaces. p's
 // scratch space is used (and kept, grown, for the next document).
-func parseDoc(b []byte, p *Parser) (any, error) {
+func parseDoc(b []byte, p *Parser, ld *leasedDoc) (any, error) {
 	r := reader{b: b, stack: p.stack[:0], elems: p.elems[:0]}
 	// about one string per 20–24 bytes of a typical record, fewer
 	// numbers: one slab of each for most records
 	r.slabs.chunk = min(max(len(b)/16, 4), 64)
+	if ld != nil {
+		// a small document (see ParseLeased): its chunk and text copy
+		// come from ld
+		r.slabs.doc, r.slabs.strs, r.leased = &ld.d, ld.d.strs[:0], ld.text[:]
+	}
 	v, err := r.doc()
 	if err != nil {
 		// Values left half-read: drop what they hold.
@@ -344,7 +352,12 @@ func (r *reader) copyText() {
 	if cap(r.slabs.nums) == 0 {
 		extra = r.slabs.chunk
 	}
-	buf := make([]uint64, words+extra)
+	var buf []uint64
+	if words+extra <= len(r.leased) {
+		buf = r.leased[:words+extra]
+	} else {
+		buf = make([]uint64, words+extra)
+	}
 	text := unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), len(r.b))
 	copy(text, r.b)
 	r.text = unsafe.String(&text[0], len(text))
