@@ -137,6 +137,10 @@ func CompileValue(doc any, opts Options) (*express.Workflow, error) {
 	c.usesContext = mentionsContext(root)
 	m, _ := c.machine(root, "", lang, scopeTop)
 	m.AllStates = c.states
+	// The compiled states keep nothing of an execution's values; the
+	// Task resources that take the engine's objects promise the same
+	// (express.ObjectsOK), and the others get copies (Result.Release).
+	m.KeepsNoValues = true
 	var timeout time.Duration
 	if v, ok := root["TimeoutSeconds"]; ok {
 		n, ok := c.posInt(v, "/TimeoutSeconds")

@@ -23,6 +23,13 @@ type Machine struct {
 	// machines included, indexed by State.ID; its length is the number of
 	// states. Hooks use it to keep per-state figures in slices.
 	AllStates []*State
+	// KeepsNoValues is set on a workflow's top machine by package
+	// compile: no state of it keeps any part of an execution's values (its
+	// input, what it builds) once the execution has ended, so its Result
+	// may hand their memory back (Result.Release). A hand-built machine's
+	// Exec functions may keep them (an input string in a test's log, say):
+	// left false, Release hands nothing back.
+	KeepsNoValues bool
 }
 
 // Exec is the compiled body of a state: it takes the state's raw input and

@@ -306,6 +306,38 @@ func TestReleaseNotWhenShared(t *testing.T) {
 			}
 		}
 	})
+	t.Run("hand-built machine", func(t *testing.T) {
+		// A hand-built state may keep what it reads (Machine.KeepsNoValues
+		// is false): Release hands nothing back, and the input is not
+		// released either.
+		var kept []string
+		wf := express.NewWorkflow(&express.Machine{States: []*express.State{{Name: "Keep", Type: "Task",
+			Exec: func(_ *express.Scope, in any) (any, int, error) {
+				id, _ := in.(*jsonv.Object).Get("id")
+				kept = append(kept, id.(string))
+				return in, express.End, nil
+			}}}}, express.Options{})
+		var p jsonv.Parser
+		for i := 0; i < 100; i++ {
+			in, l, err := p.ParseLeased(fmt.Appendf(nil, `{"id":"e%03d"}`, i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := wf.Execute(context.Background(), in, rawOpts)
+			if r.Status != express.Succeeded {
+				t.Fatal(r.Error, r.Cause)
+			}
+			if r.Release() {
+				l.Release()
+				t.Fatal("Release says nothing else held a hand-built machine's values")
+			}
+		}
+		for i, id := range kept {
+			if want := fmt.Sprintf("e%03d", i); id != want {
+				t.Fatalf("kept input %d changed: %q, want %q", i, id, want)
+			}
+		}
+	})
 	t.Run("hook", func(t *testing.T) {
 		wf := mustCompile(t, releaseDef, compile.Options{Invoker: siteResult, Hooks: hooks})
 		r := wf.Execute(context.Background(), releaseInput(t, "h", 1), rawOpts)

@@ -64,7 +64,8 @@ type Result struct {
 //
 // Not calling Release is always safe: the memory is then the collector's.
 // Release hands nothing back when the execution's values may be held
-// elsewhere: when it recorded a History, or passed its values to a Task
+// elsewhere: when its machine was not compiled by package compile (see
+// Machine.KeepsNoValues), when it recorded a History, or passed its values to a Task
 // resource that does not take the engine's objects (see ObjectsOK, whose
 // implementers promise to keep nothing of a request). It reports whether
 // nothing outside the result held the execution's values, the input's
@@ -271,7 +272,7 @@ func (w *Workflow) Execute(ctx context.Context, input any, opts ExecOptions) (re
 	}
 	out, err := x.runGuarded(s, input)
 	x.finish(&res, out, err)
-	if !x.escaped.Load() && x.hist == nil {
+	if !x.escaped.Load() && x.hist == nil && w.Machine.KeepsNoValues {
 		// Nothing outside the result refers to the root arena's values:
 		// the caller may hand its memory back (Result.Release).
 		// (Error and Cause are never in it: a Fail state copies its

@@ -69,7 +69,10 @@ func (k *KeySource) key(r *kgo.Record, v any, pre []byte) string {
 		switch x := x.(type) {
 		case string:
 			if x != "" {
-				return x
+				// a copy: the key outlives the input document, whose
+				// memory is reused (Processor.releaseMemory), and a dedup
+				// entry keeps it for its window
+				return strings.Clone(x)
 			}
 		case int64:
 			return strconv.FormatInt(x, 10)

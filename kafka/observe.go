@@ -8,9 +8,11 @@ import (
 
 // Observer watches a Processor's executions for a console. Its methods are
 // called on the processor's workers and must be fast and safe for
-// concurrent use; records and headers passed to them are valid only during
-// the call (copy what you keep) and must not be modified (header values
-// may be the bytes of strings).
+// concurrent use; records, headers and results passed to them are valid
+// only during the call (copy what you keep: a result's Output and the
+// values in it are reused once the output is written, see
+// express.Result.Release) and must not be modified (header values may be
+// the bytes of strings).
 type Observer interface {
 	// Sample is called before each execution: it returns the History the
 	// execution records (a rate-limited sample), or nil (most of them).

@@ -657,7 +657,7 @@ func (p *Processor) process(s *slot, res *express.Result) *slot {
 		// jsonv.Parser validates as it reads and never panics: a malformed
 		// record goes to the DLQ, nothing else.
 		ps := p.parsers.Get().(*jsonv.Parser)
-		v, err := ps.Parse(r.Value)
+		v, lease, err := ps.ParseLeased(r.Value)
 		p.parsers.Put(ps)
 		if err != nil {
 			s.setOffsetName()
@@ -665,7 +665,7 @@ func (p *Processor) process(s *slot, res *express.Result) *slot {
 			p.reject(s, ErrInvalidJSON, err.Error())
 			return p.afterProduce(s, held, nxt)
 		}
-		s.val = v
+		s.val, s.inLease = v, lease
 		if p.o.IdempotencyKey.IsDefault() {
 			s.setOffsetName()
 		} else {
@@ -722,12 +722,14 @@ func (p *Processor) process(s *slot, res *express.Result) *slot {
 	if res.Status != express.Succeeded {
 		p.stats.Failed.Add(1)
 		name, cause, stop := res.Error, res.Cause, res.Stop
+		p.releaseMemory(s, res)
 		*res = express.Result{}
 		p.produceDLQ(s, name, cause, stop)
 		return p.afterProduce(s, held, nxt)
 	}
 	p.stats.Succeeded.Add(1)
 	if p.o.OutputTopic == "" {
+		p.releaseMemory(s, res)
 		*res = express.Result{}
 		nxt = p.afterProduce(s, held, nxt) // nothing to produce: the key goes on now
 		p.complete(s)
@@ -737,6 +739,7 @@ func (p *Processor) process(s *slot, res *express.Result) *slot {
 	// fail or panic); the buffer is the slot's, reused once acknowledged.
 	val := jsonv.AppendJSON(s.buf[:0], res.Output)
 	stop := res.Stop
+	p.releaseMemory(s, res)
 	*res = express.Result{}
 	s.buf = val
 	s.phase = phaseOutput
@@ -747,6 +750,22 @@ func (p *Processor) process(s *slot, res *express.Result) *slot {
 	}
 	p.produce(s)
 	return p.afterProduce(s, held, nxt)
+}
+
+// releaseMemory hands the memory of s's execution back to the engine once its
+// result has been written (express.Result.Release), and that of its input
+// document when nothing outside the result held the execution's values
+// (the output may share the input's strings). Nothing of either is read
+// afterwards: the output is serialised, Error and Cause never share that
+// memory, the execution name is the slot's own (a custom idempotency key
+// is copied out of the input, KeySource.key), and a dead letter carries
+// the record's bytes. Not when the execution log writes outputs: its
+// goroutine reads the output later.
+func (p *Processor) releaseMemory(s *slot, res *express.Result) {
+	if !p.o.ExecutionLog.logsOutput() && res.Release() {
+		s.inLease.Release()
+	}
+	s.inLease = jsonv.Lease{}
 }
 
 // testHookBeforeProduce, set by tests only, runs before a worker produces

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stepstream/express/express"
+	"github.com/stepstream/express/internal/jsonv"
 )
 
 // Header names set on output and dead-letter records.
@@ -74,6 +75,7 @@ type slot struct {
 	xl       *slotLog // execution logging state, made on first use
 
 	val      any
+	inLease  jsonv.Lease // the memory val was parsed into (release)
 	errName  string
 	cause    string
 	attempts int // produces of the result that failed
@@ -95,6 +97,7 @@ func newSlot(p *Processor) *slot {
 func (s *slot) reset() {
 	s.part, s.rec, s.hash, s.chained, s.next, s.done, s.size = nil, nil, 0, false, nil, false, 0
 	s.val, s.parsed, s.handedOff, s.name, s.owner, s.rerun, s.offSlash = nil, false, false, "", false, false, 0
+	s.inLease = jsonv.Lease{} // not released: the collector's
 	s.phase, s.status, s.errName, s.cause, s.attempts, s.refusals = phaseNone, "", "", "", 0, 0
 	clear(s.prop)
 	s.prop = s.prop[:0]
