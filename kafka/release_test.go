@@ -2,7 +2,11 @@ package kafka
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -11,21 +15,16 @@ import (
 
 	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/internal/jsonv"
+	"github.com/stepstream/express/internal/testutil"
 )
 
-// TestReleasedMemoryIntact: the daemon hands each execution's memory, and
-// its input document's, back for reuse once the result is written
-// (releaseMemory). Every output, dead letter and execution name must still
-// be the record's own: each output equals what the engine computes for
-// its reading alone (no memory reused), and each result's execution name
-// (a custom idempotency key read from the input, so it would point into
-// the reused document if it were not copied) names its own reading.
-func TestReleasedMemoryIntact(t *testing.T) {
-	const n = 3000
-	wf := referenceWorkflow(t)
-	addrs := startCluster(t, 6, "readings", "out", "dlq")
+// releaseRecords makes n readings, one in nine out of range, each with
+// its own "id", and returns them with the output the engine computes for
+// each succeeded one alone (no memory reused), by id.
+func releaseRecords(t *testing.T, wf *express.Workflow, n int) ([]*kgo.Record, map[string][]byte) {
+	t.Helper()
 	var rs []*kgo.Record
-	want := make(map[string][]byte, n) // id → the output computed alone
+	want := make(map[string][]byte, n)
 	for i := range n {
 		dev := "dev-" + strconv.Itoa(i%97)
 		v := 15 + float64(i%20)/4
@@ -44,19 +43,43 @@ func TestReleasedMemoryIntact(t *testing.T) {
 			want[fmt.Sprintf("reading-%06d", i)] = jsonv.AppendJSON(nil, res.Output)
 		}
 	}
-	produceAll(t, newClient(t, addrs), rs)
+	return rs, want
+}
+
+// runReleaseProcessor runs records through a Processor keyed by "$.id"
+// (a custom idempotency key read from the input) until every one has
+// finished, then stops it.
+func runReleaseProcessor(t *testing.T, addrs []string, wf *express.Workflow, n int, xl *ExecutionLog) *Processor {
+	t.Helper()
 	ks, err := ParseKeySource("$.id")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, err := New(Options{Workflow: wf, Topics: []string{"readings"}, Group: "rel", OutputTopic: "out", DLQTopic: "dlq",
-		IdempotencyKey: ks, Concurrency: 64, ClientOpts: []kgo.Opt{kgo.SeedBrokers(addrs...)}})
+		IdempotencyKey: ks, Concurrency: 64, ExecutionLog: xl, ClientOpts: []kgo.Opt{kgo.SeedBrokers(addrs...)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop := runProcessor(t, p)
-	waitFor(t, 60*time.Second, "all records", func() bool { return p.Stats().Finished.Load() >= n })
+	waitFor(t, 60*time.Second, "all records", func() bool { return p.Stats().Finished.Load() >= int64(n) })
 	stop()
+	return p
+}
+
+// TestReleasedMemoryIntact: the daemon hands each execution's memory, and
+// its input document's, back for reuse once the result is written
+// (releaseMemory). Every output, dead letter and execution name must still
+// be the record's own: each output equals what the engine computes for
+// its reading alone, and each result's execution name (a custom
+// idempotency key read from the input, so it would point into the reused
+// document if it were not copied) names its own reading.
+func TestReleasedMemoryIntact(t *testing.T) {
+	const n = 3000
+	wf := referenceWorkflow(t)
+	addrs := startCluster(t, 6, "readings", "out", "dlq")
+	rs, want := releaseRecords(t, wf, n)
+	produceAll(t, newClient(t, addrs), rs)
+	runReleaseProcessor(t, addrs, wf, n, nil)
 	out := consumeN(t, addrs, n, 10*time.Second, "out", "dlq")
 	if len(out) != n {
 		t.Fatalf("%d results, want %d", len(out), n)
@@ -86,5 +109,63 @@ func TestReleasedMemoryIntact(t *testing.T) {
 	}
 	if dlq != n-len(want) {
 		t.Fatalf("%d dead letters, want %d", dlq, n-len(want))
+	}
+}
+
+// gatedWriter blocks every write until open is closed, then writes to w.
+type gatedWriter struct {
+	open chan struct{}
+	w    io.Writer
+}
+
+func (g gatedWriter) Write(b []byte) (int, error) {
+	<-g.open
+	return g.w.Write(b)
+}
+
+// TestReleaseKeepsLoggedOutputs: an execution log that writes outputs
+// reads them on its own goroutine, later: the daemon must not release
+// those executions' memory. The log's writer is held until every record
+// has finished (so every logged output waits in the queue while later
+// executions run), then each logged output must be its reading's.
+func TestReleaseKeepsLoggedOutputs(t *testing.T) {
+	const n = 400
+	wf := referenceWorkflow(t)
+	addrs := startCluster(t, 3, "readings", "out", "dlq")
+	rs, want := releaseRecords(t, wf, n)
+	produceAll(t, newClient(t, addrs), rs)
+	var buf testutil.SyncBuffer
+	gate := gatedWriter{open: make(chan struct{}), w: &buf}
+	xl, err := NewExecutionLog(slog.NewJSONHandler(gate, nil), ExecutionLogOptions{Level: LogAll, IncludeData: true, MaxPerSecond: -1, QueueSize: 1 << 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runReleaseProcessor(t, addrs, wf, n, xl)
+	close(gate.open)
+	xl.Close()
+	if xl.Dropped() != 0 {
+		t.Fatalf("%d log lines dropped", xl.Dropped())
+	}
+	var checked int
+	for _, ln := range jsonLines(t, &buf) {
+		if ln["type"] != "ExecutionSucceeded" {
+			continue
+		}
+		id, _ := ln["execution"].(string)
+		w, ok := want[id]
+		if !ok {
+			t.Fatalf("logged output of %q, which is no succeeded reading: %v", id, ln)
+		}
+		var wv any
+		if err := json.Unmarshal(w, &wv); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(ln["output"], wv) {
+			t.Fatalf("logged output of %q\n%v\nwant\n%s", id, ln["output"], w)
+		}
+		checked++
+	}
+	if checked != len(want) {
+		t.Fatalf("%d logged outputs, want %d", checked, len(want))
 	}
 }
