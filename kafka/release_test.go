@@ -46,6 +46,17 @@ func releaseRecords(t *testing.T, wf *express.Workflow, n int) ([]*kgo.Record, m
 	return rs, want
 }
 
+// releaseSetup starts a cluster with the given partitions and produces n
+// readings (releaseRecords) into it.
+func releaseSetup(t *testing.T, n int, partitions int32) (*express.Workflow, []string, map[string][]byte) {
+	t.Helper()
+	wf := referenceWorkflow(t)
+	addrs := startCluster(t, partitions, "readings", "out", "dlq")
+	rs, want := releaseRecords(t, wf, n)
+	produceAll(t, newClient(t, addrs), rs)
+	return wf, addrs, want
+}
+
 // runReleaseProcessor runs records through a Processor keyed by "$.id"
 // (a custom idempotency key read from the input) until every one has
 // finished, then stops it.
@@ -75,10 +86,7 @@ func runReleaseProcessor(t *testing.T, addrs []string, wf *express.Workflow, n i
 // document if it were not copied) names its own reading.
 func TestReleasedMemoryIntact(t *testing.T) {
 	const n = 3000
-	wf := referenceWorkflow(t)
-	addrs := startCluster(t, 6, "readings", "out", "dlq")
-	rs, want := releaseRecords(t, wf, n)
-	produceAll(t, newClient(t, addrs), rs)
+	wf, addrs, want := releaseSetup(t, n, 6)
 	runReleaseProcessor(t, addrs, wf, n, nil)
 	out := consumeN(t, addrs, n, 10*time.Second, "out", "dlq")
 	if len(out) != n {
@@ -130,10 +138,7 @@ func (g gatedWriter) Write(b []byte) (int, error) {
 // executions run), then each logged output must be its reading's.
 func TestReleaseKeepsLoggedOutputs(t *testing.T) {
 	const n = 400
-	wf := referenceWorkflow(t)
-	addrs := startCluster(t, 3, "readings", "out", "dlq")
-	rs, want := releaseRecords(t, wf, n)
-	produceAll(t, newClient(t, addrs), rs)
+	wf, addrs, want := releaseSetup(t, n, 3)
 	var buf testutil.SyncBuffer
 	gate := gatedWriter{open: make(chan struct{}), w: &buf}
 	xl, err := NewExecutionLog(slog.NewJSONHandler(gate, nil), ExecutionLogOptions{Level: LogAll, IncludeData: true, MaxPerSecond: -1, QueueSize: 1 << 16})
