@@ -65,9 +65,10 @@ type Result struct {
 // Not calling Release is always safe: the memory is then the collector's.
 // Release hands nothing back when the execution's values may be held
 // elsewhere: when its machine was not compiled by package compile (see
-// Machine.KeepsNoValues), when it recorded a History, or passed its values to a Task
-// resource that does not take the engine's objects (see ObjectsOK, whose
-// implementers promise to keep nothing of a request). It reports whether
+// Machine.KeepsNoValues), when it recorded a History, or when it passed
+// its values to a Task resource that does not take the engine's objects
+// (see ObjectsOK, whose implementers promise to keep nothing of a
+// request). It reports whether
 // nothing outside the result held the execution's values, the input's
 // included: only then may the caller also release the memory of the
 // input it parsed (jsonv.Parser.ParseLeased), since the output may share

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -319,10 +320,7 @@ func (c *stateMetrics) Describe(ch chan<- *prometheus.Desc) {
 // count is above zero, as a counter child made on first increment did.
 func (c *stateMetrics) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	all := make([]*stateCounts, 0, len(c.states))
-	for _, s := range c.states {
-		all = append(all, s)
-	}
+	all := slices.Collect(maps.Values(c.states))
 	c.mu.Unlock()
 	exits := map[[2]string]uint64{}
 	errs := map[[3]string]uint64{}

@@ -5,7 +5,23 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 )
+
+// chunkSizes are the arena classes' sizes in bytes, for Lease.Holds.
+var chunkSizes = [6]uintptr{unsafe.Sizeof(chunk8{}), unsafe.Sizeof(chunk16{}),
+	unsafe.Sizeof(chunk20{}), unsafe.Sizeof(chunk24{}), unsafe.Sizeof(chunk32{}),
+	unsafe.Sizeof(leasedDoc{})}
+
+// Holds reports whether s's bytes lie in the leased allocation: such a
+// string changes once the lease is released. (For the tests only.)
+func (l Lease) Holds(s string) bool {
+	if l.head == nil || len(s) == 0 {
+		return false
+	}
+	p, start := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(l.head))
+	return p >= start && p < start+chunkSizes[l.gen%genStep]
+}
 
 // fill builds two objects and a string in a, as a workflow's templates
 // do, each holding tag.

@@ -405,10 +405,6 @@ var (
 	// recycling is set once a chunk has been released: until then refill
 	// does not look in the (empty) pools.
 	recycling atomic.Bool
-	// chunkSizes are the classes' sizes in bytes, for Lease.Holds.
-	chunkSizes = [6]uintptr{unsafe.Sizeof(chunk8{}), unsafe.Sizeof(chunk16{}),
-		unsafe.Sizeof(chunk20{}), unsafe.Sizeof(chunk24{}), unsafe.Sizeof(chunk32{}),
-		unsafe.Sizeof(leasedDoc{})}
 )
 
 // docClass is the class of a leasedDoc in its head.
@@ -493,16 +489,6 @@ func (a *Arena) Lease() Lease {
 	l := Lease{head: a.head, gen: a.head.Load()}
 	*a = Arena{}
 	return l
-}
-
-// Holds reports whether s's bytes lie in the leased allocation: such a
-// string changes once the lease is released.
-func (l Lease) Holds(s string) bool {
-	if l.head == nil || len(s) == 0 {
-		return false
-	}
-	p, start := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(l.head))
-	return p >= start && p < start+chunkSizes[l.gen%genStep]
 }
 
 // Release hands the leased allocation back for reuse by any arena: every
