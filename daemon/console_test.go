@@ -152,7 +152,14 @@ func TestConsoleInChromium(t *testing.T) {
 	for {
 		var err error
 		if got, err = chromedp.Run(ctx, chromedp.Evaluate[drawn](js)); err != nil {
-			t.Fatal(err)
+			// The redirect to the workflow's page may still be under
+			// way ("Inspected target navigated or closed"): ask again,
+			// until the deadline.
+			if time.Now().After(deadline) {
+				t.Fatal(err)
+			}
+			time.Sleep(200 * time.Millisecond)
+			continue
 		}
 		equal := len(got.States) == len(states)
 		for _, s := range states {
