@@ -761,6 +761,21 @@ type DaemonConfig struct {
 	Env        []string      // more environment
 }
 
+// rebalanceMargin is what the daemon adds to --drain-timeout for its
+// consumer group's rebalance timeout (kafka/processor.go).
+const rebalanceMargin = 7 * time.Second
+
+// readyBound is how long a caught-up daemon may go without partitions: a
+// member that lost its session to a fault rejoins under a new member id,
+// and the group's next generation waits for every member it still knows,
+// the old id included, until that one's session times out, then up to the
+// rebalance timeout to join and again to sync. /readyz is 503 ("no
+// partitions assigned") all that time, rightly; a member left without
+// partitions beyond it is a defect.
+func (d *Daemon) readyBound() time.Duration {
+	return max(10*time.Second, d.cfg.Session+2*(d.cfg.Drain+rebalanceMargin)+2*time.Second)
+}
+
 // Daemon is a running `express serve`.
 type Daemon struct {
 	r       *Run
@@ -1275,13 +1290,13 @@ func (r *Run) Finish() {
 	}
 	// 3. Health: both endpoints answer within 1 s, /healthz 200, /readyz 200
 	// once caught up (it may take a rebalance to give every member
-	// partitions).
+	// partitions, see readyBound).
 	healthOK := true
 	for _, d := range running {
 		var h, rd int
 		var body string
 		var err error
-		ok := WaitFor(10*time.Second, func() bool {
+		ok := WaitFor(d.readyBound(), func() bool {
 			h, rd, body, err = d.Health()
 			return err == nil && h == 200 && rd == 200
 		})
@@ -1290,7 +1305,7 @@ func (r *Run) Finish() {
 			if err != nil {
 				r.Failf("%s: health endpoint did not answer within 1s: %v", d.Name, err)
 			} else {
-				r.Failf("%s: caught up but /healthz %d, /readyz %d: %s", d.Name, h, rd, body)
+				r.Failf("%s: caught up but /healthz %d, /readyz %d after %v: %s; last lines:\n%s", d.Name, h, rd, d.readyBound(), strings.TrimSpace(body), d.LogTail(12))
 			}
 		}
 	}

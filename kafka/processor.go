@@ -271,6 +271,8 @@ const (
 
 // rebalanceMargin is the rebalance timeout beyond the drain timeout: the
 // final commit of revoked partitions (at most 5 s) and a little more.
+// faults/harness.go has a copy: it bounds how long a member may wait for
+// partitions by it.
 const rebalanceMargin = 7 * time.Second
 
 // full reports whether admission must wait: too many records or bytes in
