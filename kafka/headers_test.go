@@ -3,6 +3,8 @@ package kafka
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -80,5 +82,21 @@ func TestPropagateHeaders(t *testing.T) {
 				t.Errorf("output headers %v; request key %q", out[0].Headers, got.Get("Idempotency-Key"))
 			}
 		})
+	}
+}
+
+// TestDeadLetterNamesDocumented: every error name the daemon gives a
+// dead letter of its own is in docs/dead-letters.md.
+func TestDeadLetterNamesDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/dead-letters.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{ErrInvalidJSON, ErrRecordTooLarge, ErrOutputRejected, ErrTransactionTimeout,
+		HeaderWorkflow, HeaderExecution, HeaderSourceTopic, HeaderSourcePartition, HeaderSourceOffset, HeaderKey,
+		HeaderStatus, HeaderError, HeaderCause, HeaderTruncated, HeaderOriginalSize} {
+		if !strings.Contains(string(doc), "`"+name+"`") {
+			t.Errorf("docs/dead-letters.md does not name %s", name)
+		}
 	}
 }

@@ -218,6 +218,9 @@ type Options struct {
 	// after this many records admitted, whichever comes first.
 	TxnInterval   time.Duration
 	TxnMaxRecords int
+	// txnTimeout, when set, replaces the transaction timeout given to
+	// Kafka (txnTimeout); for tests, which cannot wait for the real one.
+	txnTimeout time.Duration
 	// Observer, when set, picks executions that record their history and
 	// sees failed executions and dead letters (the console; see Observer).
 	Observer Observer

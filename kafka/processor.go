@@ -451,6 +451,11 @@ func (p *Processor) admit(part *partition, rs []*kgo.Record, t0 int64) bool {
 		if part.first < 0 {
 			part.first = r.Offset
 		}
+		if p.tx != nil && n == 0 && p.stats.Consumed.Load() == p.tx.consumedAt {
+			// the open transaction's first record (admit runs on the
+			// poll loop, as the transactions do)
+			p.tx.first = recordID{r.Topic, r.Partition, r.Offset}
+		}
 		part.next = r.Offset + 1
 		n++
 		bytes += int64(len(r.Value))
@@ -655,6 +660,14 @@ func (p *Processor) process(s *slot, res *express.Result) *slot {
 			nxt, held := p.beforeProduce(s)
 			p.reject(s, ErrRecordTooLarge, "record value is "+strconv.Itoa(len(r.Value))+" bytes, over the limit of "+strconv.Itoa(p.o.MaxRecordBytes))
 			return p.afterProduce(s, held, nxt)
+		}
+		if p.tx != nil {
+			if cause := p.tx.givenUpCause(r); cause != "" {
+				s.setOffsetName()
+				nxt, held := p.beforeProduce(s)
+				p.reject(s, ErrTransactionTimeout, cause)
+				return p.afterProduce(s, held, nxt)
+			}
 		}
 		// jsonv.Parser validates as it reads and never panics: a malformed
 		// record goes to the DLQ, nothing else.
@@ -1201,7 +1214,7 @@ func (p *Processor) release(ctx context.Context, m map[string][]int32, lost bool
 		// exactly once: the open transaction aborts (the session sees
 		// the rebalance); nothing is committed outside a transaction
 		lost = true
-		p.tx.doom("partitions released")
+		p.tx.doom(whyReleased)
 	}
 	if !lost {
 		deadline := time.NewTimer(p.o.DrainTimeout)

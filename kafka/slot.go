@@ -30,6 +30,11 @@ const (
 	ErrInvalidJSON    = "Express.InvalidJSON"
 	ErrRecordTooLarge = "Express.RecordTooLarge"
 	ErrOutputRejected = "Express.OutputRejected"
+	// ErrTransactionTimeout: exactly once, a record whose transaction
+	// (of that record alone) Kafka aborted at its transaction timeout
+	// loneAbortLimit times is dead-lettered instead of run again
+	// (see txnState.lone).
+	ErrTransactionTimeout = "Express.TransactionTimeout"
 )
 
 const (

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,9 +72,77 @@ type txnState struct {
 	// that a backlog of slow records (Tasks retrying) shrinks the
 	// transactions until they finish instead of aborting for ever
 	budget int
+	// first is the first record the open transaction admitted.
+	first recordID
+	// lone counts, per record, the transactions of that record alone
+	// that ended aborted after Kafka's transaction timeout had passed:
+	// the coordinator aborted them, because the execution wrote early
+	// (a kafka: Task record starts the coordinator's clock) and then ran
+	// longer than the timeout. Run again, it would do the same for ever,
+	// so at loneAbortLimit the record is given up: dead-lettered
+	// (ErrTransactionTimeout) instead of run. Bounded: cleared at
+	// loneMax entries.
+	lone map[recordID]int
+
+	// givenUp is the record given up, read by the workers (process).
+	givenUp atomic.Pointer[givenUp]
+}
+
+// recordID names a record of an input topic.
+type recordID struct {
+	topic     string
+	partition int32
+	offset    int64
+}
+
+// givenUp is a record an exactly-once processor dead-letters instead of
+// running, and why.
+type givenUp struct {
+	id    recordID
+	cause string
+}
+
+// loneAbortLimit is how many times a record alone in its transaction may
+// outlast Kafka's transaction timeout and be aborted before it is given
+// up; loneMax bounds txnState.lone.
+const (
+	loneAbortLimit = 3
+	loneMax        = 64
+)
+
+// loneAborted counts an abort of a transaction that held only the record
+// first and lasted elapsed, longer than Kafka's transaction timeout; at
+// loneAbortLimit the record is given up.
+func (t *txnState) loneAborted(first recordID, elapsed, timeout time.Duration, reason string) bool {
+	if t.lone == nil || len(t.lone) >= loneMax {
+		t.lone = map[recordID]int{}
+	}
+	t.lone[first]++
+	if t.lone[first] < loneAbortLimit {
+		return false
+	}
+	delete(t.lone, first)
+	t.givenUp.Store(&givenUp{id: first, cause: fmt.Sprintf(
+		"exactly once: the record's transaction, which held it alone, was aborted %d times after Kafka's transaction timeout (%v) had passed (the last lasted %v: %s); "+
+			"an execution that writes a kafka: Task record and then runs longer than the transaction timeout is aborted by Kafka every time, so the record is dead-lettered instead of run again",
+		loneAbortLimit, timeout, elapsed.Round(time.Millisecond), reason)})
+	return true
+}
+
+// givenUpCause returns why r is given up, or "" when it runs.
+func (t *txnState) givenUpCause(r *kgo.Record) string {
+	g := t.givenUp.Load()
+	if g == nil || g.id.offset != r.Offset || g.id.partition != r.Partition || g.id.topic != r.Topic {
+		return ""
+	}
+	return g.cause
 }
 
 func newTxnState() *txnState { return &txnState{drained: make(chan struct{}, 1)} }
+
+// whyReleased dooms the open transaction when partitions are revoked or
+// lost.
+const whyReleased = "partitions released"
 
 // doom makes the open transaction abort when it ends.
 func (t *txnState) doom(why string) {
@@ -103,6 +172,9 @@ const (
 // may read their committed offsets: the coordinator aborts the transaction
 // then, and the stopped process, fenced, can commit nothing afterwards.
 func txnTimeout(o *Options) time.Duration {
+	if o.txnTimeout > 0 {
+		return o.txnTimeout
+	}
 	return max(10*time.Second, o.TxnInterval+o.DrainTimeout+5*time.Second)
 }
 
@@ -259,7 +331,8 @@ func (p *Processor) txnLoop(ctx context.Context) (restart bool) {
 // coordinator starts that clock at the transaction's first write, and the
 // record writes its result when it finishes. Only a record that writes
 // early (a kafka: Task) and then runs past the transaction timeout is
-// still aborted (by the coordinator), and runs again.
+// still aborted (by the coordinator); after loneAbortLimit such aborts it
+// is dead-lettered instead (txnState.lone).
 func (p *Processor) txnWait() time.Duration {
 	if p.tx.budget > 1 {
 		return p.o.DrainTimeout
@@ -297,6 +370,7 @@ func (p *Processor) endTxn(stop context.Context, drain, timeout time.Duration, a
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	committed, err := p.tx.sess.End(ctx, kgo.TransactionEndTry(commit))
 	cancel()
+	elapsed, limit := time.Since(began), txnTimeout(&p.o)
 	if committed {
 		p.eachPart(func(part *partition) {
 			part.mu.Lock()
@@ -327,16 +401,30 @@ func (p *Processor) endTxn(stop context.Context, drain, timeout time.Duration, a
 			p.m.txnAborted.Inc()
 		}
 		p.log.Warn("transaction aborted: its records run again", "reason", reason, "records", n, "next_max_records", p.tx.budget)
-		if !drained && n <= 1 && drain > p.o.DrainTimeout && (stop == nil || stop.Err() == nil) {
+		if !drained && why == nil && n <= 1 && drain > p.o.DrainTimeout && (stop == nil || stop.Err() == nil) {
 			p.log.Error("a record did not finish within its execution's time limit in a transaction of its own: it runs again",
 				"waited", drain)
+		}
+		// A transaction of one record that outlasted Kafka's timeout was
+		// aborted by the coordinator, unless it was released (a rebalance:
+		// not the record's doing) or shut down (the final end, again
+		// false, or stop done).
+		if n == 1 && elapsed > limit && (why == nil || *why != whyReleased) && again && (stop == nil || stop.Err() == nil) &&
+			p.tx.loneAborted(p.tx.first, elapsed, limit, reason) {
+			f := p.tx.first
+			p.log.Error("a record outlasted Kafka's transaction timeout alone in its transaction too many times: it goes to the dead-letter topic instead of running again",
+				"topic", f.topic, "partition", f.partition, "offset", f.offset, "aborts", loneAbortLimit, "transaction_timeout", limit, "error", ErrTransactionTimeout)
 		}
 		p.resetParts()
 	}
 	p.trimSpare()
 	if err != nil {
-		p.log.Error("ending the transaction failed: starting a new session", "err", err,
-			"hint", "if another process uses the same transactional id, give each process its own (--instance-id or --transactional-id)")
+		hint := "if another process uses the same transactional id, give each process its own (--instance-id or --transactional-id)"
+		if elapsed > limit {
+			hint = "the transaction lasted " + elapsed.Round(time.Millisecond).String() + ", longer than Kafka's transaction timeout (" +
+				limit.String() + "): the coordinator aborted it and fenced this producer"
+		}
+		p.log.Error("ending the transaction failed: starting a new session", "err", err, "hint", hint)
 		return false
 	}
 	if !again {

@@ -77,3 +77,48 @@ func TestExactlyOnceShutdownSlow(t *testing.T) {
 	stop2()
 	checkOnce(t, readCommitted(t, addrs, 1, "out", "dlq"), 1)
 }
+
+// TestExactlyOnceTaskPastTxnTimeout: an execution that writes a kafka:
+// Task record and then runs longer than Kafka's transaction timeout has its
+// transaction aborted by the coordinator every time. After loneAbortLimit
+// such aborts of the record alone in its transaction, it is dead-lettered
+// (Express.TransactionTimeout) instead of run again for ever, and the
+// records behind it flow: under read_committed every input has exactly one
+// result, and the given-up record's Task records are all aborted.
+func TestExactlyOnceTaskPastTxnTimeout(t *testing.T) {
+	const fast = 10
+	c := startTxnCluster(t, 1, 1, "in", "out", "dlq", "side")
+	addrs := c.ListenAddrs()
+	wf, late := sideTaskWorkflow(t, `{"StartAt":"Pub","States":{
+		"Pub":{"Type":"Task","Resource":"side","ResultPath":null,"Next":"Slow?"},
+		"Slow?":{"Type":"Choice","Choices":[{"Variable":"$.wait","IsPresent":true,"Next":"Wait"}],"Default":"Done"},
+		"Wait":{"Type":"Wait","SecondsPath":"$.wait","Next":"Done"},
+		"Done":{"Type":"Succeed"}}}`)
+	var rs []*kgo.Record
+	rs = append(rs, &kgo.Record{Topic: "in", Key: []byte("slow"), Value: []byte(`{"i":"slow","wait":2}`)})
+	for i := range fast {
+		rs = append(rs, &kgo.Record{Topic: "in", Key: []byte(fmt.Sprintf("k%d", i)), Value: []byte(fmt.Sprintf(`{"i":%d}`, i))})
+	}
+	produceAll(t, newClient(t, addrs), rs)
+	p := newEOS(t, addrs, nil, func(o *Options) {
+		o.Workflow = wf
+		o.TxnMaxRecords = 1 // the record is alone in its transaction from the start
+		o.DrainTimeout = 300 * time.Millisecond
+		o.txnTimeout = time.Second // the Wait (2 s) outlasts it
+	})
+	late.p.Store(p.Producer())
+	stop := runProcessor(t, p)
+	waitFor(t, 60*time.Second, "every offset committed", func() bool { return committedTotal(t, addrs, "eos") == fast+1 })
+	stop()
+	if got := p.Stats().TxnAborts.Load(); got < loneAbortLimit {
+		t.Errorf("%d transactions aborted; want at least %d (the coordinator's, at its timeout)", got, loneAbortLimit)
+	}
+	checkOnce(t, readCommitted(t, addrs, 1, "out", "dlq"), fast+1)
+	errs := readCommittedBy(t, addrs, 1, HeaderError, "dlq")
+	if len(errs) != 1 || errs[ErrTransactionTimeout] != 1 {
+		t.Errorf("dead letters by error: %v; want one %s", errs, ErrTransactionTimeout)
+	}
+	// the slow record's Task records were all in aborted transactions
+	side := readCommittedBy(t, addrs, 1, "Idempotency-Key", "side")
+	checkOnce(t, side, fast)
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/stepstream/express/compile"
+	"github.com/stepstream/express/express"
 	"github.com/stepstream/express/resources"
 )
 
@@ -272,20 +273,11 @@ func TestExactlyOnceTaskRecords(t *testing.T) {
 	const parts, n = 3, 1200
 	c := startTxnCluster(t, 1, parts, "in", "out", "dlq", "side")
 	addrs := c.ListenAddrs()
-	late := &lateTxnProducer{}
-	res, err := resources.New(resources.Config{Routes: map[string][]resources.Target{"side": {mustTarget(t, "kafka:side")}}, Producer: late})
-	if err != nil {
-		t.Fatal(err)
-	}
-	const def = `{"StartAt":"Pub","States":{
+	wf, late := sideTaskWorkflow(t, `{"StartAt":"Pub","States":{
 		"Pub":{"Type":"Task","Resource":"side","ResultPath":null,"Next":"Check"},
 		"Check":{"Type":"Choice","Choices":[{"Variable":"$.fail","IsPresent":true,"Next":"Boom"}],"Default":"Done"},
 		"Boom":{"Type":"Fail","Error":"Test.Fail"},
-		"Done":{"Type":"Succeed"}}}`
-	wf, err := compile.Compile([]byte(def), compile.Options{Name: "eos", Invoker: res, CheckResource: res.CheckResource})
-	if err != nil {
-		t.Fatal(err)
-	}
+		"Done":{"Type":"Succeed"}}}`)
 	p := newEOS(t, addrs, nil, func(o *Options) { o.Workflow = wf })
 	late.p.Store(p.Producer())
 	cl := newClient(t, addrs)
@@ -309,6 +301,23 @@ func TestExactlyOnceTaskRecords(t *testing.T) {
 		side[k] = c
 	}
 	checkOnce(t, side, n)
+}
+
+// sideTaskWorkflow compiles def (workflow "eos") with the resource "side",
+// a kafka:side target that publishes through the returned producer: give
+// it the processor's (Processor.Producer) once made.
+func sideTaskWorkflow(t testing.TB, def string) (*express.Workflow, *lateTxnProducer) {
+	t.Helper()
+	late := &lateTxnProducer{}
+	res, err := resources.New(resources.Config{Routes: map[string][]resources.Target{"side": {mustTarget(t, "kafka:side")}}, Producer: late})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := compile.Compile([]byte(def), compile.Options{Name: "eos", Invoker: res, CheckResource: res.CheckResource})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wf, late
 }
 
 func mustTarget(t testing.TB, s string) resources.Target {
