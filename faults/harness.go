@@ -769,9 +769,11 @@ const rebalanceMargin = 7 * time.Second
 // member that lost its session to a fault rejoins under a new member id,
 // and the group's next generation waits for every member it still knows,
 // the old id included, until that one's session times out, then up to the
-// rebalance timeout to join and again to sync. /readyz is 503 ("no
-// partitions assigned") all that time, rightly; a member left without
-// partitions beyond it is a defect.
+// rebalance timeout to join and again to sync; meanwhile the member that
+// holds the partitions drains them before it gives them up (up to
+// --drain-timeout, when the faults keep its outputs unacknowledged).
+// /readyz is 503 ("no partitions assigned") all that time, rightly; a
+// member left without partitions beyond it is a defect.
 func (d *Daemon) readyBound() time.Duration {
 	return max(10*time.Second, d.cfg.Session+2*(d.cfg.Drain+rebalanceMargin)+2*time.Second)
 }

@@ -11,19 +11,20 @@ import (
 // FetchMaxPartitionBytes (default DefaultFetchMaxPartitionBytes, not
 // franz-go's 1 MiB) and a fetch for at most MaxInFlightBytes, capped at
 // Kafka's 50 MiB, and lingers Linger (default DefaultLinger, not
-// franz-go's 10 ms); ClientOpts still override them.
+// franz-go's 10 ms) and refreshes metadata at most every metadataMinAge
+// (not franz-go's 5 s); ClientOpts still override them.
 func TestClientSizes(t *testing.T) {
 	for _, tc := range []struct {
 		name           string
 		o              Options
 		wantPart, want int32
-		linger         time.Duration
+		linger, minAge time.Duration
 	}{
-		{"defaults", Options{}, DefaultFetchMaxPartitionBytes, 50 << 20, DefaultLinger},
-		{"set", Options{FetchMaxPartitionBytes: 4096, MaxInFlightBytes: 1 << 20, Linger: time.Millisecond}, 4096, 1 << 20, time.Millisecond},
+		{"defaults", Options{}, DefaultFetchMaxPartitionBytes, 50 << 20, DefaultLinger, metadataMinAge},
+		{"set", Options{FetchMaxPartitionBytes: 4096, MaxInFlightBytes: 1 << 20, Linger: time.Millisecond}, 4096, 1 << 20, time.Millisecond, metadataMinAge},
 		{"client option wins", Options{FetchMaxPartitionBytes: 4096,
-			ClientOpts: []kgo.Opt{kgo.FetchMaxPartitionBytes(8192), kgo.FetchMaxBytes(2 << 20), kgo.ProducerLinger(time.Microsecond)}},
-			8192, 2 << 20, time.Microsecond},
+			ClientOpts: []kgo.Opt{kgo.FetchMaxPartitionBytes(8192), kgo.FetchMaxBytes(2 << 20), kgo.ProducerLinger(time.Microsecond), kgo.MetadataMinAge(2 * time.Second)}},
+			8192, 2 << 20, time.Microsecond, 2 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := tc.o
@@ -46,6 +47,9 @@ func TestClientSizes(t *testing.T) {
 			}
 			if got := cl.OptValue(kgo.ProducerLinger).(time.Duration); got != tc.linger {
 				t.Errorf("ProducerLinger %v, want %v", got, tc.linger)
+			}
+			if got := cl.OptValue(kgo.MetadataMinAge).(time.Duration); got != tc.minAge {
+				t.Errorf("MetadataMinAge %v, want %v", got, tc.minAge)
 			}
 		})
 	}

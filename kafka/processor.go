@@ -513,12 +513,23 @@ func (p *Processor) clientOpts() []kgo.Opt {
 		// long (twice: to join, then to sync); revoking takes up to the
 		// drain timeout and a commit (5 s), so it cannot be shorter
 		kgo.RebalanceTimeout(p.o.DrainTimeout + rebalanceMargin),
+		// A produce refused with NOT_LEADER_FOR_PARTITION (a leader moved)
+		// or a broken connection waits for the next metadata refresh,
+		// which franz-go spaces by at least this (default 5 s): records
+		// stayed unacknowledged that long, and a revoke waited as long
+		// for them (up to the drain timeout).
+		kgo.MetadataMinAge(metadataMinAge),
 	}, p.o.ClientOpts...)
 	if p.tx != nil {
 		opts = append(opts, p.txnClientOpts()...)
 	}
 	return opts
 }
+
+// metadataMinAge is the least time between the client's metadata
+// refreshes (kgo.MetadataMinAge): Kafka's clients back off 100 ms to 1 s
+// before refreshing after an error (retry.backoff.ms, retry.backoff.max.ms).
+const metadataMinAge = 500 * time.Millisecond
 
 // maxFetchBytes is Kafka's default fetch.max.bytes (50 MiB), the most a
 // fetch response asks for even when MaxInFlightBytes is larger.
