@@ -11,7 +11,7 @@ import (
 // FetchMaxPartitionBytes (default DefaultFetchMaxPartitionBytes, not
 // franz-go's 1 MiB) and a fetch for at most MaxInFlightBytes, capped at
 // Kafka's 50 MiB, and lingers Linger (default DefaultLinger, not
-// franz-go's 10 ms) and refreshes metadata at most every metadataMinAge
+// franz-go's 10 ms) and refreshes metadata at most every MetadataMinAge
 // (not franz-go's 5 s); ClientOpts still override them.
 func TestClientSizes(t *testing.T) {
 	for _, tc := range []struct {
@@ -20,8 +20,8 @@ func TestClientSizes(t *testing.T) {
 		wantPart, want int32
 		linger, minAge time.Duration
 	}{
-		{"defaults", Options{}, DefaultFetchMaxPartitionBytes, 50 << 20, DefaultLinger, metadataMinAge},
-		{"set", Options{FetchMaxPartitionBytes: 4096, MaxInFlightBytes: 1 << 20, Linger: time.Millisecond}, 4096, 1 << 20, time.Millisecond, metadataMinAge},
+		{"defaults", Options{}, DefaultFetchMaxPartitionBytes, 50 << 20, DefaultLinger, MetadataMinAge},
+		{"set", Options{FetchMaxPartitionBytes: 4096, MaxInFlightBytes: 1 << 20, Linger: time.Millisecond}, 4096, 1 << 20, time.Millisecond, MetadataMinAge},
 		{"client option wins", Options{FetchMaxPartitionBytes: 4096,
 			ClientOpts: []kgo.Opt{kgo.FetchMaxPartitionBytes(8192), kgo.FetchMaxBytes(2 << 20), kgo.ProducerLinger(time.Microsecond), kgo.MetadataMinAge(2 * time.Second)}},
 			8192, 2 << 20, time.Microsecond, 2 * time.Second},

@@ -24,7 +24,7 @@ func BenchmarkLeaderMoveStall(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		age  time.Duration
-	}{{"daemon", metadataMinAge}, {"franz-go-default", 5 * time.Second}} {
+	}{{"daemon", MetadataMinAge}, {"franz-go-default", 5 * time.Second}} {
 		b.Run(tc.name, func(b *testing.B) {
 			var total time.Duration
 			for range b.N {

@@ -518,7 +518,7 @@ func (p *Processor) clientOpts() []kgo.Opt {
 		// which franz-go spaces by at least this (default 5 s): records
 		// stayed unacknowledged that long, and a revoke waited as long
 		// for them (up to the drain timeout).
-		kgo.MetadataMinAge(metadataMinAge),
+		kgo.MetadataMinAge(MetadataMinAge),
 	}, p.o.ClientOpts...)
 	if p.tx != nil {
 		opts = append(opts, p.txnClientOpts()...)
@@ -526,10 +526,12 @@ func (p *Processor) clientOpts() []kgo.Opt {
 	return opts
 }
 
-// metadataMinAge is the least time between the client's metadata
-// refreshes (kgo.MetadataMinAge): Kafka's clients back off 100 ms to 1 s
-// before refreshing after an error (retry.backoff.ms, retry.backoff.max.ms).
-const metadataMinAge = 500 * time.Millisecond
+// MetadataMinAge is the least time between a processor client's metadata
+// refreshes (kgo.MetadataMinAge; franz-go's default is 5 s): a produce
+// refused because a leader moved is retried after the next refresh.
+// Kafka's own clients back off 100 ms to 1 s before refreshing after an
+// error (retry.backoff.ms, retry.backoff.max.ms).
+const MetadataMinAge = 500 * time.Millisecond
 
 // maxFetchBytes is Kafka's default fetch.max.bytes (50 MiB), the most a
 // fetch response asks for even when MaxInFlightBytes is larger.

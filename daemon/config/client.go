@@ -11,11 +11,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/stepstream/express/kafka"
 )
 
 // ClientOpts returns the franz-go options for f's brokers, TLS and SASL.
 func (f *File) ClientOpts() ([]kgo.Opt, error) {
-	opts := []kgo.Opt{kgo.SeedBrokers(f.Brokers...)}
+	// a produce refused because a leader moved waits for the next
+	// metadata refresh: see kafka.MetadataMinAge
+	opts := []kgo.Opt{kgo.SeedBrokers(f.Brokers...), kgo.MetadataMinAge(kafka.MetadataMinAge)}
 	if f.ClientID != "" {
 		opts = append(opts, kgo.ClientID(f.ClientID))
 	} else {

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stepstream/express/compile"
 	"github.com/stepstream/express/express"
@@ -85,8 +88,18 @@ func TestGoodConfig(t *testing.T) {
 	if rs[1].Options.Ordering != kafka.OrderKey || len(rs[1].Options.Topics) != 2 {
 		t.Fatalf("second: %+v", rs[1].Options)
 	}
-	if _, err := f.ClientOpts(); err != nil {
+	opts, err := f.ClientOpts()
+	if err != nil {
 		t.Fatal(err)
+	}
+	// a client that is made but never used: nothing is dialled
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if got := cl.OptValue(kgo.MetadataMinAge).(time.Duration); got != kafka.MetadataMinAge {
+		t.Errorf("MetadataMinAge %v, want kafka.MetadataMinAge (%v)", got, kafka.MetadataMinAge)
 	}
 }
 
