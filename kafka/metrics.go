@@ -21,9 +21,9 @@ import (
 // given, never on the global one. Safe for concurrent use.
 type Metrics struct {
 	executions    *prometheus.CounterVec
-	duration      *prometheus.HistogramVec
+	duration      *durationVec
 	transitions   *prometheus.CounterVec
-	taskDuration  *prometheus.HistogramVec
+	taskDuration  *durationVec
 	taskErrors    *prometheus.CounterVec
 	retries       *prometheus.CounterVec
 	consumed      *prometheus.CounterVec
@@ -60,12 +60,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		executions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_executions_total",
 			Help: "Executions finished, by workflow and final status."}, []string{"workflow", "status"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "express_execution_duration_seconds",
-			Help: "Execution duration.", Buckets: durBuckets}, wf),
+		duration: newDurationVec("express_execution_duration_seconds", "Execution duration.", durBuckets, wf...),
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_state_transitions_total",
 			Help: "States entered."}, wf),
-		taskDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "express_task_duration_seconds",
-			Help: "Task invocation latency, per attempt.", Buckets: durBuckets}, []string{"workflow", "resource"}),
+		taskDuration: newDurationVec("express_task_duration_seconds", "Task invocation latency, per attempt.", durBuckets, "workflow", "resource"),
 		taskErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_task_errors_total",
 			Help: "Task invocation attempts that failed."}, []string{"workflow", "resource"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "express_retries_total",
@@ -138,13 +136,13 @@ func (m *Metrics) Hooks(workflow string) express.Hooks {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		return tasks.put(resource, &taskObs{d: m.taskDuration.WithLabelValues(workflow, resource), e: m.taskErrors.WithLabelValues(workflow, resource)})
+		return tasks.put(resource, &taskObs{d: m.taskDuration.with(workflow, resource), e: m.taskErrors.WithLabelValues(workflow, resource)})
 	}
 	sc := m.stateCounts(workflow)
 	return express.Hooks{
 		TaskDone: func(_ *express.Workflow, _, resource string, d time.Duration, err *express.Error) {
 			o := task(resource)
-			o.d.Observe(d.Seconds())
+			o.d.Observe(d)
 			if err != nil {
 				o.e.Inc()
 			}
@@ -349,7 +347,7 @@ func (c *stateMetrics) Collect(ch chan<- prometheus.Metric) {
 }
 
 type taskObs struct {
-	d prometheus.Observer
+	d *percpu.Histogram
 	e prometheus.Counter
 }
 
@@ -396,7 +394,7 @@ func (c *cow[V]) put(k string, v V) V {
 type wfMetrics struct {
 	byStatus       map[express.Status]prometheus.Counter
 	dlqBy          map[string]prometheus.Counter
-	duration       prometheus.Observer
+	duration       *percpu.Histogram
 	transitions    prometheus.Counter
 	consumed       prometheus.Counter
 	output         prometheus.Counter
@@ -418,7 +416,7 @@ func (m *Metrics) workflow(name string, p *Processor) *wfMetrics {
 	w := &wfMetrics{
 		byStatus:       map[express.Status]prometheus.Counter{},
 		dlqBy:          map[string]prometheus.Counter{},
-		duration:       m.duration.WithLabelValues(name),
+		duration:       m.duration.with(name),
 		transitions:    m.transitions.WithLabelValues(name),
 		consumed:       m.consumed.WithLabelValues(name),
 		output:         m.output.WithLabelValues(name),
@@ -453,7 +451,7 @@ func (w *wfMetrics) execution(r *express.Result) {
 	if c := w.byStatus[r.Status]; c != nil {
 		c.Inc()
 	}
-	w.duration.Observe(r.Stop.Sub(r.Start).Seconds())
+	w.duration.Observe(r.Stop.Sub(r.Start))
 	w.transitions.Add(float64(r.Transitions))
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -47,17 +48,17 @@ func (r *refCounts) hooks(h express.Hooks) express.Hooks {
 	return h
 }
 
-// stateFamilies returns express_state_exits_total and
-// express_state_errors_total in the text exposition format.
-func stateFamilies(t *testing.T, reg *prometheus.Registry) string {
+// familiesText returns the named metric families of g in the text
+// exposition format.
+func familiesText(t *testing.T, g prometheus.Gatherer, names ...string) string {
 	t.Helper()
-	mfs, err := reg.Gather()
+	mfs, err := g.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
 	for _, mf := range mfs {
-		if n := mf.GetName(); n == "express_state_exits_total" || n == "express_state_errors_total" {
+		if slices.Contains(names, mf.GetName()) {
 			if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
 				t.Fatal(err)
 			}
@@ -134,7 +135,7 @@ func TestStateMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := stateFamilies(t, reg); got != string(golden) {
+	if got := familiesText(t, reg, "express_state_exits_total", "express_state_errors_total"); got != string(golden) {
 		t.Errorf("exposition:\n%s\nwant (testdata/state-metrics.txt):\n%s", got, golden)
 	}
 }

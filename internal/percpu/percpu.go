@@ -1,12 +1,14 @@
-// Package percpu provides counters that many goroutines increment without
-// writing the same cache line: each counter has one copy per P (the
-// runtime's processors, GOMAXPROCS of them), an increment adds to the copy
-// of the P it runs on, and a read sums the copies. Reads are exact up to
-// the increments running at the same time; none is lost.
+// Package percpu provides counters, and histograms of durations, that many
+// goroutines increment without writing the same cache line: each counter
+// has one copy per P (the runtime's processors, GOMAXPROCS of them), an
+// increment adds to the copy of the P it runs on, and a read sums the
+// copies. Reads are exact up to the increments running at the same time;
+// none is lost.
 //
 // Hooks on the engine's hot path count per state and per edge with them
-// (kafka.Metrics, console.Workflow): a single atomic counter bumped from
-// every core costs a cache-line transfer per increment.
+// (kafka.Metrics, console.Workflow), and observe Task and execution
+// durations (kafka.Metrics): a single atomic counter bumped from every
+// core costs a cache-line transfer per increment.
 package percpu
 
 import (
