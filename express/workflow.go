@@ -68,11 +68,11 @@ type Result struct {
 // Machine.KeepsNoValues), when it recorded a History, or when it passed
 // its values to a Task resource that does not take the engine's objects
 // (see ObjectsOK, whose implementers promise to keep nothing of a
-// request). It reports whether
-// nothing outside the result held the execution's values, the input's
-// included: only then may the caller also release the memory of the
-// input it parsed (jsonv.Parser.ParseLeased), since the output may share
-// the input's strings:
+// request). It reports whether nothing outside the result held the
+// execution's values, the input's included: only then may the caller
+// also release the memory of the input it parsed
+// (jsonv.Parser.ParseLeased), since the output may share the input's
+// strings:
 //
 //	in, inLease, err := parser.ParseLeased(record)
 //	res := wf.Execute(ctx, in, opts)

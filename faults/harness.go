@@ -42,6 +42,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/stepstream/express/daemon"
+	"github.com/stepstream/express/kafka"
 )
 
 // Header names the daemon sets on output and dead-letter records (the
@@ -761,10 +762,6 @@ type DaemonConfig struct {
 	Env        []string      // more environment
 }
 
-// rebalanceMargin is what the daemon adds to --drain-timeout for its
-// consumer group's rebalance timeout (kafka/processor.go).
-const rebalanceMargin = 7 * time.Second
-
 // readyBound is how long a caught-up daemon may go without partitions: a
 // member that lost its session to a fault rejoins under a new member id,
 // and the group's next generation waits for every member it still knows,
@@ -775,7 +772,7 @@ const rebalanceMargin = 7 * time.Second
 // /readyz is 503 ("no partitions assigned") all that time, rightly; a
 // member left without partitions beyond it is a defect.
 func (d *Daemon) readyBound() time.Duration {
-	return max(10*time.Second, d.cfg.Session+2*(d.cfg.Drain+rebalanceMargin)+2*time.Second)
+	return max(10*time.Second, d.cfg.Session+2*kafka.RebalanceTimeout(d.cfg.Drain)+2*time.Second)
 }
 
 // Daemon is a running `express serve`.

@@ -269,11 +269,14 @@ const (
 	closeMin      = time.Second
 )
 
-// rebalanceMargin is the rebalance timeout beyond the drain timeout: the
-// final commit of revoked partitions (at most 5 s) and a little more.
-// faults/harness.go has a copy: it bounds how long a member may wait for
-// partitions by it.
-const rebalanceMargin = 7 * time.Second
+// RebalanceTimeout is the consumer group rebalance timeout of a processor
+// with the given drain timeout: a member that dies while the group
+// rebalances is waited for this long (twice: to join, then to sync);
+// revoking takes up to the drain timeout and the final commit of the
+// revoked partitions (at most 5 s), so it cannot be shorter.
+func RebalanceTimeout(drainTimeout time.Duration) time.Duration {
+	return drainTimeout + 7*time.Second
+}
 
 // full reports whether admission must wait: too many records or bytes in
 // flight.
@@ -509,10 +512,7 @@ func (p *Processor) clientOpts() []kgo.Opt {
 		// batches fit the topics' max.message.bytes (asked below, before
 		// anything is produced)
 		kgo.ProducerBatchMaxBytesFn(p.batchLimit),
-		// a member that dies while the group rebalances is waited for this
-		// long (twice: to join, then to sync); revoking takes up to the
-		// drain timeout and a commit (5 s), so it cannot be shorter
-		kgo.RebalanceTimeout(p.o.DrainTimeout + rebalanceMargin),
+		kgo.RebalanceTimeout(RebalanceTimeout(p.o.DrainTimeout)),
 		// A produce refused with NOT_LEADER_FOR_PARTITION (a leader moved)
 		// or a broken connection waits for the next metadata refresh,
 		// which franz-go spaces by at least this (default 5 s): records
@@ -669,18 +669,10 @@ func (p *Processor) process(s *slot, res *express.Result) *slot {
 	if !s.parsed {
 		s.parsed = true
 		if len(r.Value) > p.o.MaxRecordBytes {
-			s.setOffsetName()
-			nxt, held := p.beforeProduce(s)
-			p.reject(s, ErrRecordTooLarge, "record value is "+strconv.Itoa(len(r.Value))+" bytes, over the limit of "+strconv.Itoa(p.o.MaxRecordBytes))
-			return p.afterProduce(s, held, nxt)
+			return p.reject(s, ErrRecordTooLarge, "record value is "+strconv.Itoa(len(r.Value))+" bytes, over the limit of "+strconv.Itoa(p.o.MaxRecordBytes))
 		}
-		if p.tx != nil {
-			if cause := p.tx.givenUpCause(r); cause != "" {
-				s.setOffsetName()
-				nxt, held := p.beforeProduce(s)
-				p.reject(s, ErrTransactionTimeout, cause)
-				return p.afterProduce(s, held, nxt)
-			}
+		if cause := p.tx.givenUpCause(r); cause != "" {
+			return p.reject(s, ErrTransactionTimeout, cause)
 		}
 		// jsonv.Parser validates as it reads and never panics: a malformed
 		// record goes to the DLQ, nothing else.
@@ -688,10 +680,7 @@ func (p *Processor) process(s *slot, res *express.Result) *slot {
 		v, lease, err := ps.ParseLeased(r.Value)
 		p.parsers.Put(ps)
 		if err != nil {
-			s.setOffsetName()
-			nxt, held := p.beforeProduce(s)
-			p.reject(s, ErrInvalidJSON, err.Error())
-			return p.afterProduce(s, held, nxt)
+			return p.reject(s, ErrInvalidJSON, err.Error())
 		}
 		s.val, s.inLease = v, lease
 		if p.o.IdempotencyKey.IsDefault() {
@@ -873,10 +862,15 @@ func (p *Processor) handoff(s *slot) *slot {
 	return nxt
 }
 
-// reject sends a record that could not be executed to the DLQ.
-func (p *Processor) reject(s *slot, name, cause string) {
+// reject sends a record that is not executed to the DLQ, named by its
+// offset (there is no input to read a custom key from), and returns the
+// next record of its key, as process does.
+func (p *Processor) reject(s *slot, name, cause string) *slot {
+	s.setOffsetName()
+	nxt, held := p.beforeProduce(s)
 	s.status = "REJECTED"
 	p.produceDLQ(s, name, cause, time.Time{})
+	return p.afterProduce(s, held, nxt)
 }
 
 // produceDLQ produces s's dead letter. ts is its timestamp: the end of its

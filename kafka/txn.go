@@ -111,9 +111,10 @@ const (
 )
 
 // loneAborted counts an abort of a transaction that held only the record
-// first and lasted elapsed, longer than Kafka's transaction timeout; at
+// t.first and lasted elapsed, longer than Kafka's transaction timeout; at
 // loneAbortLimit the record is given up.
-func (t *txnState) loneAborted(first recordID, elapsed, timeout time.Duration, reason string) bool {
+func (t *txnState) loneAborted(elapsed, timeout time.Duration, reason string) bool {
+	first := t.first
 	if t.lone == nil || len(t.lone) >= loneMax {
 		t.lone = map[recordID]int{}
 	}
@@ -129,8 +130,12 @@ func (t *txnState) loneAborted(first recordID, elapsed, timeout time.Duration, r
 	return true
 }
 
-// givenUpCause returns why r is given up, or "" when it runs.
+// givenUpCause returns why r is given up, or "" when it runs (always at
+// least once: t is nil).
 func (t *txnState) givenUpCause(r *kgo.Record) string {
+	if t == nil {
+		return ""
+	}
 	g := t.givenUp.Load()
 	if g == nil || g.id.offset != r.Offset || g.id.partition != r.Partition || g.id.topic != r.Topic {
 		return ""
@@ -401,16 +406,17 @@ func (p *Processor) endTxn(stop context.Context, drain, timeout time.Duration, a
 			p.m.txnAborted.Inc()
 		}
 		p.log.Warn("transaction aborted: its records run again", "reason", reason, "records", n, "next_max_records", p.tx.budget)
-		if !drained && why == nil && n <= 1 && drain > p.o.DrainTimeout && (stop == nil || stop.Err() == nil) {
+		// not shutting down: neither the final end nor a wait cut short
+		// by stop
+		running := again && (stop == nil || stop.Err() == nil)
+		if !drained && why == nil && n <= 1 && drain > p.o.DrainTimeout && running {
 			p.log.Error("a record did not finish within its execution's time limit in a transaction of its own: it runs again",
 				"waited", drain)
 		}
 		// A transaction of one record that outlasted Kafka's timeout was
 		// aborted by the coordinator, unless it was released (a rebalance:
-		// not the record's doing) or shut down (the final end, again
-		// false, or stop done).
-		if n == 1 && elapsed > limit && (why == nil || *why != whyReleased) && again && (stop == nil || stop.Err() == nil) &&
-			p.tx.loneAborted(p.tx.first, elapsed, limit, reason) {
+		// not the record's doing).
+		if n == 1 && elapsed > limit && (why == nil || *why != whyReleased) && running && p.tx.loneAborted(elapsed, limit, reason) {
 			f := p.tx.first
 			p.log.Error("a record outlasted Kafka's transaction timeout alone in its transaction too many times: it goes to the dead-letter topic instead of running again",
 				"topic", f.topic, "partition", f.partition, "offset", f.offset, "aborts", loneAbortLimit, "transaction_timeout", limit, "error", ErrTransactionTimeout)

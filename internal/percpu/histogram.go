@@ -2,7 +2,6 @@ package percpu
 
 import (
 	"math"
-	"sync/atomic"
 	"time"
 )
 
@@ -39,11 +38,7 @@ func (h *Histogram) Observe(d time.Duration) {
 	for i < len(h.ns) && n > h.ns[i] {
 		i++ // durations are short: the first buckets are the likely ones
 	}
-	p := procPin()
-	base := (p & h.b.mask) * h.b.stride
-	atomic.AddUint64(&h.b.c[base+i], 1)
-	atomic.AddUint64(&h.b.c[base+len(h.ns)+1], uint64(n))
-	procUnpin()
+	h.b.add2(i, 1, len(h.ns)+1, uint64(n))
 }
 
 // Snapshot is a histogram's state: the observations' count and sum, and
@@ -66,6 +61,3 @@ func (h *Histogram) Snapshot() Snapshot {
 	s.Sum = float64(h.b.Load(len(h.bounds)+1)) / 1e9
 	return s
 }
-
-// Bounds returns the histogram's upper bounds, in seconds.
-func (h *Histogram) Bounds() []float64 { return h.bounds }

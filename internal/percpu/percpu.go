@@ -69,6 +69,16 @@ func (b *Block) Add(i int, d uint64) {
 	procUnpin()
 }
 
+// add2 adds di to counter i and dj to counter j of one P's copy: one pin
+// for two counters that change together (a histogram's bucket and sum).
+func (b *Block) add2(i int, di uint64, j int, dj uint64) {
+	p := procPin()
+	base := (p & b.mask) * b.stride
+	atomic.AddUint64(&b.c[base+i], di)
+	atomic.AddUint64(&b.c[base+j], dj)
+	procUnpin()
+}
+
 // Load returns counter i: the sum of its copies.
 func (b *Block) Load(i int) uint64 {
 	if uint(i) >= uint(b.n) {
